@@ -1,0 +1,51 @@
+# kioskd — the two commands a newcomer needs are `make run` and `make test`.
+GO       ?= go
+BIN      := bin/kioskd
+COMMIT   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X github.com/kioskd/kioskd/kiosk.Version=$(VERSION) -X github.com/kioskd/kioskd/kiosk.Commit=$(COMMIT)
+# FUZZTIME is how long each fuzz target runs in `make test`; raise it for a soak.
+FUZZTIME ?= 3s
+# CRASH_KILLS is how many times the crash test SIGKILLs kioskd.
+CRASH_KILLS ?= 200
+export KIOSKD_BIN := $(abspath $(BIN))
+export CRASH_KILLS
+
+.PHONY: all build run test test-deps unit fuzz bench lint clean
+
+all: build
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./kiosk/cmd/kioskd
+
+# The embedded default: simulated readers and printer, embedded central
+# simulator, data in ./var, UI on :8080, management API on :9100.
+run: build
+	./$(BIN) run
+
+# Every test, race detector on, then each fuzz target for FUZZTIME.
+# Installs pcscd, vsmartcard-vpcd and chromium first when they are missing.
+test: test-deps build unit fuzz
+
+test-deps:
+	@bash scripts/install-test-deps.sh
+
+unit:
+	$(GO) test -race -count=1 -timeout 25m ./...
+
+fuzz:
+	@bash scripts/fuzz.sh $(FUZZTIME)
+
+# Benchmarks run a fixed workload once each and report their figures;
+# scripts/benchreport.sh turns them into `BENCH <name> <value> <unit>` lines.
+bench: test-deps build
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./... | tee bin/bench.out | bash scripts/benchreport.sh
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
+	$(GO) vet ./...
+	@command -v staticcheck >/dev/null || GOFLAGS= $(GO) install honnef.co/go/tools/cmd/staticcheck@latest
+	PATH="$$PATH:$$($(GO) env GOPATH)/bin" staticcheck ./...
+
+clean:
+	rm -rf bin var

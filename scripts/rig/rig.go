@@ -1,0 +1,62 @@
+// Package rig holds what integration tests need around the daemon: the
+// kioskd binary built once per test run, and (pcscd.go) a private pcscd with
+// the vpcd driver. It is imported by tests only.
+package rig
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// Kioskd returns the path of a kioskd binary for tests that need real child
+// processes: $KIOSKD_BIN when `make` set it and it exists, otherwise one built
+// once per test binary into a temporary folder.
+func Kioskd(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("KIOSKD_BIN"); p != "" {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "kioskd-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "kioskd")
+		cmd := exec.Command("go", "build", "-o", binPath, "github.com/kioskd/kioskd/kiosk/cmd/kioskd")
+		cmd.Dir = moduleRoot()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			buildErr = &buildError{out: string(out), err: err}
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build kioskd: %v", buildErr)
+	}
+	return binPath
+}
+
+type buildError struct {
+	out string
+	err error
+}
+
+func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
+
+// moduleRoot is the folder holding go.mod, found from this source file.
+func moduleRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
