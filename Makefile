@@ -6,6 +6,9 @@ VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X github.com/kioskd/kioskd/kiosk.Version=$(VERSION) -X github.com/kioskd/kioskd/kiosk.Commit=$(COMMIT)
 # FUZZTIME is how long each fuzz target runs in `make test`; raise it for a soak.
 FUZZTIME ?= 3s
+# TAGS: `pcsc` where libpcsclite is installed (scripts/gotags.sh), decided when
+# each recipe runs, so `make test` picks it up after installing the library.
+TAGS = $$(bash scripts/gotags.sh)
 # CRASH_KILLS is how many times the crash test SIGKILLs kioskd.
 CRASH_KILLS ?= 200
 export KIOSKD_BIN := $(abspath $(BIN))
@@ -16,7 +19,7 @@ export CRASH_KILLS
 all: build
 
 build:
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./kiosk/cmd/kioskd
+	$(GO) build -tags "$(TAGS)" -ldflags '$(LDFLAGS)' -o $(BIN) ./kiosk/cmd/kioskd
 
 # The embedded default: simulated readers and printer, embedded central
 # simulator, data in ./var, UI on :8080, management API on :9100.
@@ -31,21 +34,21 @@ test-deps:
 	@bash scripts/install-test-deps.sh
 
 unit:
-	$(GO) test -race -count=1 -timeout 25m ./...
+	$(GO) test -tags "$(TAGS)" -race -count=1 -timeout 25m ./...
 
 fuzz:
-	@bash scripts/fuzz.sh $(FUZZTIME)
+	@bash scripts/fuzz.sh $(FUZZTIME) "$(TAGS)"
 
 # Benchmarks run a fixed workload once each and report their figures;
 # scripts/benchreport.sh turns them into `BENCH <name> <value> <unit>` lines.
 bench: test-deps build
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./... | tee bin/bench.out | bash scripts/benchreport.sh
+	$(GO) test -tags "$(TAGS)" -run '^$$' -bench . -benchtime 1x -timeout 30m ./... | tee bin/bench.out | bash scripts/benchreport.sh
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
-	$(GO) vet ./...
+	$(GO) vet -tags "$(TAGS)" ./...
 	@command -v staticcheck >/dev/null || GOFLAGS= $(GO) install honnef.co/go/tools/cmd/staticcheck@latest
-	PATH="$$PATH:$$($(GO) env GOPATH)/bin" staticcheck ./...
+	PATH="$$PATH:$$($(GO) env GOPATH)/bin" staticcheck -tags "$(TAGS)" ./...
 
 clean:
 	rm -rf bin var
