@@ -1,0 +1,429 @@
+// Package config owns kioskd's configuration: one struct with TOML tags and
+// doc comments, the embedded default (Default), loading with every problem
+// reported at once with its key and line (Load, Check), and the example file
+// that documents every setting (example.toml, embedded as Example). It does
+// not start anything; kiosk/daemon turns a Config into running parts.
+package config
+
+import (
+	_ "embed"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Example is the documented example configuration, every setting with its
+// default. A test checks that it loads and equals Default.
+//
+//go:embed example.toml
+var Example []byte
+
+// Config is the whole configuration of one terminal.
+type Config struct {
+	// KioskID names this terminal towards central; part of every idempotency key.
+	KioskID string `toml:"kiosk_id"`
+	// TerminalNo (0..99999) is the first five digits of every voucher.
+	TerminalNo int `toml:"terminal_no"`
+	// DataDir holds the bbolt file (kioskd.db) and, by default, the key file.
+	DataDir string `toml:"data_dir"`
+	// KeyFile holds the 32-byte AES key for personal data at rest; created on
+	// first start when missing. Empty: <data_dir>/kioskd.key.
+	KeyFile string `toml:"key_file"`
+	// Retention is how long personal data stays after central acknowledged.
+	Retention Duration `toml:"retention"`
+	// SLA is the promise on the receipt: an operation not acknowledged within
+	// it raises an alert.
+	SLA Duration `toml:"sla"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `toml:"log_level"`
+
+	UI          UI          `toml:"ui"`
+	Mgmt        Mgmt        `toml:"mgmt"`
+	Central     Central     `toml:"central"`
+	Readers     Readers     `toml:"readers"`
+	Printer     Printer     `toml:"printer"`
+	Receipt     Receipt     `toml:"receipt"`
+	Maintenance Maintenance `toml:"maintenance"`
+}
+
+// UI is the touch page and its WebSocket.
+type UI struct {
+	Listen          string   `toml:"listen"`
+	AllowedOrigins  []string `toml:"allowed_origins"`
+	Languages       []string `toml:"languages"`
+	DefaultLanguage string   `toml:"default_language"`
+	IdleTimeout     Duration `toml:"idle_timeout"`
+}
+
+// Mgmt is the management API for central ops and technicians.
+type Mgmt struct {
+	Listen string `toml:"listen"`
+	// TokenFile holds the bearer token required on a non-loopback listener.
+	TokenFile string `toml:"token_file"`
+	// TLSCert, TLSKey and ClientCA turn on HTTPS with client certificates.
+	TLSCert  string `toml:"tls_cert"`
+	TLSKey   string `toml:"tls_key"`
+	ClientCA string `toml:"client_ca"`
+}
+
+// Central is the link to the central system.
+type Central struct {
+	// URL of the central API; "embedded" runs the central simulator in process.
+	URL      string   `toml:"url"`
+	CAFile   string   `toml:"ca_file"`
+	CertFile string   `toml:"cert_file"`
+	KeyFile  string   `toml:"key_file"`
+	Timeout  Duration `toml:"timeout"`
+	// MinBackoff and MaxBackoff bound the retry delay while central is down.
+	MinBackoff Duration `toml:"min_backoff"`
+	MaxBackoff Duration `toml:"max_backoff"`
+	// PageSize bounds how many queued operations are held in memory at once.
+	PageSize          int      `toml:"page_size"`
+	HeartbeatInterval Duration `toml:"heartbeat_interval"`
+	// OTP is "never" or "when_online": ask for a code sent to the registered
+	// phone before a loss report when central is reachable.
+	OTP string `toml:"otp"`
+}
+
+// Readers are the card readers.
+type Readers struct {
+	// Mode is "sim" (in-process simulated readers) or "pcsc".
+	Mode string `toml:"mode"`
+	// ID and SS are reader-name substrings (case-insensitive) mapping
+	// readers to the ID card slot and the social security card slot.
+	ID              []string `toml:"id"`
+	SS              []string `toml:"ss"`
+	TransmitTimeout Duration `toml:"transmit_timeout"`
+	// CSCAFile is a PEM file of CSCA certificates for passive authentication.
+	CSCAFile string `toml:"csca_file"`
+}
+
+// Printer is the receipt printer.
+type Printer struct {
+	// Mode is "sim" (in-process virtual printer) or "serial".
+	Mode string `toml:"mode"`
+	// Device is the serial device; prefer /dev/serial/by-id/... paths.
+	Device string `toml:"device"`
+	Baud   int    `toml:"baud"`
+	// Flow is "none", "rtscts" or "xonxoff".
+	Flow string `toml:"flow"`
+	// Paper is 58 or 80 (mm).
+	Paper int `toml:"paper"`
+	// QR is "native" (GS ( k) or "raster".
+	QR string `toml:"qr"`
+	// Vietnamese is "cp1258" (printer code table) or "raster".
+	Vietnamese string `toml:"vietnamese"`
+	// CodeTable is the ESC t table number of CP1258 on this printer model.
+	CodeTable int `toml:"code_table"`
+}
+
+// Receipt is what the receipt says besides the operation.
+type Receipt struct {
+	Agency   string `toml:"agency"`
+	Location string `toml:"location"`
+	// LookupURL is printed as a QR code; {voucher} is replaced.
+	LookupURL string `toml:"lookup_url"`
+	// ReplacementFee and ReplacementDays are the next steps' facts.
+	ReplacementFee  string `toml:"replacement_fee"`
+	ReplacementDays int    `toml:"replacement_days"`
+}
+
+// Maintenance is the technicians' menu.
+type Maintenance struct {
+	Technicians []Technician `toml:"technicians"`
+	// MaxTries wrong PINs lock the menu for Lockout.
+	MaxTries    int      `toml:"max_tries"`
+	Lockout     Duration `toml:"lockout"`
+	IdleTimeout Duration `toml:"idle_timeout"`
+}
+
+// Technician is one technician PIN: an argon2id hash from `kioskd hash-pin`
+// and the label the audit log records.
+type Technician struct {
+	Label   string `toml:"label"`
+	PINHash string `toml:"pin_hash"`
+}
+
+// Duration is a time.Duration written as "90s", "1h", "720h".
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("not a duration (want e.g. \"90s\", \"1h\"): %q", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration as Go does.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Embedded is the central URL meaning "run the central simulator in process".
+const Embedded = "embedded"
+
+// Default is the embedded default of DESIGN.md: simulated readers and
+// printer, embedded central simulator, data in ./var, UI on 127.0.0.1:8080,
+// management API on 127.0.0.1:9100.
+func Default() Config {
+	return Config{
+		KioskID:    "KIOSK-DEV-0001",
+		TerminalNo: 1,
+		DataDir:    "./var",
+		Retention:  Duration{30 * 24 * time.Hour},
+		SLA:        Duration{time.Hour},
+		LogLevel:   "info",
+		UI: UI{
+			Listen:          "127.0.0.1:8080",
+			AllowedOrigins:  []string{},
+			Languages:       []string{"zh-CN", "vi", "en"},
+			DefaultLanguage: "zh-CN",
+			IdleTimeout:     Duration{60 * time.Second},
+		},
+		Mgmt: Mgmt{Listen: "127.0.0.1:9100"},
+		Central: Central{
+			URL:               Embedded,
+			Timeout:           Duration{10 * time.Second},
+			MinBackoff:        Duration{time.Second},
+			MaxBackoff:        Duration{5 * time.Minute},
+			PageSize:          256,
+			HeartbeatInterval: Duration{time.Minute},
+			OTP:               "never",
+		},
+		Readers: Readers{
+			Mode:            "sim",
+			ID:              []string{"contactless", "picc", "id"},
+			SS:              []string{"contact", "ss"},
+			TransmitTimeout: Duration{5 * time.Second},
+		},
+		Printer: Printer{
+			Mode:       "sim",
+			Baud:       9600,
+			Flow:       "none",
+			Paper:      80,
+			QR:         "native",
+			Vietnamese: "cp1258",
+			CodeTable:  52,
+		},
+		Receipt: Receipt{
+			Agency:          "Social Security Card Service",
+			Location:        "Terminal 1",
+			LookupURL:       "https://example.invalid/v/{voucher}",
+			ReplacementFee:  "10 CNY",
+			ReplacementDays: 5,
+		},
+		Maintenance: Maintenance{
+			MaxTries:    5,
+			Lockout:     Duration{15 * time.Minute},
+			IdleTimeout: Duration{2 * time.Minute},
+		},
+	}
+}
+
+// DBPath is the bbolt file in the data directory.
+func (c Config) DBPath() string { return filepath.Join(c.DataDir, "kioskd.db") }
+
+// KeyPath is the key file: KeyFile, or kioskd.key in the data directory.
+func (c Config) KeyPath() string {
+	if c.KeyFile != "" {
+		return c.KeyFile
+	}
+	return filepath.Join(c.DataDir, "kioskd.key")
+}
+
+// EmbeddedCentral reports whether the central simulator runs in process.
+func (c Config) EmbeddedCentral() bool { return c.Central.URL == Embedded }
+
+// Problem is one thing wrong in a config file.
+type Problem struct {
+	Key  string // dotted key, e.g. "printer.baud"
+	Line int    // 1-based; 0 when the key is not in the file
+	Msg  string
+}
+
+func (p Problem) String() string {
+	if p.Line > 0 {
+		return fmt.Sprintf("line %d: %s: %s", p.Line, p.Key, p.Msg)
+	}
+	return fmt.Sprintf("%s: %s", p.Key, p.Msg)
+}
+
+// Problems is every problem found in one config, in line order.
+type Problems struct {
+	File string
+	List []Problem
+}
+
+func (e *Problems) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d problem(s)", e.File, len(e.List))
+	for _, p := range e.List {
+		b.WriteString("\n  ")
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+var kioskIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// Validate returns every problem with c, without line numbers.
+func (c Config) Validate() []Problem {
+	var ps []Problem
+	bad := func(key, format string, args ...any) {
+		ps = append(ps, Problem{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	if !kioskIDPattern.MatchString(c.KioskID) {
+		bad("kiosk_id", "must be 1-64 letters, digits, '.', '_' or '-' starting with a letter or digit, got %q", c.KioskID)
+	}
+	if c.TerminalNo < 0 || c.TerminalNo > 99999 {
+		bad("terminal_no", "must be 0..99999 (the first five digits of every voucher), got %d", c.TerminalNo)
+	}
+	if c.DataDir == "" {
+		bad("data_dir", "must not be empty")
+	}
+	if c.Retention.Duration < 0 {
+		bad("retention", "must not be negative")
+	}
+	if c.SLA.Duration <= 0 {
+		bad("sla", "must be positive")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level", "must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	checkAddr := func(key, v string) {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			bad(key, "must be HOST:PORT, got %q", v)
+		}
+	}
+	checkAddr("ui.listen", c.UI.Listen)
+	checkAddr("mgmt.listen", c.Mgmt.Listen)
+	known := map[string]bool{"zh-CN": true, "vi": true, "en": true}
+	if len(c.UI.Languages) == 0 {
+		bad("ui.languages", "must list at least one of zh-CN, vi, en")
+	}
+	for _, l := range c.UI.Languages {
+		if !known[l] {
+			bad("ui.languages", "unknown language %q (have zh-CN, vi, en)", l)
+		}
+	}
+	if !contains(c.UI.Languages, c.UI.DefaultLanguage) {
+		bad("ui.default_language", "%q is not in ui.languages", c.UI.DefaultLanguage)
+	}
+	if c.UI.IdleTimeout.Duration < 10*time.Second {
+		bad("ui.idle_timeout", "must be at least 10s (the countdown shows the last 10 s), got %s", c.UI.IdleTimeout)
+	}
+	for _, o := range c.UI.AllowedOrigins {
+		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" {
+			bad("ui.allowed_origins", "%q is not an origin like http://host:port", o)
+		}
+	}
+	if (c.Mgmt.TLSCert == "") != (c.Mgmt.TLSKey == "") {
+		bad("mgmt.tls_cert", "tls_cert and tls_key go together")
+	}
+	if c.Central.URL != Embedded {
+		if u, err := url.Parse(c.Central.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("central.url", "must be an http(s) URL or %q, got %q", Embedded, c.Central.URL)
+		}
+	}
+	if (c.Central.CertFile == "") != (c.Central.KeyFile == "") {
+		bad("central.cert_file", "cert_file and key_file go together")
+	}
+	if c.Central.Timeout.Duration <= 0 {
+		bad("central.timeout", "must be positive")
+	}
+	if c.Central.MinBackoff.Duration <= 0 {
+		bad("central.min_backoff", "must be positive")
+	}
+	if c.Central.MaxBackoff.Duration < c.Central.MinBackoff.Duration {
+		bad("central.max_backoff", "must be at least min_backoff (%s)", c.Central.MinBackoff)
+	}
+	if c.Central.PageSize < 1 || c.Central.PageSize > 10000 {
+		bad("central.page_size", "must be 1..10000, got %d", c.Central.PageSize)
+	}
+	if c.Central.HeartbeatInterval.Duration < time.Second {
+		bad("central.heartbeat_interval", "must be at least 1s")
+	}
+	if c.Central.OTP != "never" && c.Central.OTP != "when_online" {
+		bad("central.otp", "must be \"never\" or \"when_online\", got %q", c.Central.OTP)
+	}
+	if c.Readers.Mode != "sim" && c.Readers.Mode != "pcsc" {
+		bad("readers.mode", "must be \"sim\" or \"pcsc\", got %q", c.Readers.Mode)
+	}
+	if c.Readers.Mode == "pcsc" && len(c.Readers.ID) == 0 && len(c.Readers.SS) == 0 {
+		bad("readers.id", "pcsc mode needs reader-name patterns for id and/or ss")
+	}
+	if c.Readers.TransmitTimeout.Duration <= 0 {
+		bad("readers.transmit_timeout", "must be positive")
+	}
+	if c.Printer.Mode != "sim" && c.Printer.Mode != "serial" {
+		bad("printer.mode", "must be \"sim\" or \"serial\", got %q", c.Printer.Mode)
+	}
+	if c.Printer.Mode == "serial" && c.Printer.Device == "" {
+		bad("printer.device", "serial mode needs a device (prefer /dev/serial/by-id/...)")
+	}
+	switch c.Printer.Baud {
+	case 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200:
+	default:
+		bad("printer.baud", "must be a standard rate (1200..115200), got %d", c.Printer.Baud)
+	}
+	if c.Printer.Flow != "none" && c.Printer.Flow != "rtscts" && c.Printer.Flow != "xonxoff" {
+		bad("printer.flow", "must be none, rtscts or xonxoff, got %q", c.Printer.Flow)
+	}
+	if c.Printer.Paper != 58 && c.Printer.Paper != 80 {
+		bad("printer.paper", "must be 58 or 80 (mm), got %d", c.Printer.Paper)
+	}
+	if c.Printer.QR != "native" && c.Printer.QR != "raster" {
+		bad("printer.qr", "must be native or raster, got %q", c.Printer.QR)
+	}
+	if c.Printer.Vietnamese != "cp1258" && c.Printer.Vietnamese != "raster" {
+		bad("printer.vietnamese", "must be cp1258 or raster, got %q", c.Printer.Vietnamese)
+	}
+	if c.Printer.CodeTable < 0 || c.Printer.CodeTable > 255 {
+		bad("printer.code_table", "must be 0..255, got %d", c.Printer.CodeTable)
+	}
+	if !strings.Contains(c.Receipt.LookupURL, "{voucher}") {
+		bad("receipt.lookup_url", "must contain {voucher}, got %q", c.Receipt.LookupURL)
+	} else if u, err := url.Parse(strings.ReplaceAll(c.Receipt.LookupURL, "{voucher}", "0")); err != nil || u.Host == "" {
+		bad("receipt.lookup_url", "is not an absolute URL: %q", c.Receipt.LookupURL)
+	}
+	if c.Receipt.Agency == "" {
+		bad("receipt.agency", "must not be empty (printed on every receipt)")
+	}
+	if c.Receipt.ReplacementDays < 0 || c.Receipt.ReplacementDays > 365 {
+		bad("receipt.replacement_days", "must be 0..365, got %d", c.Receipt.ReplacementDays)
+	}
+	for i, t := range c.Maintenance.Technicians {
+		if t.Label == "" {
+			bad(fmt.Sprintf("maintenance.technicians[%d].label", i), "must not be empty (the audit log records it)")
+		}
+		if !strings.HasPrefix(t.PINHash, "$argon2id$") {
+			bad(fmt.Sprintf("maintenance.technicians[%d].pin_hash", i), "must be an argon2id hash from `kioskd hash-pin`")
+		}
+	}
+	if c.Maintenance.MaxTries < 1 {
+		bad("maintenance.max_tries", "must be at least 1")
+	}
+	if c.Maintenance.Lockout.Duration <= 0 {
+		bad("maintenance.lockout", "must be positive")
+	}
+	if c.Maintenance.IdleTimeout.Duration <= 0 {
+		bad("maintenance.idle_timeout", "must be positive")
+	}
+	return ps
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
