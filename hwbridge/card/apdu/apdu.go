@@ -41,19 +41,19 @@ const (
 
 // Instruction bytes used by more than one package.
 const (
-	INSVerify         byte = 0x20
-	INSMutualAuth     byte = 0x82
-	INSGetChallenge   byte = 0x84
-	INSSelect         byte = 0xA4
-	INSReadBinary     byte = 0xB0
-	INSReadRecord     byte = 0xB2
-	INSGetResponse    byte = 0xC0
-	maxShortData           = 255
-	maxShortLe             = 256
-	maxExtendedLength      = 65535
-	maxExtendedLe          = 65536
-	maxGetResponseLoops    = 64 // 64 × 256 bytes: far more than any card file we read
-	maxWrongLengthRetries  = 2
+	INSVerify             byte = 0x20
+	INSMutualAuth         byte = 0x82
+	INSGetChallenge       byte = 0x84
+	INSSelect             byte = 0xA4
+	INSReadBinary         byte = 0xB0
+	INSReadRecord         byte = 0xB2
+	INSGetResponse        byte = 0xC0
+	maxShortData               = 255
+	maxShortLe                 = 256
+	maxExtendedLength          = 65535
+	maxExtendedLe              = 65536
+	maxGetResponseLoops        = 64 // 64 × 256 bytes: far more than any card file we read
+	maxWrongLengthRetries      = 2
 )
 
 // Command is a command APDU.
