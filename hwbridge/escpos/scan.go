@@ -10,26 +10,26 @@ import (
 type Op int
 
 const (
-	OpText        Op = iota // printable bytes; Data holds them
-	OpLF                    // LF: print the line
-	OpInit                  // ESC @
-	OpBold                  // ESC E n
-	OpAlign                 // ESC a n
-	OpSize                  // GS ! n
-	OpFeed                  // ESC d n
-	OpTable                 // ESC t n
-	OpKanjiOn               // FS &
-	OpKanjiOff              // FS .
-	OpCut                   // GS V m [n]
-	OpQRModel               // GS ( k ... fn 65
-	OpQRSize                // GS ( k ... fn 67
-	OpQRLevel               // GS ( k ... fn 69
-	OpQRStore               // GS ( k ... fn 80; Data holds the payload
-	OpQRPrint               // GS ( k ... fn 81
-	OpRaster                // GS v 0; W (dots), H (dots), Data (rows)
-	OpStatus                // DLE EOT n: real-time status request
-	OpAutoStatus            // GS a n: automatic status back
-	OpCR                    // CR: ignored by printers in LF mode
+	OpText       Op = iota // printable bytes; Data holds them
+	OpLF                   // LF: print the line
+	OpInit                 // ESC @
+	OpBold                 // ESC E n
+	OpAlign                // ESC a n
+	OpSize                 // GS ! n
+	OpFeed                 // ESC d n
+	OpTable                // ESC t n
+	OpKanjiOn              // FS &
+	OpKanjiOff             // FS .
+	OpCut                  // GS V m [n]
+	OpQRModel              // GS ( k ... fn 65
+	OpQRSize               // GS ( k ... fn 67
+	OpQRLevel              // GS ( k ... fn 69
+	OpQRStore              // GS ( k ... fn 80; Data holds the payload
+	OpQRPrint              // GS ( k ... fn 81
+	OpRaster               // GS v 0; W (dots), H (dots), Data (rows)
+	OpStatus               // DLE EOT n: real-time status request
+	OpAutoStatus           // GS a n: automatic status back
+	OpCR                   // CR: ignored by printers in LF mode
 )
 
 var opNames = [...]string{"text", "LF", "ESC @", "ESC E", "ESC a", "GS !", "ESC d", "ESC t", "FS &", "FS .", "GS V",
