@@ -1,0 +1,109 @@
+package flow
+
+import (
+	"errors"
+	"strings"
+	"time"
+)
+
+// CheckDocNumber normalises a typed ID document number for BAC: upper case,
+// trailing MRZ fillers dropped; 1 to 22 characters of A-Z, 0-9 and '<'
+// (ICAO 9303 TD1 document number with its optional-data overflow). It
+// returns the normalised number or a problem code.
+func CheckDocNumber(v string) (string, string) {
+	d := strings.TrimRight(strings.ToUpper(strings.TrimSpace(v)), "<")
+	if d == "" || len(d) > 22 {
+		return "", "invalid_doc_number"
+	}
+	for _, r := range d {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '<') {
+			return "", "invalid_doc_number"
+		}
+	}
+	return d, ""
+}
+
+// CheckYYMMDD accepts a real calendar date written YYMMDD (as in the MRZ) and
+// returns a problem code otherwise.
+func CheckYYMMDD(v string) string {
+	if !isDigits(v, 6, 6) {
+		return "invalid_date"
+	}
+	yy := int(v[0]-'0')*10 + int(v[1]-'0')
+	mm := int(v[2]-'0')*10 + int(v[3]-'0')
+	dd := int(v[4]-'0')*10 + int(v[5]-'0')
+	// The century is unknown; 29 Feb is fine if it exists in either.
+	for _, y := range []int{1900 + yy, 2000 + yy} {
+		t := time.Date(y, time.Month(mm), dd, 0, 0, 0, 0, time.UTC)
+		if t.Year() == y && int(t.Month()) == mm && t.Day() == dd {
+			return ""
+		}
+	}
+	return "invalid_date"
+}
+
+// idWeights are the ISO 7064 MOD 11-2 weights of GB 11643 resident ID numbers.
+var idWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+
+const idChecks = "10X98765432"
+
+// CheckIDNumber accepts an 18-character Chinese resident ID number whose
+// check character (ISO 7064 MOD 11-2) is right, or a 12-digit Vietnamese
+// citizen ID number (which has none). It returns the normalised number or a
+// problem code.
+func CheckIDNumber(v string) (string, string) {
+	id := strings.ToUpper(strings.TrimSpace(v))
+	switch len(id) {
+	case 12:
+		if !isDigits(id, 12, 12) {
+			return "", "invalid_id_number"
+		}
+		return id, ""
+	case 18:
+		if !isDigits(id[:17], 17, 17) || !strings.ContainsRune(idChecks, rune(id[17])) {
+			return "", "invalid_id_number"
+		}
+		if id[17] != IDCheckChar(id[:17]) {
+			return "", "id_check_failed"
+		}
+		return id, ""
+	}
+	return "", "invalid_id_number"
+}
+
+// IDCheckChar is the check character of the first 17 digits of a resident ID
+// number. It panics if body is not 17 digits; callers check first.
+func IDCheckChar(body string) byte {
+	sum := 0
+	for i := range 17 {
+		sum += int(body[i]-'0') * idWeights[i]
+	}
+	return idChecks[sum%11]
+}
+
+func isDigits(v string, min, max int) bool {
+	if len(v) < min || len(v) > max {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+var errVoucher = errors.New("voucher must be 4 to 24 characters of 0-9 and A-Z")
+
+func defaultVoucherCheck(v string) error {
+	if len(v) < 4 || len(v) > 24 {
+		return errVoucher
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z') {
+			return errVoucher
+		}
+	}
+	return nil
+}
