@@ -1,0 +1,33 @@
+// Package store owns kioskd's durability: the outbox of operations waiting
+// for the central system, the receipt journal and the audit log, all in one
+// bbolt file in the data directory.
+//
+// What "accepted" means: Enqueue returns nil only after the bbolt
+// transaction holding the operation has been committed and fsynced
+// (bbolt's Update writes the pages, fdatasyncs, writes the meta page and
+// fdatasyncs again). Only then may the caller tell a citizen "accepted".
+// Any error means the operation is not stored at all: a bbolt transaction is
+// atomic, so a failed commit (full disk, read-only file system, I/O error)
+// leaves the file as it was before.
+//
+// Concurrent Enqueues are committed together (group commit): while one
+// commit is in flight, arriving operations queue up; when it finishes, the
+// first queued caller commits the whole queue in one transaction and one
+// fsync, and wakes the others. There is no timer and no background
+// goroutine: a lone caller commits at once.
+//
+// Personal fields (Operation.Personal, Receipt.Body) are encrypted with
+// AES-256-GCM before they reach the file; the idempotency key (or voucher)
+// is the additional authenticated data, so a ciphertext cannot be moved to
+// another record. Personal data of an acknowledged operation is deleted
+// Options.Retention after the acknowledgement (Purge), leaving a
+// non-personal tombstone. Rejected operations keep their personal data so a
+// technician can retry them.
+//
+// A corrupt or truncated file is never recreated or emptied: Open refuses it
+// with an error naming the file.
+//
+// The package knows no devices, no flows and no HTTP; it does not decide
+// when to send an operation (the central link does) and does not render
+// receipts (it stores the bytes it is given).
+package store

@@ -1,0 +1,670 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/kioskd/kioskd/store/voucher"
+)
+
+// State is where an operation is in its life.
+type State string
+
+const (
+	// Pending: stored, not yet acknowledged by the central system.
+	Pending State = "pending"
+	// Acknowledged: the central system applied it (CentralRef is set).
+	Acknowledged State = "acknowledged"
+	// Rejected: the central system refused it for good (RejectCode, RejectReason).
+	Rejected State = "rejected"
+)
+
+// MaxPersonal bounds NewOperation.Personal.
+const MaxPersonal = 1 << 20
+
+// NewOperation is what a flow asks to store.
+type NewOperation struct {
+	// Kind is the operation kind, e.g. "report_loss" (lower case, digits, '_').
+	Kind string
+	// Personal is the JSON {subject, card, agent, evidence}; stored encrypted.
+	Personal []byte
+}
+
+// Operation is a stored operation.
+type Operation struct {
+	Seq          uint64
+	Key          string // idempotency key, "<kioskID>-<32 hex>"
+	Voucher      string // digits only; voucher.Format for printing
+	Kind         string
+	CreatedAt    time.Time
+	State        State
+	Attempts     int
+	NextAttempt  time.Time
+	LastError    string
+	CentralRef   string
+	RejectCode   string
+	RejectReason string
+	AckAt        time.Time
+	Personal     []byte // decrypted; nil once purged and in List
+	Purged       bool
+}
+
+// record is the non-personal part of an operation as stored in bucket ops.
+type record struct {
+	Seq          uint64    `json:"seq"`
+	Key          string    `json:"key"`
+	Voucher      string    `json:"voucher"`
+	Kind         string    `json:"kind"`
+	CreatedAt    time.Time `json:"created_at"`
+	State        State     `json:"state"`
+	Attempts     int       `json:"attempts,omitempty"`
+	NextAttempt  time.Time `json:"next_attempt,omitzero"`
+	LastError    string    `json:"last_error,omitempty"`
+	CentralRef   string    `json:"central_ref,omitempty"`
+	RejectCode   string    `json:"reject_code,omitempty"`
+	RejectReason string    `json:"reject_reason,omitempty"`
+	AckAt        time.Time `json:"ack_at,omitzero"`
+	Purged       bool      `json:"purged,omitempty"`
+}
+
+func (r *record) operation() Operation {
+	return Operation{
+		Seq: r.Seq, Key: r.Key, Voucher: r.Voucher, Kind: r.Kind, CreatedAt: r.CreatedAt,
+		State: r.State, Attempts: r.Attempts, NextAttempt: r.NextAttempt, LastError: r.LastError,
+		CentralRef: r.CentralRef, RejectCode: r.RejectCode, RejectReason: r.RejectReason,
+		AckAt: r.AckAt, Purged: r.Purged,
+	}
+}
+
+// enqueueReq is one caller's operation waiting for a group commit.
+type enqueueReq struct {
+	rec    record
+	sealed []byte // encrypted Personal, nil when there is none
+	wake   chan struct{}
+	done   bool // set by the leader before waking: rec/err are final
+	err    error
+}
+
+func validKind(k string) error {
+	if k == "" {
+		return errors.New("store: operation kind is empty")
+	}
+	if len(k) > 64 {
+		return fmt.Errorf("store: operation kind is %d characters, at most 64", len(k))
+	}
+	for _, c := range []byte(k) {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return fmt.Errorf("store: operation kind %q may contain only a-z, 0-9 and '_'", k)
+		}
+	}
+	return nil
+}
+
+// Enqueue stores op as a new pending operation and returns it with its
+// sequence number, idempotency key and voucher. It returns only after the
+// transaction holding it is committed and fsynced; on any error the
+// operation is not stored at all and the error says what failed.
+//
+// ctx is checked before the operation joins the commit queue; once queued,
+// Enqueue waits for the outcome of the commit (bounded by the disk), so its
+// answer is always the truth about what is on disk.
+func (s *Store) Enqueue(ctx context.Context, op NewOperation) (Operation, error) {
+	if err := validKind(op.Kind); err != nil {
+		return Operation{}, err
+	}
+	if len(op.Personal) > MaxPersonal {
+		return Operation{}, fmt.Errorf("store: personal data is %d bytes, at most %d", len(op.Personal), MaxPersonal)
+	}
+	if s.closed.Load() {
+		return Operation{}, ErrClosed
+	}
+	var rnd [16]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return Operation{}, fmt.Errorf("store: random idempotency key: %w", err)
+	}
+	r := &enqueueReq{
+		rec: record{
+			Key:       s.opt.KioskID + "-" + hex.EncodeToString(rnd[:]),
+			Kind:      op.Kind,
+			CreatedAt: s.now().UTC(),
+			State:     Pending,
+		},
+		wake: make(chan struct{}, 1),
+	}
+	// Encrypt before queueing, outside any lock: the commit holds only bytes.
+	if op.Personal != nil {
+		sealed, err := s.seal(op.Personal, []byte(r.rec.Key))
+		if err != nil {
+			return Operation{}, err
+		}
+		r.sealed = sealed
+	}
+	if err := ctx.Err(); err != nil {
+		return Operation{}, fmt.Errorf("store: enqueue not attempted: %w", err)
+	}
+	if err := s.groupCommit(r); err != nil {
+		return Operation{}, err
+	}
+	select {
+	case s.enqueued <- struct{}{}:
+	default:
+	}
+	out := r.rec.operation()
+	if op.Personal != nil {
+		out.Personal = bytes.Clone(op.Personal)
+	}
+	return out, nil
+}
+
+// groupCommit queues r and either waits for a leader to commit it or, when
+// no commit is in flight (or leadership is handed to r), commits the whole
+// queue itself in one transaction. No timer: a lone caller commits at once.
+func (s *Store) groupCommit(r *enqueueReq) error {
+	s.mu.Lock()
+	s.queue = append(s.queue, r)
+	if s.busy {
+		s.mu.Unlock()
+		<-r.wake
+		if r.done {
+			return r.err
+		}
+		// Woken without a result: the previous leader handed over to r.
+		s.mu.Lock()
+	}
+	s.busy = true
+	batch := s.queue
+	s.queue = nil
+	s.mu.Unlock()
+
+	err := s.commitBatch(batch)
+	for _, b := range batch {
+		b.err = err
+		if b != r {
+			b.done = true
+			b.wake <- struct{}{}
+		}
+	}
+
+	s.mu.Lock()
+	if len(s.queue) > 0 {
+		next := s.queue[0]
+		s.mu.Unlock()
+		next.wake <- struct{}{} // next leads; busy stays true
+	} else {
+		s.busy = false
+		s.mu.Unlock()
+	}
+	return err
+}
+
+func (s *Store) commitBatch(batch []*enqueueReq) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	recs := make([]record, len(batch))
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		ops := tx.Bucket(bOps)
+		for i, b := range batch {
+			seq, err := ops.NextSequence()
+			if err != nil {
+				return err
+			}
+			rec := b.rec
+			rec.Seq = seq
+			rec.Voucher = voucher.New(s.opt.TerminalNo, seq)
+			sk := u64(seq)
+			if err := putRecord(tx, &rec); err != nil {
+				return err
+			}
+			if tx.Bucket(bKeys).Get([]byte(rec.Key)) != nil {
+				return fmt.Errorf("idempotency key collision for operation %d", seq)
+			}
+			if err := tx.Bucket(bKeys).Put([]byte(rec.Key), sk); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bVouchers).Put([]byte(rec.Voucher), sk); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bPending).Put(sk, nil); err != nil {
+				return err
+			}
+			if b.sealed != nil {
+				if err := tx.Bucket(bPersonal).Put(sk, b.sealed); err != nil {
+					return err
+				}
+			}
+			recs[i] = rec
+		}
+		return addCounter(tx.Bucket(bMeta), metaPending, int64(len(batch)))
+	})
+	if err != nil {
+		if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+			return ErrClosed
+		}
+		n := "1 operation"
+		if len(batch) > 1 {
+			n = fmt.Sprintf("%d operations", len(batch))
+		}
+		return fmt.Errorf("store: commit %s to %s, nothing stored: %w", n, s.path, err)
+	}
+	s.commits.Add(1)
+	for i, b := range batch {
+		b.rec = recs[i]
+	}
+	return nil
+}
+
+func putRecord(tx *bolt.Tx, rec *record) error {
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bOps).Put(u64(rec.Seq), data)
+}
+
+func getRecord(tx *bolt.Tx, seq uint64) (record, error) {
+	var rec record
+	data := tx.Bucket(bOps).Get(u64(seq))
+	if data == nil {
+		return rec, fmt.Errorf("%w: operation %d", ErrNotFound, seq)
+	}
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return rec, fmt.Errorf("store: operation %d: damaged record: %w", seq, err)
+	}
+	return rec, nil
+}
+
+func (s *Store) withPersonal(tx *bolt.Tx, rec *record) (Operation, error) {
+	op := rec.operation()
+	sealed := tx.Bucket(bPersonal).Get(u64(rec.Seq))
+	if sealed == nil {
+		return op, nil
+	}
+	plain, err := s.unseal(sealed, []byte(rec.Key))
+	if err != nil {
+		return op, fmt.Errorf("store: operation %d (voucher %s): %w", rec.Seq, rec.Voucher, err)
+	}
+	op.Personal = plain
+	return op, nil
+}
+
+// seqByKey resolves an idempotency key.
+func seqByKey(tx *bolt.Tx, key string) (uint64, error) {
+	v := tx.Bucket(bKeys).Get([]byte(key))
+	if len(v) != 8 {
+		return 0, fmt.Errorf("%w: no operation with that idempotency key", ErrNotFound)
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+func (s *Store) view(fn func(tx *bolt.Tx) error) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	return s.db.View(fn)
+}
+
+func (s *Store) update(fn func(tx *bolt.Tx) error) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	return s.db.Update(fn)
+}
+
+// Pending returns pending operations with Seq > afterSeq in Seq (= enqueue)
+// order, at most limit of them, with Personal decrypted. It reads only the
+// pending index, never acknowledged operations.
+func (s *Store) Pending(afterSeq uint64, limit int) ([]Operation, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("store: pending: limit %d, want > 0", limit)
+	}
+	if afterSeq == ^uint64(0) {
+		return nil, nil
+	}
+	var out []Operation
+	err := s.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bPending).Cursor()
+		for k, _ := c.Seek(u64(afterSeq + 1)); k != nil && len(out) < limit; k, _ = c.Next() {
+			rec, err := getRecord(tx, binary.BigEndian.Uint64(k))
+			if err != nil {
+				return err
+			}
+			op, err := s.withPersonal(tx, &rec)
+			if err != nil {
+				return err
+			}
+			out = append(out, op)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Get returns the operation with idempotency key key (ErrNotFound).
+func (s *Store) Get(key string) (Operation, error) {
+	var op Operation
+	err := s.view(func(tx *bolt.Tx) error {
+		seq, err := seqByKey(tx, key)
+		if err != nil {
+			return err
+		}
+		rec, err := getRecord(tx, seq)
+		if err != nil {
+			return err
+		}
+		op, err = s.withPersonal(tx, &rec)
+		return err
+	})
+	return op, err
+}
+
+// ByVoucher returns the operation with voucher v, typed with or without
+// separators. A mistyped voucher gets the voucher package's error (e.g.
+// voucher.ErrChecksum); a well-formed unknown one ErrNotFound.
+func (s *Store) ByVoucher(v string) (Operation, error) {
+	n, err := voucher.Normalize(v)
+	if err != nil {
+		return Operation{}, fmt.Errorf("store: %w", err)
+	}
+	var op Operation
+	err = s.view(func(tx *bolt.Tx) error {
+		sk := tx.Bucket(bVouchers).Get([]byte(n))
+		if len(sk) != 8 {
+			return fmt.Errorf("%w: no operation with voucher %s", ErrNotFound, voucher.Format(n))
+		}
+		rec, err := getRecord(tx, binary.BigEndian.Uint64(sk))
+		if err != nil {
+			return err
+		}
+		op, err = s.withPersonal(tx, &rec)
+		return err
+	})
+	return op, err
+}
+
+// change loads the operation with key, lets fn modify it and stores it, in
+// one transaction. fn returning errNoChange leaves everything as it was.
+func (s *Store) change(key string, fn func(tx *bolt.Tx, rec *record) error) error {
+	err := s.update(func(tx *bolt.Tx) error {
+		seq, err := seqByKey(tx, key)
+		if err != nil {
+			return err
+		}
+		rec, err := getRecord(tx, seq)
+		if err != nil {
+			return err
+		}
+		if err := fn(tx, &rec); err != nil {
+			return err
+		}
+		return putRecord(tx, &rec)
+	})
+	if errors.Is(err, errNoChange) {
+		return nil
+	}
+	return err
+}
+
+var errNoChange = errors.New("no change")
+
+func purgeKey(ackAt time.Time, seq uint64) []byte {
+	return append(timeBytes(ackAt), u64(seq)...)
+}
+
+// Acknowledge moves a pending operation to acknowledged with the central
+// reference and AckAt = now. Acknowledging an acknowledged operation is a
+// no-op (the central system answers the same key with the first answer);
+// acknowledging a rejected one is ErrState.
+func (s *Store) Acknowledge(key, centralRef string) error {
+	return s.change(key, func(tx *bolt.Tx, rec *record) error {
+		switch rec.State {
+		case Acknowledged:
+			return errNoChange
+		case Rejected:
+			return fmt.Errorf("%w: acknowledge operation %d (voucher %s): it was rejected", ErrState, rec.Seq, rec.Voucher)
+		}
+		sk := u64(rec.Seq)
+		rec.State = Acknowledged
+		rec.CentralRef = centralRef
+		rec.AckAt = s.now().UTC()
+		rec.NextAttempt = time.Time{}
+		meta := tx.Bucket(bMeta)
+		if err := tx.Bucket(bPending).Delete(sk); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bPurgeQ).Put(purgeKey(rec.AckAt, rec.Seq), nil); err != nil {
+			return err
+		}
+		if err := addCounter(meta, metaPending, -1); err != nil {
+			return err
+		}
+		if err := addCounter(meta, metaAcked, 1); err != nil {
+			return err
+		}
+		return meta.Put(metaLastAck, timeBytes(rec.AckAt))
+	})
+}
+
+// Reject moves a pending operation to rejected, keeping the central
+// system's code and reason for technicians. Rejecting a rejected operation
+// is a no-op; rejecting an acknowledged one is ErrState.
+func (s *Store) Reject(key, code, reason string) error {
+	return s.change(key, func(tx *bolt.Tx, rec *record) error {
+		switch rec.State {
+		case Rejected:
+			return errNoChange
+		case Acknowledged:
+			return fmt.Errorf("%w: reject operation %d (voucher %s): it was acknowledged", ErrState, rec.Seq, rec.Voucher)
+		}
+		sk := u64(rec.Seq)
+		rec.State = Rejected
+		rec.RejectCode = code
+		rec.RejectReason = reason
+		rec.NextAttempt = time.Time{}
+		meta := tx.Bucket(bMeta)
+		if err := tx.Bucket(bPending).Delete(sk); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bRejected).Put(sk, nil); err != nil {
+			return err
+		}
+		if err := addCounter(meta, metaPending, -1); err != nil {
+			return err
+		}
+		return addCounter(meta, metaRejected, 1)
+	})
+}
+
+// RecordAttempt notes a failed delivery of a pending operation: attempts+1,
+// the error and when to try next. Not allowed (ErrState) once it is
+// acknowledged or rejected.
+func (s *Store) RecordAttempt(key, lastErr string, next time.Time) error {
+	return s.change(key, func(tx *bolt.Tx, rec *record) error {
+		if rec.State != Pending {
+			return fmt.Errorf("%w: record attempt on operation %d (voucher %s): it is %s", ErrState, rec.Seq, rec.Voucher, rec.State)
+		}
+		rec.Attempts++
+		rec.LastError = lastErr
+		rec.NextAttempt = next.UTC()
+		return nil
+	})
+}
+
+// Retry is the technician's "retry now": a rejected operation becomes
+// pending again (its reject code and reason move into LastError), a
+// backed-off pending one gets NextAttempt = zero. Retrying an acknowledged
+// operation is ErrState.
+func (s *Store) Retry(key string) error {
+	return s.change(key, func(tx *bolt.Tx, rec *record) error {
+		rec.NextAttempt = time.Time{}
+		switch rec.State {
+		case Pending:
+			return nil
+		case Acknowledged:
+			return fmt.Errorf("%w: retry operation %d (voucher %s): it was acknowledged", ErrState, rec.Seq, rec.Voucher)
+		}
+		sk := u64(rec.Seq)
+		rec.State = Pending
+		rec.LastError = fmt.Sprintf("retried after rejection %s: %s", rec.RejectCode, rec.RejectReason)
+		rec.RejectCode, rec.RejectReason = "", ""
+		meta := tx.Bucket(bMeta)
+		if err := tx.Bucket(bRejected).Delete(sk); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bPending).Put(sk, nil); err != nil {
+			return err
+		}
+		if err := addCounter(meta, metaRejected, -1); err != nil {
+			return err
+		}
+		return addCounter(meta, metaPending, 1)
+	})
+}
+
+// List returns up to limit operations in state (all states when state is
+// ""), newest first, without Personal: what a technician may see.
+func (s *Store) List(state State, limit int) ([]Operation, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("store: list: limit %d, want > 0", limit)
+	}
+	var index []byte
+	switch state {
+	case Pending:
+		index = bPending
+	case Rejected:
+		index = bRejected
+	case Acknowledged, "":
+		// Scan the operations themselves: most are acknowledged.
+	default:
+		return nil, fmt.Errorf("store: list: unknown state %q (want pending, acknowledged, rejected or empty for all)", state)
+	}
+	var out []Operation
+	err := s.view(func(tx *bolt.Tx) error {
+		if index != nil {
+			c := tx.Bucket(index).Cursor()
+			for k, _ := c.Last(); k != nil && len(out) < limit; k, _ = c.Prev() {
+				rec, err := getRecord(tx, binary.BigEndian.Uint64(k))
+				if err != nil {
+					return err
+				}
+				out = append(out, rec.operation())
+			}
+			return nil
+		}
+		c := tx.Bucket(bOps).Cursor()
+		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
+			var rec record
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("store: operation %d: damaged record: %w", binary.BigEndian.Uint64(k), err)
+			}
+			if state == "" || rec.State == state {
+				out = append(out, rec.operation())
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Stats summarises the queue. It reads counters kept in the meta bucket
+// and the first pending operation, so its cost does not grow with the
+// number of operations.
+type Stats struct {
+	Pending, Acknowledged, Rejected int
+	OldestPending                   time.Time // zero when nothing is pending
+	LastAckAt                       time.Time // zero before the first acknowledgement
+}
+
+// Stats returns the queue summary.
+func (s *Store) Stats() (Stats, error) {
+	var st Stats
+	err := s.view(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bMeta)
+		st.Pending = int(counter(meta, metaPending))
+		st.Acknowledged = int(counter(meta, metaAcked))
+		st.Rejected = int(counter(meta, metaRejected))
+		if v := meta.Get(metaLastAck); v != nil {
+			st.LastAckAt = bytesTime(v).UTC()
+		}
+		if k, _ := tx.Bucket(bPending).Cursor().First(); k != nil {
+			rec, err := getRecord(tx, binary.BigEndian.Uint64(k))
+			if err != nil {
+				return err
+			}
+			st.OldestPending = rec.CreatedAt
+		}
+		return nil
+	})
+	return st, err
+}
+
+// purgeBatch bounds one purge transaction, so a long backlog does not make
+// one huge commit that holds the write lock for long.
+const purgeBatch = 1000
+
+// Purge deletes the personal data (and receipt body) of operations
+// acknowledged more than Retention ago and returns how many it purged. The
+// tombstone (kind, voucher, times, state, central reference) stays.
+// Pending and rejected operations are never purged.
+func (s *Store) Purge() (int, error) {
+	total := 0
+	for {
+		n, err := s.purgeSome()
+		total += n
+		if err != nil || n < purgeBatch {
+			return total, err
+		}
+	}
+}
+
+func (s *Store) purgeSome() (int, error) {
+	cutoff := s.now().Add(-s.opt.Retention)
+	n := 0
+	err := s.update(func(tx *bolt.Tx) error {
+		n = 0
+		q := tx.Bucket(bPurgeQ)
+		var due [][]byte
+		c := q.Cursor()
+		for k, _ := c.First(); k != nil && len(due) < purgeBatch; k, _ = c.Next() {
+			if len(k) != 16 || !bytesTime(k[:8]).Before(cutoff) {
+				break
+			}
+			due = append(due, bytes.Clone(k))
+		}
+		for _, k := range due {
+			seq := binary.BigEndian.Uint64(k[8:])
+			rec, err := getRecord(tx, seq)
+			if err != nil {
+				return err
+			}
+			if err := tx.Bucket(bPersonal).Delete(u64(seq)); err != nil {
+				return err
+			}
+			if err := s.dropReceiptBody(tx, rec.Voucher); err != nil {
+				return err
+			}
+			rec.Purged = true
+			if err := putRecord(tx, &rec); err != nil {
+				return err
+			}
+			if err := q.Delete(k); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: purge: %w", err)
+	}
+	return n, nil
+}
