@@ -46,10 +46,10 @@ func (k BACKey) Validate() error {
 	return nil
 }
 
-// mrzInfo is the MRZ information K_seed is hashed from (ICAO 9303 part 11,
+// MRZInfo is the MRZ information K_seed is hashed from (ICAO 9303 part 11,
 // 9.7.1.1): document number padded with '<' to at least 9 characters, its
 // check digit, birth date, check digit, expiry date, check digit.
-func (k BACKey) mrzInfo() string {
+func (k BACKey) MRZInfo() string {
 	doc := strings.ToUpper(k.DocumentNumber)
 	for len(doc) < 9 {
 		doc += "<"

@@ -112,7 +112,7 @@ func TestParseMRZLongDocumentNumber(t *testing.T) {
 		t.Errorf("document number %q optional %q", m.DocumentNumber, m.OptionalData1)
 	}
 	k := KeyFromMRZ(m)
-	if got := k.mrzInfo(); got != "D23145890734"+string(CheckDigit("D23145890734"))+"7408122"+"1204159" {
+	if got := k.MRZInfo(); got != "D23145890734"+string(CheckDigit("D23145890734"))+"7408122"+"1204159" {
 		t.Errorf("mrzInfo = %q", got)
 	}
 }
@@ -162,7 +162,7 @@ func TestBACKeyValidate(t *testing.T) {
 	}
 	// Appendix D.2 of part 11: the MRZ information of the worked example.
 	d := BACKey{DocumentNumber: "L898902C", BirthDate: "690806", ExpiryDate: "940623"}
-	if got := d.mrzInfo(); got != "L898902C<369080619406236" {
+	if got := d.MRZInfo(); got != "L898902C<369080619406236" {
 		t.Errorf("mrzInfo = %q, want L898902C<369080619406236", got)
 	}
 }
