@@ -333,6 +333,13 @@ func Exchange(ctx context.Context, card hwbridge.Card, c Command) (Response, err
 	return r, nil
 }
 
+// Transmit sends c once and parses the answer, without acting on 61XX or
+// 6CXX: for commands where the caller decides, such as a SELECT whose FCI
+// (offered with 61XX) it does not need.
+func Transmit(ctx context.Context, card hwbridge.Card, c Command) (Response, error) {
+	return transmit(ctx, card, c)
+}
+
 func transmit(ctx context.Context, card hwbridge.Card, c Command) (Response, error) {
 	if err := ctx.Err(); err != nil {
 		return Response{}, err
