@@ -121,11 +121,16 @@ func TestParseProfileErrors(t *testing.T) {
 }
 
 func TestNewUnknownApplet(t *testing.T) {
-	saved := Applets[TypeEMRTD]
+	// A build without the eMRTD applet (and its validator) must say so.
+	savedA, savedV := Applets[TypeEMRTD], validators[TypeEMRTD]
 	delete(Applets, TypeEMRTD)
+	delete(validators, TypeEMRTD)
 	defer func() {
-		if saved != nil {
-			Applets[TypeEMRTD] = saved
+		if savedA != nil {
+			Applets[TypeEMRTD] = savedA
+		}
+		if savedV != nil {
+			validators[TypeEMRTD] = savedV
 		}
 	}()
 	if _, err := New(Profile{Type: TypeEMRTD, MRZ: "X"}, Options{}); err == nil || !strings.Contains(err.Error(), "no applet") {
