@@ -16,6 +16,7 @@ import (
 type memOutbox struct {
 	mu       sync.Mutex
 	entries  []*memEntry // Seq order
+	byKey    map[string]*memEntry
 	seq      uint64
 	enq      chan struct{}
 	maxLimit int // largest limit asked
@@ -34,12 +35,16 @@ type memEntry struct {
 	attempts int
 }
 
-func newMemOutbox() *memOutbox { return &memOutbox{enq: make(chan struct{}, 1)} }
+func newMemOutbox() *memOutbox {
+	return &memOutbox{enq: make(chan struct{}, 1), byKey: map[string]*memEntry{}}
+}
 
 func (m *memOutbox) Enqueue(op Operation) {
 	m.mu.Lock()
 	m.seq++
-	m.entries = append(m.entries, &memEntry{q: Queued{Seq: m.seq, Op: op}, state: "pending"})
+	e := &memEntry{q: Queued{Seq: m.seq, Op: op}, state: "pending"}
+	m.entries = append(m.entries, e)
+	m.byKey[op.IdempotencyKey] = e
 	m.mu.Unlock()
 	select {
 	case m.enq <- struct{}{}:
@@ -68,10 +73,8 @@ func (m *memOutbox) Pending(after uint64, limit int) ([]Queued, error) {
 }
 
 func (m *memOutbox) find(key string) (*memEntry, error) {
-	for _, e := range m.entries {
-		if e.q.Op.IdempotencyKey == key {
-			return e, nil
-		}
+	if e, ok := m.byKey[key]; ok {
+		return e, nil
 	}
 	return nil, fmt.Errorf("no entry %q", key)
 }
