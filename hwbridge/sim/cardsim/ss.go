@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -285,6 +286,8 @@ func (a *ssApplet) selectFile(c apdu.Command) []byte {
 	return apdu.StatusWord(apdu.SWOK, fci...)
 }
 
+// readRecord answers READ RECORD: P2 00 takes P1 as the record's tag (what
+// DOMAIN.md's readers send), P2 04 as its number within the file.
 func (a *ssApplet) readRecord(c apdu.Command) []byte {
 	if c.P2 != 0x00 && c.P2 != 0x04 {
 		return apdu.StatusWord(apdu.SWWrongP1P2)
@@ -292,11 +295,23 @@ func (a *ssApplet) readRecord(c apdu.Command) []byte {
 	if a.level != ssDDF1 || a.ef == 0 {
 		return apdu.StatusWord(apdu.SWCommandNotAllowed)
 	}
-	v, ok := a.files[a.ef][c.P1]
+	tag := c.P1
+	if c.P2 == 0x04 { // P1 is the record number: the file's records in tag order, from 1
+		tags := make([]byte, 0, len(a.files[a.ef]))
+		for t := range a.files[a.ef] {
+			tags = append(tags, t)
+		}
+		slices.Sort(tags)
+		if c.P1 == 0 || int(c.P1) > len(tags) {
+			return apdu.StatusWord(apdu.SWRecordNotFound)
+		}
+		tag = tags[c.P1-1]
+	}
+	v, ok := a.files[a.ef][tag]
 	if !ok {
 		return apdu.StatusWord(apdu.SWRecordNotFound)
 	}
-	rec := append([]byte{c.P1, byte(len(v))}, v...)
+	rec := append([]byte{tag, byte(len(v))}, v...)
 	if c.Le != len(rec) { // T=0: wrong (or no) Le gets the right one back
 		return apdu.StatusWord(0x6C00 | uint16(len(rec)))
 	}

@@ -93,6 +93,10 @@ func TestSSSelectVariants(t *testing.T) {
 		[2]string{"00CA000000", "6D00"},
 		[2]string{"80B2080014", "6E00"},
 		[2]string{"00B2080114", "6A86"},
+		[2]string{"00B2010414", "0812 313130313031313939303033303731323333 9000"}, // by number: EF06 record 1 is tag 08
+		[2]string{"00B2060406", "0D04 19900307 9000"},
+		[2]string{"00B2070400", "6A83"},
+		[2]string{"00B2000400", "6A83"},
 	)
 }
 
