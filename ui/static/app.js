@@ -1,0 +1,279 @@
+// kioskd touch page. It renders the screen the daemon sends and sends back
+// what was touched. No business rule lives here: which screen comes next,
+// what is valid and what is shown is decided by the daemon.
+"use strict";
+
+(function () {
+  const LANGS = ["zh-CN", "vi", "en"];
+  const catalogs = {};
+  let lang = "zh-CN";
+  let ws = null;
+  let retryMs = 500;
+  let takenOver = false;
+  let current = { name: "", data: {} };
+  let device = null;
+  let typed = "";
+  let lastPing = 0;
+  let toastTimer = 0;
+  window.__renders = []; // [{name, t}] for tests and benchmarks
+
+  const $ = (id) => document.getElementById(id);
+
+  function t(key, vars) {
+    const c = catalogs[lang] || {};
+    let s = c[key];
+    if (s === undefined) s = (catalogs.en || {})[key];
+    if (s === undefined) s = key;
+    if (vars) for (const k in vars) s = s.split("{" + k + "}").join(String(vars[k]));
+    return s;
+  }
+
+  function el(tag, attrs, ...kids) {
+    const e = document.createElement(tag);
+    for (const k in attrs || {}) {
+      if (k === "onclick") e.addEventListener("click", attrs[k]);
+      else if (k === "text") e.textContent = attrs[k];
+      else e.setAttribute(k, attrs[k]);
+    }
+    for (const k of kids) if (k) e.appendChild(k);
+    return e;
+  }
+
+  function send(msg) {
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+  }
+
+  function button(key, onclick, cls, id) {
+    const a = { text: t(key), onclick: onclick };
+    if (cls) a.class = cls;
+    if (id) a.id = id;
+    return el("button", a);
+  }
+
+  // ---- screens -----------------------------------------------------------
+
+  const screens = {
+    idle(d, m) {
+      m.appendChild(el("h1", { text: t("idle.title") }));
+      m.appendChild(button("idle.touch", () => send({ type: "confirm" }), "primary big", "btn-start"));
+    },
+    menu(d, m) {
+      m.appendChild(el("h1", { text: t(d.title || "menu.title") }));
+      const box = el("div", { class: "options" });
+      for (const o of d.options || []) {
+        const b = button(o.label, () => send(d.field ? { type: "input", field: d.field, value: o.value } : { type: "start", flow: o.value }));
+        b.setAttribute("data-value", o.value);
+        box.appendChild(b);
+      }
+      m.appendChild(box);
+    },
+    identify(d, m) {
+      m.appendChild(el("h1", { text: t("identify." + d.slot + ".title") }));
+      m.appendChild(el("p", { class: "hint", text: t("identify." + d.slot + ".hint") }));
+      m.appendChild(el("div", { class: "spinner" }));
+    },
+    keypad(d, m) {
+      m.appendChild(el("h1", { text: t("field." + d.field) }));
+      m.appendChild(el("p", { class: "hint", text: t("hint." + d.field) }));
+      if (d.error) m.appendChild(el("p", { class: "error-text", id: "keypad-error", text: t("err." + d.error) }));
+      if (d.tries_left) m.appendChild(el("p", { class: "error-text", id: "tries-left", text: t("keypad.tries_left", { n: d.tries_left }) }));
+      const disp = el("div", { class: "display", id: "display" });
+      const show = () => { disp.textContent = d.secret ? "●".repeat(typed.length) : typed; };
+      show();
+      m.appendChild(disp);
+      const keys = d.keys === "mrz" ? "1234567890QWERTYUIOPASDFGHJKL<ZXCVBNM".split("")
+        : d.keys === "digits_x" ? "123456789X0".split("") : "1234567890".split("");
+      const pad = el("div", { class: d.keys === "mrz" ? "keys" : "keys digits" });
+      for (const k of keys) {
+        const b = el("button", { text: k, "data-key": k, onclick: () => { if (typed.length < (d.max || 32)) { typed += k; show(); } } });
+        pad.appendChild(b);
+      }
+      pad.appendChild(el("button", { text: "⌫", "data-key": "del", "aria-label": t("btn.delete"), onclick: () => { typed = typed.slice(0, -1); show(); } }));
+      m.appendChild(pad);
+      m.appendChild(el("div", { class: "row" },
+        button("btn.clear", () => { typed = ""; show(); }, "", "btn-clear"),
+        button("btn.ok", () => send({ type: "input", field: d.field, value: typed }), "primary", "btn-ok")));
+    },
+    confirm(d, m) {
+      m.appendChild(el("h1", { text: t(d.title) }));
+      m.appendChild(rows(d.rows));
+      if (d.cards && d.cards.length > 1) {
+        m.appendChild(el("p", { text: t("confirm.cards_choose") }));
+        const box = el("div", { class: "options" });
+        for (const c of d.cards) {
+          const b = el("button", { text: c.number + " · " + t("card.state." + c.state), "data-card": c.number, class: c.selected ? "selected" : "",
+            onclick: () => send({ type: "input", field: "card", value: c.number }) });
+          box.appendChild(b);
+        }
+        m.appendChild(box);
+      }
+      for (const n of d.notes || []) m.appendChild(el("p", { class: "hint", text: t(n) }));
+      m.appendChild(button("btn.confirm", () => send({ type: "confirm" }), "primary big", "btn-confirm"));
+    },
+    working(d, m) {
+      m.appendChild(el("h1", { text: t("working." + d.stage) }));
+      m.appendChild(el("div", { class: "spinner" }));
+    },
+    done(d, m) {
+      m.appendChild(el("h1", { text: t(d.title) }));
+      m.appendChild(el("p", { text: t("done.voucher") }));
+      m.appendChild(el("div", { class: "voucher", id: "voucher", text: d.voucher }));
+      m.appendChild(rows(d.rows));
+      if (d.printing) m.appendChild(el("p", { id: "print-state", text: t("done.printing") }));
+      else if (d.printed) m.appendChild(el("p", { id: "print-state", text: t("done.printed") }));
+      else m.appendChild(el("p", { id: "print-state", class: "error-text", text: t("device.printer." + (d.printer_problem || "unknown")) + " " + t("done.not_printed") }));
+      if (d.preview) {
+        m.appendChild(el("p", { class: "hint", text: t("done.preview") }));
+        m.appendChild(el("pre", { class: "preview", id: "preview", text: d.preview }));
+      }
+      m.appendChild(button("btn.finish", () => send({ type: "confirm" }), "primary", "btn-finish"));
+    },
+    error(d, m) {
+      m.appendChild(el("h1", { text: t("error.title") }));
+      m.appendChild(el("p", { class: "error-text", id: "error-code", "data-code": d.code, text: t("error." + d.code) }));
+      if (d.retry) m.appendChild(button("btn.retry", () => send({ type: "confirm" }), "primary", "btn-retry"));
+      else m.appendChild(button("btn.menu", () => send({ type: "back" }), "primary", "btn-menu"));
+    },
+    lookup_result(d, m) {
+      m.appendChild(el("h1", { text: t("lookup.title") }));
+      m.appendChild(el("div", { class: "voucher", id: "voucher", text: d.voucher }));
+      if (!d.found) m.appendChild(el("p", { class: "error-text", id: "not-found", text: t("lookup.not_found") }));
+      m.appendChild(rows(d.rows));
+      m.appendChild(button("btn.finish", () => send({ type: "confirm" }), "primary", "btn-finish"));
+    },
+    maintenance_locked(d, m) {
+      m.appendChild(el("h1", { text: t("maintenance.title") }));
+      m.appendChild(el("p", { class: "hint", text: t("maintenance.hint") }));
+    },
+  };
+
+  // rows renders [{label, value, t}] where label is a catalogue key and value
+  // is shown as is, or translated when t is set.
+  function rows(list) {
+    const dl = el("dl");
+    for (const r of list || []) {
+      dl.appendChild(el("dt", { text: t(r.label) }));
+      dl.appendChild(el("dd", { text: r.t ? t(r.value) : r.value, "data-row": r.label }));
+    }
+    return dl;
+  }
+
+  function render() {
+    const m = $("screen");
+    const d = current.data || {};
+    if (m.getAttribute("data-name") !== current.name || d.field !== m.getAttribute("data-field")) typed = "";
+    m.textContent = "";
+    m.setAttribute("data-name", current.name);
+    m.setAttribute("data-field", d.field || "");
+    (screens[current.name] || screens.idle)(d, m);
+    const away = current.name === "idle" || current.name === "";
+    $("btn-back").hidden = away;
+    $("btn-cancel").hidden = away;
+    const cd = $("countdown");
+    cd.hidden = !d.countdown;
+    if (d.countdown) cd.textContent = t("countdown", { n: d.countdown });
+    chrome();
+    window.__renders.push({ name: current.name, t: Date.now() });
+    if (window.__renders.length > 500) window.__renders.splice(0, 250);
+  }
+
+  // chrome renders what is on every screen: texts, language switch, devices.
+  function chrome() {
+    document.documentElement.lang = lang;
+    for (const e of document.querySelectorAll("[data-i18n]")) e.textContent = t(e.getAttribute("data-i18n"));
+    const langs = $("langs");
+    langs.textContent = "";
+    for (const l of LANGS) {
+      const b = el("button", { "data-lang": l, "aria-pressed": String(l === lang), text: (catalogs[l] || {})["lang.name"] || l,
+        onclick: () => { lang = l; send({ type: "lang", code: l }); render(); } });
+      langs.appendChild(b);
+    }
+    const st = $("status");
+    st.textContent = "";
+    const banner = $("banner");
+    banner.hidden = true;
+    if (device) {
+      const ok = device.printer === "ok";
+      st.appendChild(el("span", { class: ok ? "" : "bad", id: "printer-status", text: t("device.printer") + ": " + t("device.printer." + (device.printer || "unknown")) }));
+      if (!ok) {
+        banner.hidden = false;
+        banner.textContent = t("device.printer." + (device.printer || "unknown")) + " — " + t("done.not_printed");
+      }
+      for (const r of device.readers || []) {
+        if (!r.present) st.appendChild(el("span", { class: "bad", text: " · " + t("device.reader.missing." + r.slot) }));
+      }
+    }
+  }
+
+  function toast(code, message) {
+    const k = "err." + code;
+    const text = t(k) === k ? message : t(k);
+    const e = $("toast");
+    e.textContent = text;
+    e.setAttribute("data-code", code);
+    e.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { e.hidden = true; }, 4000);
+  }
+
+  // ---- connection --------------------------------------------------------
+
+  function connect() {
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    ws = new WebSocket(proto + "//" + location.host + "/ws");
+    ws.onopen = () => {
+      retryMs = 500;
+      $("overlay").hidden = true;
+    };
+    ws.onmessage = (ev) => {
+      let msg;
+      try { msg = JSON.parse(ev.data); } catch (e) { return; }
+      switch (msg.type) {
+        case "hello":
+          break;
+        case "screen":
+          current = { name: msg.name, data: msg.data || {} };
+          if (current.data.lang && catalogs[current.data.lang]) lang = current.data.lang;
+          render();
+          break;
+        case "device":
+          device = { readers: msg.readers || [], printer: msg.printer };
+          chrome();
+          break;
+        case "error":
+          if (msg.code === "taken_over") takenOver = true;
+          toast(msg.code, msg.message);
+          break;
+      }
+    };
+    ws.onclose = () => {
+      ws = null;
+      const o = $("overlay");
+      o.hidden = false;
+      if (takenOver) {
+        $("overlay-text").textContent = t("conn.taken_over");
+        $("btn-reconnect").hidden = false;
+        return;
+      }
+      $("overlay-text").textContent = t("conn.reconnecting");
+      setTimeout(connect, retryMs);
+      retryMs = Math.min(retryMs * 2, 5000);
+    };
+  }
+
+  function init() {
+    $("btn-back").addEventListener("click", () => send({ type: "back" }));
+    $("btn-cancel").addEventListener("click", () => send({ type: "cancel" }));
+    $("btn-reconnect").addEventListener("click", () => { takenOver = false; $("btn-reconnect").hidden = true; connect(); });
+    // A touch tells the daemon the citizen is still there (idle timeout).
+    document.addEventListener("pointerdown", () => {
+      const now = Date.now();
+      if (now - lastPing > 1000) { lastPing = now; send({ type: "ping" }); }
+    }, true);
+    Promise.all(LANGS.map((l) => fetch("i18n/" + l + ".json").then((r) => r.json()).then((c) => { catalogs[l] = c; })))
+      .catch(() => {})
+      .then(() => { render(); connect(); });
+  }
+
+  document.addEventListener("DOMContentLoaded", init);
+})();
