@@ -469,3 +469,26 @@ func pinBCD(pin string) ([]byte, error) {
 	}
 	return hex.DecodeString(pin)
 }
+
+// String shows the holder with personal data masked (the last 4 characters
+// of the card and ID numbers, the first character of the name), so that a
+// Holder that reaches a log by accident leaks nothing useful.
+func (h Holder) String() string {
+	return fmt.Sprintf("sscard.Holder{card %s, ssn %s, name %s, card type %s, spec %s, expires %s}",
+		maskTail(h.CardNumber, 4), maskTail(h.SSN, 4), maskName(h.Name), h.CardType, h.SpecVersion, h.ExpiryDate)
+}
+
+func maskTail(s string, keep int) string {
+	if len(s) <= keep {
+		return strings.Repeat("*", len(s))
+	}
+	return strings.Repeat("*", len(s)-keep) + s[len(s)-keep:]
+}
+
+func maskName(s string) string {
+	r := []rune(s)
+	if len(r) == 0 {
+		return ""
+	}
+	return string(r[0]) + strings.Repeat("*", len(r)-1)
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -49,7 +50,7 @@ func TestReadEveryField(t *testing.T) {
 		t.Fatal(err)
 	}
 	if want := wantHolder(p); h != want {
-		t.Fatalf("Read = %+v\nwant   %+v", h, want)
+		t.Fatalf("Read = %#v\nwant   %#v", h, want)
 	}
 	if card.Count() != 14 {
 		t.Fatalf("Read used %d APDUs, the layout needs 14", card.Count())
@@ -72,7 +73,7 @@ func TestReadOtherProfiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	if want := wantHolder(p); h != want {
-		t.Fatalf("Read = %+v\nwant   %+v", h, want)
+		t.Fatalf("Read = %#v\nwant   %#v", h, want)
 	}
 }
 
@@ -208,7 +209,7 @@ func TestReadThroughGetResponseAndWrongLe(t *testing.T) {
 		t.Fatal(err)
 	}
 	if want := wantHolder(p); h != want {
-		t.Fatalf("Read = %+v\nwant   %+v", h, want)
+		t.Fatalf("Read = %#v\nwant   %#v", h, want)
 	}
 	if card.n != 14+2*10 { // each of the 10 records: 6CXX retry and GET RESPONSE
 		t.Fatalf("%d APDUs, want 34", card.n)
@@ -350,7 +351,7 @@ func TestDecodeSamples(t *testing.T) {
 	want := Holder{CardNumber: "A12345678", SSN: "110101199003071233", Name: "张三", Gender: "1", BirthDate: "19900307",
 		IssueDate: "20200101", ExpiryDate: "20300101", IssuerCode: "110000", CardType: "3", SpecVersion: "3.00"}
 	if h != want {
-		t.Fatalf("decoded %+v\nwant    %+v", h, want)
+		t.Fatalf("decoded %#v\nwant    %#v", h, want)
 	}
 }
 
@@ -404,4 +405,20 @@ func BenchmarkReadAPDUs(b *testing.B) {
 		used = sim.Count()
 	}
 	b.ReportMetric(float64(used), "card_read_ss_apdus:apdus")
+}
+
+func TestHolderStringMasks(t *testing.T) {
+	h := wantHolder(loadProfile(t))
+	s := h.String()
+	for _, secret := range []string{h.SSN, h.CardNumber, h.Name, h.SSN[:14]} {
+		if strings.Contains(s, secret) {
+			t.Fatalf("String() = %s shows %q", s, secret)
+		}
+	}
+	if !strings.Contains(s, "5678") || !strings.Contains(s, "张*") {
+		t.Fatalf("String() = %s, want the masked forms", s)
+	}
+	if got := fmt.Sprintf("%+v", h); got != s {
+		t.Fatalf("%%+v = %s, want the masked String()", got)
+	}
 }
