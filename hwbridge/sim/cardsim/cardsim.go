@@ -335,3 +335,18 @@ func (d *direct) Close() error {
 	d.closed = true
 	return nil
 }
+
+// String names the profile without its personal data or PIN, for logs.
+func (p Profile) String() string {
+	switch p.Type {
+	case TypeSSCard:
+		tail := p.CardNumber
+		if len(tail) > 4 {
+			tail = strings.Repeat("*", len(tail)-4) + tail[len(tail)-4:]
+		}
+		return fmt.Sprintf("cardsim.Profile{ss_card %s}", tail)
+	case TypeEMRTD:
+		return fmt.Sprintf("cardsim.Profile{emrtd, MRZ of %d characters}", len(p.MRZ))
+	}
+	return fmt.Sprintf("cardsim.Profile{type %q}", p.Type)
+}

@@ -3,6 +3,7 @@ package cardsim
 import (
 	"bytes"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -169,5 +170,15 @@ func TestSSProfileValidation(t *testing.T) {
 	p.SSN = "1101011990030712Z4"
 	if err := p.Validate(); err == nil || strings.Contains(err.Error(), p.SSN) {
 		t.Errorf("Validate error leaks the value: %v", err)
+	}
+}
+
+func TestProfileStringHidesPersonalData(t *testing.T) {
+	p := loadZhangsan(t)
+	s := fmt.Sprintf("%v %+v", p, p)
+	for _, secret := range []string{p.PIN, p.SSN, p.Name, p.CardNumber} {
+		if strings.Contains(s, secret) {
+			t.Fatalf("%s shows %q", s, secret)
+		}
 	}
 }
