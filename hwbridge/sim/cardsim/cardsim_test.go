@@ -137,3 +137,21 @@ func TestNewUnknownApplet(t *testing.T) {
 		t.Fatalf("New without an applet: %v", err)
 	}
 }
+
+func FuzzParseProfile(f *testing.F) {
+	f.Add([]byte(`{"type":"ss_card","card_number":"A12345678","ssn":"110101199003071233","name":"张三","gender":"1","nationality":"CHN","birth_date":"19900307","issue_date":"20200101","expiry_date":"20300101","issuer_code":"110000","card_type":"3","spec_version":"3.00","pin":"123456"}`))
+	f.Add([]byte(`{"type":"emrtd","mrz":"IDVNM0123456789<<<<<<<<<<<<<<<9001011M3001018VNM<<<<<<<<<<<0NGUYEN<<VAN<A<<<<<<<<<<<<<<<<<<<","dg13":{}}`))
+	f.Add([]byte(`{"type":"ss_card","name":"\ud800"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := ParseProfile(b)
+		if err != nil {
+			if p.Type != "" || p.MRZ != "" || p.SSN != "" {
+				t.Fatalf("ParseProfile failed (%v) but returned a profile", err)
+			}
+			return
+		}
+		if err := p.Validate(); err != nil {
+			t.Fatalf("ParseProfile accepted a profile Validate rejects: %v", err)
+		}
+	})
+}

@@ -182,3 +182,28 @@ func TestProfileStringHidesPersonalData(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSSProcess sends arbitrary APDUs, after a valid opening, to the social
+// security card: it must always answer with at least a status word, and a
+// wrong PIN must never unblock it.
+func FuzzSSProcess(f *testing.F) {
+	for _, s := range []string{selMF, selDDF1, selEF05, "00B207000B", "0020000003123456", "00C0000013", "00B2010414", "0020000000"} {
+		b, _ := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
+		f.Add(b, b)
+	}
+	p, err := LoadProfile("testdata/ss_zhangsan.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		c, err := New(p, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cmd := range [][]byte{a, b, a} {
+			if resp := c.Process(cmd); len(resp) < 2 {
+				t.Fatalf("Process(% X) = % X: no status word", cmd, resp)
+			}
+		}
+	})
+}
