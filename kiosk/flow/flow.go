@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/kioskd/kioskd/hwbridge"
 )
@@ -480,23 +481,24 @@ func (s *State) input(in Intent) ([]Effect, error) {
 		s.Step = StepPINVerify
 		return s.effect(Effect{Kind: VerifyPIN, PIN: v}), nil
 	case StepConfirm:
-		for i, c := range s.Cards {
-			if c.Number == v {
-				s.CardIndex = i
-				return nil, nil
-			}
+		// The page shows masked numbers, so it answers with the card's index.
+		i, err := strconv.Atoi(v)
+		if err != nil || i < 0 || i >= len(s.Cards) || strconv.Itoa(i) != v {
+			return bad("unknown_card")
 		}
-		return bad("unknown_card")
+		s.CardIndex = i
+		return nil, nil
 	case StepVoucher:
 		check := s.Policy.CheckVoucher
 		if check == nil {
 			check = defaultVoucherCheck
 		}
-		if err := check(v); err != nil {
+		norm, err := check(v)
+		if err != nil {
 			return bad("invalid_voucher")
 		}
 		s.Step = StepLookingUp
-		return s.effect(Effect{Kind: LookupVouch, Voucher: v}), nil
+		return s.effect(Effect{Kind: LookupVouch, Voucher: norm}), nil
 	}
 	return nil, s.refuse(in)
 }

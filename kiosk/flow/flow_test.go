@@ -207,7 +207,7 @@ func TestTransitions(t *testing.T) {
 			}},
 		{name: "fetch back", path: pFetch, intent: ev(Back), want: StepExpiryDate},
 		{name: "card removed at confirm ends", path: pConfirm, intent: card(CardRemoved, hwbridge.SlotID), want: StepIdle, effects: []EffectKind{EndSession}},
-		{name: "confirm choose card", path: pConfirm, intent: in(FieldCard, "OLD000001"), want: StepConfirm,
+		{name: "confirm choose card", path: pConfirm, intent: in(FieldCard, "0"), want: StepConfirm,
 			check: func(t *testing.T, s State, _ []Effect) {
 				if s.Operation().CardNumber != "OLD000001" {
 					t.Error("card not chosen")
@@ -492,7 +492,9 @@ func TestRefusals(t *testing.T) {
 		{"subject id garbage", pPSubject, in(FieldSubjectID, "11010119900307123Y"), nil},
 		{"subject is agent", pPSubject, in(FieldSubjectID, agentID), nil},
 		{"bad relationship", pPRel, in(FieldRelationship, "boss"), nil},
-		{"unknown card", pConfirm, in(FieldCard, "NOPE"), nil},
+		{"unknown card", pConfirm, in(FieldCard, "2"), nil},
+		{"card not an index", pConfirm, in(FieldCard, "A12345678"), nil},
+		{"card index padded", pConfirm, in(FieldCard, "01"), nil},
 		{"pin letters", pPIN, in(FieldPIN, "12ab56"), nil},
 		{"pin too short", pPIN, in(FieldPIN, "12"), nil},
 		{"confirm before pin verified", pPIN, ev(Confirm), ErrRefused},

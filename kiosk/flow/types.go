@@ -43,7 +43,7 @@ const (
 	FieldRelationship = "relationship" // proxy: agent's relation to the cardholder
 	FieldOTP          = "otp"          // code texted to the registered phone
 	FieldPIN          = "pin"          // social security card PIN
-	FieldCard         = "card"         // which of the person's cards to report
+	FieldCard         = "card"         // which of the person's cards to report: its index
 	FieldVoucher      = "voucher"      // lookup
 )
 
@@ -137,9 +137,10 @@ type Policy struct {
 	// RequireOTP asks for an OTP to the registered phone in report_loss when
 	// central is reachable.
 	RequireOTP bool
-	// CheckVoucher validates a typed voucher (check character); nil accepts
-	// 4 to 24 characters of 0-9 and A-Z.
-	CheckVoucher func(string) error
+	// CheckVoucher validates a typed voucher (check character) and returns
+	// it normalised; nil accepts 4 to 26 characters of 0-9 and A-Z, spaces
+	// and dashes dropped. store/voucher.Normalize fits.
+	CheckVoucher func(string) (string, error)
 	// MaxOTPTries is how many wrong OTPs end the flow; 0 means 3.
 	MaxOTPTries int
 }

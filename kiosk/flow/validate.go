@@ -93,17 +93,21 @@ func isDigits(v string, min, max int) bool {
 	return true
 }
 
-var errVoucher = errors.New("voucher must be 4 to 24 characters of 0-9 and A-Z")
+var errVoucher = errors.New("voucher must be 4 to 26 characters of 0-9 and A-Z")
 
-func defaultVoucherCheck(v string) error {
-	if len(v) < 4 || len(v) > 24 {
-		return errVoucher
+// defaultVoucherCheck drops spaces and dashes and accepts 4 to 26
+// characters of 0-9 and A-Z; the daemon configures the real check
+// (store/voucher) through Policy.CheckVoucher.
+func defaultVoucherCheck(v string) (string, error) {
+	v = strings.NewReplacer(" ", "", "-", "").Replace(strings.ToUpper(v))
+	if len(v) < 4 || len(v) > 26 {
+		return "", errVoucher
 	}
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z') {
-			return errVoucher
+			return "", errVoucher
 		}
 	}
-	return nil
+	return v, nil
 }

@@ -193,7 +193,8 @@
     const banner = $("banner");
     banner.hidden = true;
     if (device) {
-      const ok = device.printer === "ok";
+      // Only states that stop printing get the banner; the daemon names them.
+      const ok = !["paper_out", "cover_open", "offline", "printer_error"].includes(device.printer);
       st.appendChild(el("span", { class: ok ? "" : "bad", id: "printer-status", text: t("device.printer") + ": " + t("device.printer." + (device.printer || "unknown")) }));
       if (!ok) {
         banner.hidden = false;
