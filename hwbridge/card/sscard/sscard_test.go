@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -54,6 +55,32 @@ func TestReadEveryField(t *testing.T) {
 	}
 	if card.Count() != 14 {
 		t.Fatalf("Read used %d APDUs, the layout needs 14", card.Count())
+	}
+}
+
+func TestReadEveryTestdataProfile(t *testing.T) {
+	paths, err := filepath.Glob("../../sim/cardsim/testdata/ss_*.json")
+	if err != nil || len(paths) < 2 {
+		t.Fatalf("ss test profiles: %v %v", paths, err)
+	}
+	for _, path := range paths {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			p, err := cardsim.LoadProfile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			card := cardsim.Direct(newCard(t, p))
+			h, err := Read(context.Background(), card)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := wantHolder(p); h != want {
+				t.Fatalf("Read = %#v\nwant   %#v", h, want)
+			}
+			if err := VerifyPIN(context.Background(), card, p.PIN); err != nil {
+				t.Fatalf("the profile's PIN: %v", err)
+			}
+		})
 	}
 }
 
