@@ -1,0 +1,244 @@
+// Package daemon turns a config.Config into the running terminal: it opens
+// the store, starts the central link (or the embedded central simulator),
+// the devices, the touch UI and the management API, and runs them under one
+// context until it is cancelled. It is wiring: the rules live in the
+// packages it wires (store, kiosk/central, kiosk/session, hwbridge/...).
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/kioskd/kioskd/kiosk"
+	"github.com/kioskd/kioskd/kiosk/central"
+	"github.com/kioskd/kioskd/kiosk/config"
+	"github.com/kioskd/kioskd/kiosk/mgmt"
+	"github.com/kioskd/kioskd/store"
+)
+
+// Addrs are the base URLs the daemon listens on, known once it is ready.
+type Addrs struct {
+	UI, Mgmt, Central string
+}
+
+// Daemon is one running terminal.
+type Daemon struct {
+	cfg     config.Config
+	log     *slog.Logger
+	store   *store.Store
+	client  *central.Client
+	drainer *central.Drainer
+	metrics *metrics
+	started time.Time
+
+	ui, mgmt, central net.Listener
+	sim               *central.Sim // embedded central simulator, or nil
+}
+
+// Open prepares a daemon: data directory, key, store and listeners. It fails
+// with a clear error (naming the file) when the store cannot be opened; it
+// never starts on an empty store in place of a damaged one.
+func Open(cfg config.Config, log *slog.Logger) (*Daemon, error) {
+	d := &Daemon{cfg: cfg, log: log, started: time.Now()}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	key, err := store.LoadOrCreateKey(cfg.KeyPath())
+	if err != nil {
+		return nil, fmt.Errorf("key file: %w", err)
+	}
+	d.store, err = store.Open(cfg.DBPath(), store.Options{
+		Key:        key,
+		KioskID:    cfg.KioskID,
+		TerminalNo: cfg.TerminalNo,
+		Retention:  cfg.Retention.Duration,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := d.listen(); err != nil {
+		d.Close()
+		return nil, err
+	}
+	centralURL := cfg.Central.URL
+	if d.central != nil {
+		centralURL = "http://" + d.central.Addr().String()
+	}
+	d.client, err = central.NewClient(central.ClientConfig{
+		BaseURL:  centralURL,
+		CAFile:   cfg.Central.CAFile,
+		CertFile: cfg.Central.CertFile,
+		KeyFile:  cfg.Central.KeyFile,
+		Timeout:  cfg.Central.Timeout.Duration,
+	})
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("central: %w", err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	d.metrics = newMetrics(reg, d)
+	d.drainer = central.NewDrainer(outbox{d.store, cfg.KioskID}, d.client, central.DrainConfig{
+		PageSize:   cfg.Central.PageSize,
+		MinBackoff: cfg.Central.MinBackoff.Duration,
+		MaxBackoff: cfg.Central.MaxBackoff.Duration,
+		Log:        log,
+		OnResult:   d.metrics.delivered,
+	})
+	d.metrics.registry = reg
+	return d, nil
+}
+
+func (d *Daemon) listen() error {
+	var err error
+	if d.ui, err = net.Listen("tcp", d.cfg.UI.Listen); err != nil {
+		return fmt.Errorf("ui listener: %w", err)
+	}
+	if d.mgmt, err = net.Listen("tcp", d.cfg.Mgmt.Listen); err != nil {
+		return fmt.Errorf("management listener: %w", err)
+	}
+	if d.cfg.EmbeddedCentral() {
+		if d.central, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return fmt.Errorf("embedded central listener: %w", err)
+		}
+		d.sim = central.NewSim(central.SimConfig{})
+	}
+	return nil
+}
+
+// Addrs are the URLs the daemon serves.
+func (d *Daemon) Addrs() Addrs {
+	a := Addrs{UI: "http://" + d.ui.Addr().String(), Mgmt: "http://" + d.mgmt.Addr().String(), Central: d.cfg.Central.URL}
+	if d.central != nil {
+		a.Central = "http://" + d.central.Addr().String()
+	}
+	return a
+}
+
+// Close releases what Open took; Run calls it on return.
+func (d *Daemon) Close() error {
+	for _, l := range []net.Listener{d.ui, d.mgmt, d.central} {
+		if l != nil {
+			l.Close()
+		}
+	}
+	if d.store != nil {
+		return d.store.Close()
+	}
+	return nil
+}
+
+// Run serves until ctx is done, then shuts every part down and returns once
+// their goroutines have exited.
+func (d *Daemon) Run(ctx context.Context) error {
+	defer d.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var g group
+	mg := mgmt.New(d, d.metrics.registry, mgmt.Options{
+		Token:       d.mgmtToken(),
+		RequireAuth: !mgmt.IsLoopback(d.cfg.Mgmt.Listen),
+	})
+	d.mountSimControl(mg)
+	g.serve(ctx, cancel, d.mgmt, mg)
+	g.serve(ctx, cancel, d.ui, d.uiHandler())
+	if d.sim != nil {
+		g.serve(ctx, cancel, d.central, d.sim)
+	}
+	g.run(ctx, cancel, d.drainer.Run)
+	g.run(ctx, cancel, d.purgeLoop)
+	d.log.Info("kioskd ready", "ui", d.Addrs().UI, "mgmt", d.Addrs().Mgmt, "central", d.Addrs().Central, "kiosk_id", d.cfg.KioskID, "version", kiosk.Version)
+	<-ctx.Done()
+	return g.wait()
+}
+
+func (d *Daemon) mgmtToken() string {
+	if d.cfg.Mgmt.TokenFile == "" {
+		return ""
+	}
+	b, err := os.ReadFile(d.cfg.Mgmt.TokenFile)
+	if err != nil {
+		d.log.Error("management token file unreadable: only client certificates are accepted", "err", err)
+		return ""
+	}
+	return string(trimSpace(b))
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// purgeLoop purges personal data past its retention, at start and hourly.
+func (d *Daemon) purgeLoop(ctx context.Context) error {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := d.store.Purge(); err != nil {
+			d.log.Error("purge", "err", err)
+		} else if n > 0 {
+			d.log.Info("purged personal data past retention", "operations", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// group runs the daemon's parts; the first to fail cancels the rest.
+type group struct {
+	wg  sync.WaitGroup
+	mu  sync.Mutex
+	err error
+}
+
+func (g *group) run(ctx context.Context, cancel context.CancelFunc, f func(context.Context) error) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		if err := f(ctx); err != nil && ctx.Err() == nil {
+			g.mu.Lock()
+			if g.err == nil {
+				g.err = err
+			}
+			g.mu.Unlock()
+			cancel()
+		}
+	}()
+}
+
+func (g *group) serve(ctx context.Context, cancel context.CancelFunc, l net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	g.run(ctx, cancel, func(ctx context.Context) error {
+		<-ctx.Done()
+		sctx, c := context.WithTimeout(context.Background(), 3*time.Second)
+		defer c()
+		return srv.Shutdown(sctx)
+	})
+	g.run(ctx, cancel, func(context.Context) error {
+		if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve %s: %w", l.Addr(), err)
+		}
+		return nil
+	})
+}
+
+func (g *group) wait() error {
+	g.wg.Wait()
+	return g.err
+}
