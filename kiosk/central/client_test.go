@@ -93,9 +93,22 @@ func TestClientPersonCardsOTPHeartbeat(t *testing.T) {
 	if len(cards) != 1 || len(cards[0].CardNumber) != 9 || cards[0].CardNumber[0] != 'A' || cards[0].State != "active" {
 		t.Fatalf("PersonCards = %+v, want one active card A+8 digits", cards)
 	}
-	again, _ := c.PersonCards(ctx, testSubjectID)
+	again, _ := c.PersonCards(ctx, "110101199003071234")
 	if len(again) != 1 || again[0] != cards[0] {
 		t.Fatalf("PersonCards not deterministic: %+v then %+v", cards, again)
+	}
+	if cards[0].CardNumber != SimCardNumber(testSubjectID) {
+		t.Fatalf("card %s, want SimCardNumber %s", cards[0].CardNumber, SimCardNumber(testSubjectID))
+	}
+	// A report on that card shows in the person's cards.
+	op := testOp(1)
+	op.Card = json.RawMessage(`{"card_number":"` + cards[0].CardNumber + `"}`)
+	if _, err := c.Submit(ctx, op); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := c.PersonCards(ctx, testSubjectID)
+	if len(after) != 1 || after[0].State != "loss_reported" {
+		t.Fatalf("PersonCards after report_loss = %+v, want the card loss_reported", after)
 	}
 	none, err := c.PersonCards(ctx, "110101199003070000")
 	if err != nil || none == nil || len(none) != 0 {

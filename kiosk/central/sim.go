@@ -80,8 +80,11 @@ type simOp struct {
 //	GET /_sim/heartbeats   [{kiosk_id, status, at}]
 //	GET /_sim/otp          {code, requests}
 //
-// Person cards are derived from the ID number: one active card "A" + 8
-// digits; an ID number ending in "0000" has no card. The OTP is SimOTP.
+// Person cards are derived from the ID number: one card "A" + 8 digits,
+// "active" until an applied operation names it in card.card_number
+// (report_loss → "loss_reported", suspend_settlement → "suspended",
+// resume_settlement → "active"); an ID number ending in "0000" has no card.
+// The OTP is SimOTP for everyone.
 type Sim struct {
 	mux *http.ServeMux
 
@@ -93,7 +96,14 @@ type Sim struct {
 	applied    int
 	heartbeats []Heartbeat
 	otpReqs    int
+	// cardState is each card's settlement state after the operations
+	// applied to it (key: card number, kept in memory only, never shown
+	// by the control endpoints).
+	cardState map[string]string
 }
+
+// Card states after each kind, as PersonCards reports them.
+var simCardStates = map[string]string{"report_loss": "loss_reported", "suspend_settlement": "suspended", "resume_settlement": "active"}
 
 // Kinds central accepts.
 var simKinds = map[string]bool{"report_loss": true, "suspend_settlement": true, "resume_settlement": true}
@@ -109,6 +119,7 @@ func NewSim(cfg SimConfig) *Sim {
 	s := &Sim{
 		ops:       map[string]*simOp{},
 		byVoucher: map[string]*simOp{},
+		cardState: map[string]string{},
 	}
 	s.setFaultsLocked(cfg)
 	m := http.NewServeMux()
@@ -345,6 +356,12 @@ func (s *Sim) postOperation(w http.ResponseWriter, r *http.Request) {
 	if o.Voucher != "" {
 		s.byVoucher[o.Voucher] = o
 	}
+	var card struct {
+		Number string `json:"card_number"`
+	}
+	if json.Unmarshal(op.Card, &card) == nil && card.Number != "" {
+		s.cardState[card.Number] = simCardStates[op.Kind]
+	}
 	drop := s.chance(s.cfg.DropRate)
 	ack := ackBody{CentralRef: o.ref, State: o.state}
 	s.mu.Unlock()
@@ -403,11 +420,24 @@ func (s *Sim) personCards(w http.ResponseWriter, r *http.Request) {
 	}
 	cards := []PersonCard{}
 	if !strings.HasSuffix(b.IDNumber, "0000") {
-		h := fnv.New32a()
-		h.Write([]byte(b.IDNumber))
-		cards = append(cards, PersonCard{CardNumber: fmt.Sprintf("A%08d", h.Sum32()%100000000), State: "active"})
+		num := SimCardNumber(b.IDNumber)
+		s.mu.Lock()
+		state, ok := s.cardState[num]
+		s.mu.Unlock()
+		if !ok {
+			state = "active"
+		}
+		cards = append(cards, PersonCard{CardNumber: num, State: state})
 	}
 	writeJSON(w, http.StatusOK, cards)
+}
+
+// SimCardNumber is the card number the simulator gives the person with
+// this ID number: "A" and 8 digits derived from it.
+func SimCardNumber(idNumber string) string {
+	h := fnv.New32a()
+	h.Write([]byte(idNumber))
+	return fmt.Sprintf("A%08d", h.Sum32()%100000000)
 }
 
 func (s *Sim) requestOTP(w http.ResponseWriter, r *http.Request) {
