@@ -68,7 +68,8 @@ type Store struct {
 	queue []*enqueueReq
 	busy  bool
 
-	commits atomic.Int64 // bolt transactions that committed enqueues (tests)
+	arriving atomic.Int64 // callers inside Enqueue that have not queued yet
+	commits  atomic.Int64 // bolt transactions that committed enqueues (tests)
 }
 
 // openTimeout bounds the wait for another process's lock on the file, so a
