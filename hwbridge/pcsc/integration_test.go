@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -95,6 +96,25 @@ func (st *stack) want(kind hwbridge.EventKind, slot hwbridge.Slot) hwbridge.Read
 			}
 		case <-deadline:
 			st.t.Fatalf("no %s event at slot %s\npcscd log:\n%s", kind, slot, st.d.Log())
+		}
+	}
+}
+
+// wantAny waits for an event at slot of one of kinds, skipping others.
+func (st *stack) wantAny(slot hwbridge.Slot, kinds ...hwbridge.EventKind) hwbridge.ReaderEvent {
+	st.t.Helper()
+	deadline := time.After(waitTimeout)
+	for {
+		select {
+		case ev, ok := <-st.sup.Events():
+			if !ok {
+				st.t.Fatalf("events closed while waiting for %v at %s", kinds, slot)
+			}
+			if ev.Slot == slot && slices.Contains(kinds, ev.Kind) {
+				return ev
+			}
+		case <-deadline:
+			st.t.Fatalf("no %v event at slot %s\npcscd log:\n%s", kinds, slot, st.d.Log())
 		}
 	}
 }
