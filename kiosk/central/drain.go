@@ -183,14 +183,21 @@ const (
 )
 
 // Run drains until ctx is done, then returns nil. It never exits on a
-// delivery or outbox error: it logs it and backs off.
+// delivery or outbox error: it logs it and backs off. Call it once; it
+// starts no goroutine of its own.
 func (d *Drainer) Run(ctx context.Context) error {
 	force := false // true when woken by Kick or backoff expiry: ignore NextAttempt
+	// closed is an Enqueued channel seen closed; if the outbox hands it out
+	// again it is left out of the wait, or the drainer would spin on it.
+	var closed <-chan struct{}
 	for {
 		if ctx.Err() != nil {
 			return nil
 		}
 		enq := d.o.Enqueued()
+		if enq == closed {
+			enq = nil
+		}
 		res, due := d.pass(ctx, force)
 		force = false
 		var wait <-chan time.Time
@@ -222,7 +229,10 @@ func (d *Drainer) Run(ctx context.Context) error {
 			force = true
 		case <-wait:
 			force = true
-		case <-enq:
+		case _, ok := <-enq:
+			if !ok {
+				closed = enq
+			}
 		}
 	}
 }

@@ -530,3 +530,65 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// closingOutbox signals enqueues by closing a channel and replacing it,
+// the other style Outbox.Enqueued allows.
+type closingOutbox struct {
+	*memOutbox
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (c *closingOutbox) Enqueue(op Operation) {
+	c.memOutbox.Enqueue(op)
+	c.mu.Lock()
+	close(c.ch)
+	c.ch = make(chan struct{})
+	c.mu.Unlock()
+}
+
+func (c *closingOutbox) Enqueued() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ch
+}
+
+func TestDrainWakesOnClosedEnqueuedChannel(t *testing.T) {
+	sim, c, _ := startSim(t, SimConfig{})
+	o := &closingOutbox{memOutbox: newMemOutbox(), ch: make(chan struct{})}
+	d := NewDrainer(o, c, DrainConfig{Clock: &stoppedClock{}})
+	runDrainer(t, d)
+	for i := 1; i <= 5; i++ {
+		o.Enqueue(testOp(i))
+		waitFor(t, "delivery after enqueue", func() bool { return len(sim.Applied()) == i })
+	}
+}
+
+// An outbox whose Enqueued channel stays closed must not make the drainer
+// spin: it reads the outbox once more, then waits for Kick.
+type stuckClosedOutbox struct {
+	*memOutbox
+	ch      chan struct{}
+	pending atomic.Int64
+}
+
+func (s *stuckClosedOutbox) Enqueued() <-chan struct{} { return s.ch }
+func (s *stuckClosedOutbox) Pending(after uint64, limit int) ([]Queued, error) {
+	s.pending.Add(1)
+	return s.memOutbox.Pending(after, limit)
+}
+
+func TestDrainDoesNotSpinOnClosedEnqueued(t *testing.T) {
+	_, c, _ := startSim(t, SimConfig{})
+	o := &stuckClosedOutbox{memOutbox: newMemOutbox(), ch: make(chan struct{})}
+	close(o.ch)
+	d := NewDrainer(o, c, DrainConfig{Clock: &stoppedClock{}})
+	runDrainer(t, d)
+	waitFor(t, "first passes", func() bool { return o.pending.Load() >= 2 })
+	time.Sleep(50 * time.Millisecond)
+	if n := o.pending.Load(); n != 2 {
+		t.Fatalf("%d reads of the outbox with a closed Enqueued channel, want 2", n)
+	}
+	d.Kick()
+	waitFor(t, "pass after Kick", func() bool { return o.pending.Load() == 3 })
+}
