@@ -104,7 +104,10 @@ func (c Command) Bytes() ([]byte, error) {
 	}
 	if c.Le >= 0 {
 		le := c.Le
-		if le == maxExtendedLe {
+		switch le {
+		case 0: // "up to 256" keeps its meaning; extended 0000 would ask for 65536
+			le = maxShortLe
+		case maxExtendedLe:
 			le = 0
 		}
 		out = append(out, byte(le>>8), byte(le))

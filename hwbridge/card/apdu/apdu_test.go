@@ -53,6 +53,13 @@ func TestCommandBytesShort256(t *testing.T) {
 	}
 }
 
+func TestCommandBytesExtendedLe0(t *testing.T) {
+	got, err := Command{INS: 0xD6, Data: make([]byte, 300), Le: 0}.Bytes()
+	if err != nil || !bytes.Equal(got[len(got)-2:], []byte{0x01, 0x00}) {
+		t.Fatalf("extended with Le 0 ends % X, %v; want Le 0100 (256), not 0000 (65536)", got[len(got)-2:], err)
+	}
+}
+
 func TestCommandBytesErrors(t *testing.T) {
 	for _, c := range []Command{
 		{Le: -2},
