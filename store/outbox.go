@@ -266,7 +266,7 @@ func (s *Store) commitBatch(batch []*enqueueReq) error {
 		// Keys in these buckets only grow (sequence numbers, time-ordered
 		// idempotency keys, vouchers): fill pages when they split instead
 		// of leaving them half empty, so a commit writes fewer pages.
-		for _, name := range [][]byte{bOps, bPersonal, bKeys, bVouchers, bPending} {
+		for _, name := range [][]byte{bOps, bPersonal, bKeys, bPending} {
 			tx.Bucket(name).FillPercent = appendFill
 		}
 		ops := tx.Bucket(bOps)
@@ -286,9 +286,6 @@ func (s *Store) commitBatch(batch []*enqueueReq) error {
 				return fmt.Errorf("idempotency key collision for operation %d", seq)
 			}
 			if err := tx.Bucket(bKeys).Put([]byte(rec.Key), sk); err != nil {
-				return err
-			}
-			if err := tx.Bucket(bVouchers).Put([]byte(rec.Voucher), sk); err != nil {
 				return err
 			}
 			if err := tx.Bucket(bPending).Put(sk, nil); err != nil {
@@ -432,13 +429,19 @@ func (s *Store) ByVoucher(v string) (Operation, error) {
 	if err != nil {
 		return Operation{}, fmt.Errorf("store: %w", err)
 	}
+	notFound := fmt.Errorf("%w: no operation with voucher %s", ErrNotFound, voucher.Format(n))
+	// The voucher carries the operation's sequence number; the record
+	// must carry the same voucher (same terminal number).
+	_, seq, err := voucher.Parse(n)
+	if err != nil {
+		return Operation{}, notFound
+	}
 	var op Operation
 	err = s.view(func(tx *bolt.Tx) error {
-		sk := tx.Bucket(bVouchers).Get([]byte(n))
-		if len(sk) != 8 {
-			return fmt.Errorf("%w: no operation with voucher %s", ErrNotFound, voucher.Format(n))
+		rec, err := getRecord(tx, seq)
+		if errors.Is(err, ErrNotFound) || err == nil && rec.Voucher != n {
+			return notFound
 		}
-		rec, err := getRecord(tx, binary.BigEndian.Uint64(sk))
 		if err != nil {
 			return err
 		}

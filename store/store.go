@@ -76,12 +76,12 @@ type Store struct {
 // second kioskd on the same data directory errors instead of hanging.
 const openTimeout = 2 * time.Second
 
-// Bucket names; see the layout in the package comment of each file.
+// Bucket names. There is no voucher index: a voucher carries its
+// operation's sequence number.
 var (
 	bOps       = []byte("ops")       // seq → JSON record (non-personal)
 	bPersonal  = []byte("personal")  // seq → nonce|ciphertext, AAD = idempotency key
 	bKeys      = []byte("keys")      // idempotency key → seq
-	bVouchers  = []byte("vouchers")  // voucher → seq
 	bPending   = []byte("pending")   // seq → empty: the pending operations, in order
 	bRejected  = []byte("rejected")  // seq → empty
 	bPurgeQ    = []byte("purgeq")    // ackAt nanos | seq → empty: acknowledged, personal data not yet purged
@@ -89,7 +89,7 @@ var (
 	bReceipts  = []byte("receipts")  // voucher → JSON receipt (body encrypted)
 	bUnprinted = []byte("unprinted") // voucher → empty
 	bAudit     = []byte("audit")     // seq → JSON audit entry
-	allBuckets = [][]byte{bOps, bPersonal, bKeys, bVouchers, bPending, bRejected, bPurgeQ, bMeta, bReceipts, bUnprinted, bAudit}
+	allBuckets = [][]byte{bOps, bPersonal, bKeys, bPending, bRejected, bPurgeQ, bMeta, bReceipts, bUnprinted, bAudit}
 )
 
 var (

@@ -100,6 +100,9 @@ func TestLookupErrors(t *testing.T) {
 	if _, err := s.ByVoucher(voucher.New(1234, 99)); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("ByVoucher(unknown) error = %v, want ErrNotFound", err)
 	}
+	if _, err := s.ByVoucher(voucher.New(4321, op.Seq)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ByVoucher(other terminal, same seq) error = %v, want ErrNotFound", err)
+	}
 	typo := []byte(op.Voucher)
 	typo[6], typo[7] = typo[7], typo[6]
 	if typo[6] == typo[7] {

@@ -134,3 +134,18 @@ func Format(v string) string {
 	}
 	return n[:terminalDigits] + "-" + n[terminalDigits:len(n)-1] + "-" + n[len(n)-1:]
 }
+
+// Parse checks v like Normalize and returns the terminal number and
+// sequence it carries.
+func Parse(v string) (terminal int, seq uint64, err error) {
+	n, err := Normalize(v)
+	if err != nil {
+		return 0, 0, err
+	}
+	t, _ := strconv.Atoi(n[:terminalDigits])
+	seq, err = strconv.ParseUint(n[terminalDigits:len(n)-1], 10, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%w: sequence does not fit 64 bits", ErrLength)
+	}
+	return t, seq, nil
+}

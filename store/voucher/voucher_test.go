@@ -170,3 +170,22 @@ func FuzzVoucher(f *testing.F) {
 		}
 	})
 }
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		terminal int
+		seq      uint64
+	}{{1234, 42}, {0, 0}, {99999, math.MaxUint64}, {7, 1234567}} {
+		term, seq, err := Parse(Format(New(tc.terminal, tc.seq)))
+		if err != nil || term != tc.terminal || seq != tc.seq {
+			t.Errorf("Parse(New(%d, %d)) = %d, %d, %v", tc.terminal, tc.seq, term, seq, err)
+		}
+	}
+	big := "00001" + "99999999999999999999"
+	if _, _, err := Parse(big + string(CheckDigit(big))); !errors.Is(err, ErrLength) {
+		t.Errorf("Parse(sequence beyond uint64) error = %v, want ErrLength", err)
+	}
+	if _, _, err := Parse("01234-000042-8"); !errors.Is(err, ErrChecksum) {
+		t.Errorf("Parse(typo) error = %v, want ErrChecksum", err)
+	}
+}
