@@ -31,8 +31,9 @@ type SimConfig struct {
 	Latency time.Duration
 	// FailRate is the share of /v1 requests answered 503.
 	FailRate float64
-	// DropRate is the share of new operations that are applied and then
-	// get no answer: the connection is closed (the client sees EOF/reset).
+	// DropRate is the share of operation submissions whose answer is lost:
+	// the operation is applied (once), then the connection is closed
+	// without an answer (the client sees EOF or a reset).
 	DropRate float64
 	// DuplicateRate is the share of repeated operations answered 409
 	// {code:"duplicate", central_ref} instead of the first answer again.
@@ -335,8 +336,13 @@ func (s *Sim) postOperation(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if prev, ok := s.ops[op.IdempotencyKey]; ok {
 		dup := s.chance(s.cfg.DuplicateRate)
+		drop := s.chance(s.cfg.DropRate)
 		ack := ackBody{CentralRef: prev.ref, State: prev.state}
 		s.mu.Unlock()
+		if drop {
+			dropConnection(w)
+			return
+		}
 		if dup {
 			writeJSON(w, http.StatusConflict, errorBody{Code: "duplicate", Message: "operation already applied", CentralRef: ack.CentralRef, State: ack.State})
 			return

@@ -32,7 +32,7 @@ func centralSim(ctx context.Context, args []string, stderr io.Writer) error {
 	var cfg central.SimConfig
 	fs.DurationVar(&cfg.Latency, "latency", 0, "latency added to every /v1 answer, e.g. 200ms")
 	fs.Float64Var(&cfg.FailRate, "fail-rate", 0, "share of /v1 requests answered 503, in [0,1]")
-	fs.Float64Var(&cfg.DropRate, "drop-rate", 0, "share of new operations applied but left unanswered (connection cut), in [0,1]")
+	fs.Float64Var(&cfg.DropRate, "drop-rate", 0, "share of operation submissions applied but left unanswered (connection cut), in [0,1]")
 	fs.Float64Var(&cfg.DuplicateRate, "duplicate-rate", 0, "share of repeated operations answered 409 duplicate, in [0,1]")
 	fs.BoolVar(&cfg.Outage, "outage", false, "start in a full outage (every /v1 connection cut)")
 	fs.Int64Var(&cfg.Seed, "seed", 0, "seed of the fault choices (0: fixed default)")
