@@ -449,3 +449,32 @@ func TestHolderStringMasks(t *testing.T) {
 		t.Fatalf("%%+v = %s, want the masked String()", got)
 	}
 }
+
+// FuzzProfileRoundTrip: whatever valid profile the simulator accepts, Read
+// gives back field for field (the simulator and the reader implement
+// DOMAIN.md's layout independently).
+func FuzzProfileRoundTrip(f *testing.F) {
+	f.Add("张三", "A12345678", "110000", "3.00", "3", "123456", "1")
+	f.Add("欧阳娜娜", "B9", "4401A", "2.01", "A", "8642", "2")
+	f.Add("Nguyễn", "1", "0", "abcd", "0", "0000", "1")
+	base := loadProfile(f)
+	f.Fuzz(func(t *testing.T, name, number, issuer, spec, typ, pin, gender string) {
+		p := base
+		p.Name, p.CardNumber, p.IssuerCode, p.SpecVersion, p.CardType, p.PIN, p.Gender = name, number, issuer, spec, typ, pin, gender
+		sim, err := cardsim.New(p, cardsim.Options{})
+		if err != nil {
+			return // not a profile the card can hold
+		}
+		card := cardsim.Direct(sim)
+		h, err := Read(context.Background(), card)
+		if err != nil {
+			t.Fatalf("Read of a valid profile: %v", err)
+		}
+		if want := wantHolder(p); h != want {
+			t.Fatalf("Read = %#v\nwant   %#v", h, want)
+		}
+		if err := VerifyPIN(context.Background(), card, p.PIN); err != nil {
+			t.Fatalf("VerifyPIN with the profile's PIN: %v", err)
+		}
+	})
+}

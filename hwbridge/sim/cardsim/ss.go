@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 
@@ -56,6 +57,8 @@ func validateSS(p Profile) error {
 	}
 	if p.Name == "" {
 		bad("name", "is missing")
+	} else if strings.TrimSpace(p.Name) != p.Name || strings.ContainsFunc(p.Name, unicode.IsControl) {
+		bad("name", "has leading or trailing spaces or control characters")
 	} else if gbk, err := simplifiedchinese.GBK.NewEncoder().String(p.Name); err != nil {
 		bad("name", "has characters GBK cannot encode")
 	} else if len(gbk) > ssNameLen {
@@ -72,13 +75,14 @@ func validateSS(p Profile) error {
 			bad(d.field, "must be a date YYYYMMDD")
 		}
 	}
-	if _, err := hex.DecodeString(padEven(p.IssuerCode)); err != nil || p.IssuerCode == "" || len(p.IssuerCode) > 24 {
-		bad("issuer_code", "must be 1 to 24 hex digits")
+	if _, err := hex.DecodeString(padEven(p.IssuerCode)); err != nil || p.IssuerCode == "" || len(p.IssuerCode) > 24 ||
+		strings.ToUpper(p.IssuerCode) != p.IssuerCode || strings.HasSuffix(p.IssuerCode, "F") {
+		bad("issuer_code", "must be 1 to 24 upper-case hex digits, not ending in F (the card's padding)")
 	}
 	if len(p.CardType) != 1 || !isAlnum(p.CardType) {
 		bad("card_type", "must be one letter or digit")
 	}
-	if len(p.SpecVersion) != 4 {
+	if len(p.SpecVersion) != 4 || !printable(p.SpecVersion) {
 		bad("spec_version", `must be 4 characters such as "3.00"`)
 	}
 	if len(p.PIN) < 4 || len(p.PIN) > 12 || !isDigits(p.PIN) {
@@ -90,6 +94,15 @@ func validateSS(p Profile) error {
 func isDigits(s string) bool {
 	for _, r := range s {
 		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func printable(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r > 0x7E {
 			return false
 		}
 	}
