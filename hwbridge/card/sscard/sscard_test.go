@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kioskd/kioskd/hwbridge"
 	"github.com/kioskd/kioskd/hwbridge/card/apdu"
@@ -477,4 +478,29 @@ func FuzzProfileRoundTrip(f *testing.F) {
 			t.Fatalf("VerifyPIN with the profile's PIN: %v", err)
 		}
 	})
+}
+
+func TestReadMisbehavingCards(t *testing.T) {
+	p := loadProfile(t)
+	garbage, err := cardsim.New(p, cardsim.Options{Garbage: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 50 { // random answers: always an error, never a panic or a half-read holder
+		if h, err := Read(context.Background(), cardsim.Direct(garbage)); err == nil || h != (Holder{}) {
+			t.Fatalf("Read of a garbage card = %#v, %v", h, err)
+		}
+	}
+	slow, err := cardsim.New(p, cardsim.Options{Delay: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := Read(ctx, cardsim.Direct(slow)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Read of a stuck card: %v, want the deadline", err)
+	}
+	if err := VerifyPIN(ctx, cardsim.Direct(slow), p.PIN); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("VerifyPIN on a stuck card: %v, want the deadline", err)
+	}
 }
