@@ -53,7 +53,7 @@ func decodeAck(status int, body []byte) (Ack, error) {
 	if a.State == "" {
 		a.State = "accepted"
 	}
-	return Ack{CentralRef: a.CentralRef, State: a.State}, nil
+	return Ack(a), nil
 }
 
 // decodeSubmit interprets the answer to POST /v1/operations.

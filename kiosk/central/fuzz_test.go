@@ -1,7 +1,9 @@
 package central
 
 import (
+	"bytes"
 	"errors"
+	"net/http/httptest"
 	"testing"
 )
 
@@ -76,5 +78,26 @@ func FuzzDecodeAnswer(f *testing.F) {
 		_, err = decodeVerify(status, body)
 		check("decodeVerify", err)
 		check("decodeNoContent", decodeNoContent(status, body))
+	})
+}
+
+// FuzzSimRequest feeds arbitrary bodies to the simulator's endpoints: it
+// answers every one with a JSON status it documents, never a panic or a 5xx.
+func FuzzSimRequest(f *testing.F) {
+	f.Add("/v1/operations", []byte(`{"idempotency_key":"k","kiosk_id":"x","kind":"report_loss","created_at":"2026-11-23T10:00:00Z","subject":{}}`))
+	f.Add("/v1/operations", []byte(`{"idempotency_key":"k","kiosk_id":"x","kind":"nope","created_at":"2026-11-23T10:00:00Z","subject":{},"card":[]}`))
+	f.Add("/v1/persons/cards", []byte(`{"id_number":"110101199003070000"}`))
+	f.Add("/v1/otp/verify", []byte(`{"id_number":"1","code":"246810"}`))
+	f.Add("/v1/kiosks/k/heartbeat", []byte(`{"status":{"ok":true}}`))
+	f.Add("/_sim/faults", []byte(`{"fail_rate":0.5}`)) // POST: 405, faults stay off
+	sim := NewSim(SimConfig{})
+	f.Fuzz(func(t *testing.T, path string, body []byte) {
+		req := httptest.NewRequest("POST", "/", bytes.NewReader(body))
+		req.URL.Path = path
+		rec := httptest.NewRecorder()
+		sim.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("POST %q %q: %d %s", path, body, rec.Code, rec.Body)
+		}
 	})
 }
