@@ -15,7 +15,7 @@ import (
 const (
 	holderID   = "110101199003071233"
 	holderName = "张三"
-	agentID    = "110101195001010014"
+	agentID    = "110101195001010017"
 	agentName  = "李四"
 )
 

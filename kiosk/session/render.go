@@ -1,0 +1,263 @@
+package session
+
+import (
+	"strconv"
+
+	"github.com/kioskd/kioskd/kiosk/flow"
+	"github.com/kioskd/kioskd/kiosk/mask"
+	"github.com/kioskd/kioskd/store/voucher"
+	"github.com/kioskd/kioskd/ui"
+)
+
+// Screen data is the contract between this file and ui/static/app.js. Every
+// text is a catalogue key (ui/static/i18n); values are data, masked where
+// DESIGN.md asks. Nothing here decides what comes next: the flow does.
+
+type option struct {
+	Value string `json:"value"`
+	Label string `json:"label"`
+}
+
+type row struct {
+	Label string `json:"label"`
+	Value string `json:"value"`
+	T     bool   `json:"t,omitempty"` // Value is a catalogue key
+}
+
+type cardChoice struct {
+	Number   string `json:"number"` // masked
+	State    string `json:"state"`
+	Selected bool   `json:"selected"`
+	Index    string `json:"index"`
+}
+
+// keypad layouts and limits per field.
+var keypads = map[string]struct {
+	keys   string
+	max    int
+	secret bool
+}{
+	flow.FieldDocNumber:  {"mrz", 22, false},
+	flow.FieldBirthDate:  {"digits", 6, false},
+	flow.FieldExpiryDate: {"digits", 6, false},
+	flow.FieldSubjectID:  {"digits_x", 18, false},
+	flow.FieldOTP:        {"digits", 8, false},
+	flow.FieldPIN:        {"digits", 8, true},
+	flow.FieldVoucher:    {"digits", voucher.MaxLen, false},
+}
+
+var keypadField = map[flow.Step]string{
+	flow.StepDocNumber: flow.FieldDocNumber, flow.StepBirthDate: flow.FieldBirthDate,
+	flow.StepExpiryDate: flow.FieldExpiryDate, flow.StepSubjectID: flow.FieldSubjectID,
+	flow.StepOTP: flow.FieldOTP, flow.StepPIN: flow.FieldPIN, flow.StepVoucher: flow.FieldVoucher,
+}
+
+var workingStage = map[flow.Step]string{
+	flow.StepReadingID: "reading_id", flow.StepReadingSS: "reading_ss", flow.StepPINVerify: "checking_pin",
+	flow.StepFetchCards: "central", flow.StepOTPRequest: "otp_request", flow.StepOTPVerify: "otp_verify",
+	flow.StepCommitting: "saving", flow.StepLookingUp: "lookup",
+}
+
+func (s *Session) screen() ui.Screen {
+	st := &s.state
+	name := string(st.Step.Screen())
+	d := map[string]any{"lang": s.lang}
+	sc := ui.Screen{Name: name, Data: d, Session: s.id}
+	switch st.Step {
+	case flow.StepIdle, flow.StepMaintenance:
+	case flow.StepMenu:
+		d["title"] = "menu.title"
+		var opts []option
+		for _, f := range flow.Flows {
+			opts = append(opts, option{Value: string(f), Label: "menu." + string(f)})
+		}
+		d["options"] = opts
+	case flow.StepMode:
+		d["title"], d["field"] = "menu.mode.title", flow.FieldMode
+		d["options"] = options(flow.Modes, "option.")
+	case flow.StepRelationship:
+		d["title"], d["field"] = "menu.relationship.title", flow.FieldRelationship
+		d["options"] = options(flow.Relationships, "rel.")
+	case flow.StepPlaceID:
+		d["slot"] = "id"
+	case flow.StepPlaceSS:
+		d["slot"] = "ss"
+	case flow.StepConfirm:
+		s.confirmData(d)
+	case flow.StepDone:
+		s.doneData(d)
+	case flow.StepError:
+		d["code"] = st.ErrCode
+		d["retry"] = st.Retry != ""
+	case flow.StepLookupResult:
+		lookupData(d, st)
+	default:
+		if f, ok := keypadField[st.Step]; ok {
+			k := keypads[f]
+			d["field"], d["keys"], d["max"], d["secret"] = f, k.keys, k.max, k.secret
+			if st.InputErr != "" {
+				d["error"] = st.InputErr
+			}
+			if st.Step == flow.StepPIN && st.TriesLeft > 0 {
+				d["tries_left"] = st.TriesLeft
+			}
+		} else if stage, ok := workingStage[st.Step]; ok {
+			d["stage"] = stage
+		}
+	}
+	return sc
+}
+
+func options(values []string, prefix string) []option {
+	out := make([]option, 0, len(values))
+	for _, v := range values {
+		out = append(out, option{Value: v, Label: prefix + v})
+	}
+	return out
+}
+
+// confirmData is the screen where the citizen checks before committing: the
+// name is shown in full so they can recognise themselves, numbers masked.
+func (s *Session) confirmData(d map[string]any) {
+	st := &s.state
+	d["title"] = "confirm.title." + string(st.Flow)
+	op := st.Operation()
+	var rows []row
+	var notes []string
+	switch st.Flow {
+	case flow.SuspendSettlement, flow.ResumeSettlement:
+		rows = append(rows,
+			row{Label: "row.name", Value: st.SS.Name},
+			row{Label: "row.id_number", Value: mask.Number(st.SS.SSN)},
+			row{Label: "row.card", Value: mask.Number(st.SS.CardNumber)})
+		if st.Flow == flow.SuspendSettlement {
+			notes = append(notes, "note.suspend")
+		} else {
+			notes = append(notes, "note.resume")
+		}
+	default:
+		if st.Proxy {
+			rows = append(rows,
+				row{Label: "row.agent", Value: st.Person.Name},
+				row{Label: "row.relationship", Value: "rel." + st.Relationship, T: true},
+				row{Label: "row.subject_id", Value: mask.Number(st.SubjectID)})
+			notes = append(notes, "note.proxy")
+		} else {
+			rows = append(rows,
+				row{Label: "row.name", Value: st.Person.Name},
+				row{Label: "row.id_number", Value: mask.Number(st.Person.IDNumber)})
+		}
+		if op.CardNumber != "" {
+			rows = append(rows, row{Label: "row.card", Value: mask.Number(op.CardNumber)})
+		} else {
+			rows = append(rows, row{Label: "row.card", Value: "confirm.no_card", T: true})
+		}
+		if len(st.Cards) > 1 {
+			var cs []cardChoice
+			for i, c := range st.Cards {
+				cs = append(cs, cardChoice{Number: mask.Number(c.Number), State: cardState(c.State), Selected: i == st.CardIndex, Index: strconv.Itoa(i)})
+			}
+			d["cards"] = cs
+		}
+		notes = append(notes, "note.promise")
+		if st.Offline {
+			notes = append(notes, "note.offline")
+		}
+	}
+	d["flow"] = string(st.Flow)
+	d["rows"] = rows
+	d["notes"] = notes
+}
+
+func cardState(s string) string {
+	switch s {
+	case "active", "suspended", "lost":
+		return s
+	}
+	return "unknown"
+}
+
+// doneData is after confirmation: everything personal is masked.
+func (s *Session) doneData(d map[string]any) {
+	st := &s.state
+	op := st.Operation()
+	d["title"] = "done.title." + string(st.Flow)
+	d["flow"] = string(st.Flow)
+	d["voucher"] = voucher.Format(st.Voucher)
+	var rows []row
+	if op.Agent != nil {
+		rows = append(rows, row{Label: "row.agent", Value: mask.Name(op.Agent.Name)})
+		rows = append(rows, row{Label: "row.subject_id", Value: mask.Number(op.Subject.IDNumber)})
+	} else {
+		rows = append(rows, row{Label: "row.name", Value: mask.Name(op.Subject.Name)})
+		rows = append(rows, row{Label: "row.id_number", Value: mask.Number(op.Subject.IDNumber)})
+	}
+	if op.CardNumber != "" {
+		rows = append(rows, row{Label: "row.card", Value: mask.Number(op.CardNumber)})
+	}
+	d["rows"] = rows
+	d["printing"] = st.Printing
+	d["printed"] = st.PrintedOK
+	if !st.Printing && !st.PrintedOK {
+		d["printer_problem"] = st.PrintProblem
+	}
+	if st.Preview != "" {
+		d["preview"] = st.Preview
+	}
+}
+
+func lookupData(d map[string]any, st *flow.State) {
+	r := st.Lookup
+	d["found"] = r.Found
+	d["voucher"] = voucher.Format(st.Voucher)
+	if !r.Found {
+		return
+	}
+	var rows []row
+	if r.Kind != "" {
+		rows = append(rows, row{Label: "row.kind", Value: "kind." + string(r.Kind), T: true})
+	}
+	if r.State != "" {
+		rows = append(rows, row{Label: "row.state", Value: "state." + stateKey(r.State), T: true})
+	}
+	if r.Central != "" {
+		rows = append(rows, row{Label: "row.central", Value: "state." + stateKey(r.Central), T: true})
+	} else {
+		rows = append(rows, row{Label: "row.central", Value: "central.offline", T: true})
+	}
+	if !r.CreatedAt.IsZero() {
+		rows = append(rows, row{Label: "row.created_at", Value: r.CreatedAt.Local().Format("2006-01-02 15:04")})
+	}
+	d["rows"] = rows
+}
+
+func stateKey(s string) string {
+	switch s {
+	case "pending", "acknowledged", "rejected":
+		return s
+	}
+	return "unknown"
+}
+
+// receiptData builds the masked receipt for a Print effect.
+func (s *Session) receiptData(e flow.Effect) ReceiptData {
+	op := e.Operation
+	r := ReceiptData{
+		Kind:       op.Kind,
+		Voucher:    voucher.Format(e.Receipt.Voucher),
+		Key:        e.Receipt.Key,
+		Time:       s.clock.Now(),
+		KioskID:    s.cfg.KioskID,
+		Lang:       s.lang,
+		Name:       mask.Name(op.Subject.Name),
+		IDNumber:   mask.Number(op.Subject.IDNumber),
+		CardNumber: mask.Number(op.CardNumber),
+		Offline:    op.Evidence.Offline,
+	}
+	if op.Agent != nil {
+		r.Proxy = true
+		r.AgentName = mask.Name(op.Agent.Name)
+		r.Relationship = op.Agent.Relationship
+	}
+	return r
+}

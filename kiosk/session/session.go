@@ -1,0 +1,627 @@
+// Package session runs one citizen session at a time: it feeds the page's
+// intents, card events and I/O results to the flow state machines (package
+// flow), runs the effects they ask for against the interfaces below with a
+// deadline each, times out an idle citizen (with a countdown on screen), and
+// renders each step as a ui.Screen with personal data masked once the
+// citizen has confirmed. When a session ends, by cancel, timeout or a card
+// taken away, every personal field is zeroed and the screen goes idle.
+//
+// The interfaces are defined here in the session's own terms; the daemon
+// adapts the store, the card drivers, the central client and the printer to
+// them. The package does not talk to devices, disks or networks itself.
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/kiosk/flow"
+	"github.com/kioskd/kioskd/store/voucher"
+	"github.com/kioskd/kioskd/ui"
+)
+
+// Domain types, shared with the flows.
+type (
+	Person       = flow.Person
+	SSCard       = flow.SSCard
+	Card         = flow.Card
+	PINResult    = flow.PINResult
+	BACKey       = flow.BACKey
+	Operation    = flow.Operation
+	Receipt      = flow.Receipt
+	LookupResult = flow.LookupResult
+)
+
+// ErrNotFound is what Outbox.Lookup and Central.Lookup return (wrapped or
+// not) for a voucher they do not know.
+var ErrNotFound = errors.New("voucher not found")
+
+// Outbox stores operations durably. Commit returns only once the operation
+// is on disk (fsync): the citizen is told "accepted" after it returns.
+type Outbox interface {
+	Commit(ctx context.Context, op Operation) (Receipt, error)
+	Lookup(ctx context.Context, voucher string) (LookupResult, error)
+}
+
+// Identity reads the citizen's cards: the national ID card chip (BAC with the
+// typed key) in the ID reader, the social security card in the SS reader,
+// and verifies the SS card's PIN on the card.
+type Identity interface {
+	ReadID(ctx context.Context, key BACKey) (Person, error)
+	ReadSS(ctx context.Context) (SSCard, error)
+	VerifyPIN(ctx context.Context, pin string) (PINResult, error)
+}
+
+// CentralState is a voucher's operation as the central system knows it.
+type CentralState struct {
+	State  string // "pending", "acknowledged", "rejected"
+	Ref    string
+	Reason string
+}
+
+// Central is the central system; any call may fail when it is unreachable,
+// and the flows carry on offline where the procedure allows.
+type Central interface {
+	PersonCards(ctx context.Context, idNumber string) ([]Card, error)
+	RequestOTP(ctx context.Context, idNumber string) error
+	VerifyOTP(ctx context.Context, idNumber, code string) (bool, error)
+	Lookup(ctx context.Context, voucher string) (CentralState, error)
+}
+
+// ReceiptData is what the printer prints. Personal fields are already
+// masked.
+type ReceiptData struct {
+	Kind         flow.Kind
+	Voucher      string // as printed: grouped when it is a store voucher
+	Key          string
+	Time         time.Time
+	KioskID      string
+	Lang         string
+	Name         string // masked
+	IDNumber     string // masked
+	CardNumber   string // masked; empty when filed against the ID number
+	Proxy        bool
+	AgentName    string // masked
+	Relationship string
+	Offline      bool
+}
+
+// Printer prints a receipt. printed is false when no paper came out (paper
+// out, cover open …); preview is the receipt as text for the done screen.
+type Printer interface {
+	PrintReceipt(ctx context.Context, r ReceiptData) (printed bool, preview string, err error)
+}
+
+// DeviceEvent is a card or reader change (Kind from hwbridge, Slot set), or
+// a printer state change (Kind PrinterChanged, Printer set: "ok",
+// "paper_out", "paper_near_end", "cover_open", "offline").
+type DeviceEvent struct {
+	Kind    hwbridge.EventKind
+	Slot    hwbridge.Slot
+	Printer string
+}
+
+// PrinterChanged is the DeviceEvent kind of a printer state change.
+const PrinterChanged hwbridge.EventKind = "printer_changed"
+
+// Devices delivers device events; the channel stays open while the daemon
+// runs.
+type Devices interface {
+	Events() <-chan DeviceEvent
+}
+
+// Display shows screens and device status; *ui.Server is one.
+type Display interface {
+	Show(ui.Screen)
+	Device(ui.Device)
+}
+
+// Clock is time, injectable for tests.
+type Clock interface {
+	Now() time.Time
+	// Ticker ticks every d until stop is called.
+	Ticker(d time.Duration) (ticks <-chan time.Time, stop func())
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+func (realClock) Ticker(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTicker(d)
+	return t.C, t.Stop
+}
+
+// Config configures a Session; zero fields get the defaults.
+type Config struct {
+	KioskID     string
+	IdleTimeout time.Duration // default 60 s
+	Countdown   time.Duration // shown for the last 10 s by default
+	// CallTimeout bounds each device or central call (default 15 s);
+	// CommitTimeout bounds Outbox.Commit (default 10 s).
+	CallTimeout   time.Duration
+	CommitTimeout time.Duration
+	Policy        flow.Policy // CheckVoucher defaults to store/voucher.Normalize
+	Languages     []string    // default ui.DefaultLanguages; the first is the default
+	Clock         Clock
+	Logger        *slog.Logger
+}
+
+// Deps are the parts a Session drives. Central and Printer may be nil (no
+// central link: offline; no printer: nothing printed).
+type Deps struct {
+	Outbox   Outbox
+	Identity Identity
+	Central  Central
+	Printer  Printer
+	Devices  Devices
+	Display  Display
+}
+
+// Session is the one citizen session of the terminal. It implements
+// ui.Driver. Construct with New, then Run.
+type Session struct {
+	cfg   Config
+	deps  Deps
+	log   *slog.Logger
+	clock Clock
+
+	page    chan pageMsg
+	results chan flow.Intent
+	inspect chan chan Snapshot
+	running chan struct{} // closed when Run returns
+	runOnce sync.Once
+
+	// Owned by the Run goroutine.
+	state        flow.State
+	id           string
+	lang         string
+	lastActivity time.Time
+	shownCount   int // countdown shown on screen, 0 = none
+	readers      map[hwbridge.Slot]ui.Reader
+	printer      string
+}
+
+type pageMsg struct {
+	in    ui.Intent
+	reply chan error
+}
+
+// Snapshot is the session's state as tests and the maintenance menu see it.
+type Snapshot struct {
+	ID    string
+	Lang  string
+	State flow.State
+}
+
+// New returns a Session; it starts nothing until Run.
+func New(cfg Config, deps Deps) *Session {
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 60 * time.Second
+	}
+	if cfg.Countdown <= 0 {
+		cfg.Countdown = 10 * time.Second
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = 15 * time.Second
+	}
+	if cfg.CommitTimeout <= 0 {
+		cfg.CommitTimeout = 10 * time.Second
+	}
+	if cfg.Policy.CheckVoucher == nil {
+		cfg.Policy.CheckVoucher = voucher.Normalize
+	}
+	if len(cfg.Languages) == 0 {
+		cfg.Languages = ui.DefaultLanguages
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = realClock{}
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Session{
+		cfg:     cfg,
+		deps:    deps,
+		log:     log,
+		clock:   cfg.Clock,
+		page:    make(chan pageMsg),
+		results: make(chan flow.Intent),
+		inspect: make(chan chan Snapshot),
+		running: make(chan struct{}),
+		state:   flow.New(cfg.Policy),
+		lang:    cfg.Languages[0],
+		readers: map[hwbridge.Slot]ui.Reader{
+			hwbridge.SlotID: {Slot: string(hwbridge.SlotID), Present: true},
+			hwbridge.SlotSS: {Slot: string(hwbridge.SlotSS), Present: true},
+		},
+		printer: "unknown",
+	}
+}
+
+// Run drives sessions until ctx is done. It returns after every effect it
+// started has returned; personal data is wiped on the way out.
+func (s *Session) Run(ctx context.Context) error {
+	defer s.runOnce.Do(func() { close(s.running) })
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+		s.endSession()
+	}()
+	ticks, stop := s.clock.Ticker(time.Second)
+	defer stop()
+	var devices <-chan DeviceEvent
+	if s.deps.Devices != nil {
+		devices = s.deps.Devices.Events()
+	}
+	s.lastActivity = s.clock.Now()
+	s.showDevice()
+	s.render()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case m := <-s.page:
+			m.reply <- s.onPage(ctx, &wg, m.in)
+		case ev, ok := <-devices:
+			if !ok {
+				devices = nil
+				continue
+			}
+			s.onDevice(ctx, &wg, ev)
+		case r := <-s.results:
+			s.lastActivity = s.clock.Now()
+			s.step(ctx, &wg, r)
+		case now := <-ticks:
+			s.onTick(ctx, &wg, now)
+		case ch := <-s.inspect:
+			ch <- Snapshot{ID: s.id, Lang: s.lang, State: s.state}
+		}
+	}
+}
+
+var errStopped = &ui.Error{Code: ui.CodeInternal, Message: "the terminal is restarting"}
+
+// Intent delivers one page intent and returns once it is applied; an error
+// is a *ui.Error for the page.
+func (s *Session) Intent(ctx context.Context, in ui.Intent) error {
+	m := pageMsg{in: in, reply: make(chan error, 1)}
+	select {
+	case s.page <- m:
+	case <-s.running:
+		return errStopped
+	case <-ctx.Done():
+		return &ui.Error{Code: ui.CodeInternal, Message: "the terminal is busy, please try again"}
+	}
+	return <-m.reply
+}
+
+// Inspect returns a copy of the current state (for tests and maintenance).
+func (s *Session) Inspect(ctx context.Context) (Snapshot, error) {
+	ch := make(chan Snapshot, 1)
+	select {
+	case s.inspect <- ch:
+		return <-ch, nil
+	case <-s.running:
+		return Snapshot{}, errors.New("session is not running")
+	case <-ctx.Done():
+		return Snapshot{}, ctx.Err()
+	}
+}
+
+func (s *Session) onPage(ctx context.Context, wg *sync.WaitGroup, in ui.Intent) error {
+	s.lastActivity = s.clock.Now()
+	var fi flow.Intent
+	switch in.Type {
+	case ui.TypePing:
+		// A touch: the citizen is still there. Hide the countdown.
+		if s.shownCount != 0 {
+			s.render()
+		}
+		return nil
+	case ui.TypeLang:
+		if !slices.Contains(s.cfg.Languages, in.Code) {
+			return &ui.Error{Code: "unknown_language", Message: "language not offered"}
+		}
+		s.lang = in.Code
+		s.render()
+		return nil
+	case ui.TypeStart:
+		fi = flow.Intent{Kind: flow.Start, Flow: flow.Kind(in.Flow)}
+	case ui.TypeInput:
+		fi = flow.Intent{Kind: flow.Input, Field: in.Field, Value: in.Value}
+	case ui.TypeConfirm:
+		fi = flow.Intent{Kind: flow.Confirm}
+	case ui.TypeBack:
+		fi = flow.Intent{Kind: flow.Back}
+	case ui.TypeCancel:
+		fi = flow.Intent{Kind: flow.Cancel}
+	default:
+		return &ui.Error{Code: ui.CodeUnknownType, Message: "unknown message type"}
+	}
+	return pageError(s.step(ctx, wg, fi))
+}
+
+// pageError turns a flow error into what the page is told.
+func pageError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ie *flow.InputError
+	if errors.As(err, &ie) {
+		return &ui.Error{Code: ie.Code, Message: ie.Error()}
+	}
+	if errors.Is(err, flow.ErrBusy) {
+		return &ui.Error{Code: "busy", Message: flow.ErrBusy.Error()}
+	}
+	var re *flow.RefusedError
+	if errors.As(err, &re) {
+		return &ui.Error{Code: "refused", Message: re.Error()}
+	}
+	return &ui.Error{Code: ui.CodeInternal, Message: "something went wrong"}
+}
+
+func (s *Session) onDevice(ctx context.Context, wg *sync.WaitGroup, ev DeviceEvent) {
+	switch ev.Kind {
+	case PrinterChanged:
+		s.printer = ev.Printer
+		s.showDevice()
+		return
+	case hwbridge.ReaderAdded, hwbridge.ReaderRemoved:
+		if r, ok := s.readers[ev.Slot]; ok {
+			r.Present = ev.Kind == hwbridge.ReaderAdded
+			if !r.Present {
+				r.Card = false
+			}
+			s.readers[ev.Slot] = r
+			s.showDevice()
+		}
+		if ev.Kind == hwbridge.ReaderRemoved {
+			// A reader gone takes its card with it.
+			ev.Kind = hwbridge.CardRemoved
+		} else {
+			return
+		}
+	}
+	var k flow.IntentKind
+	switch ev.Kind {
+	case hwbridge.CardInserted:
+		k = flow.CardInserted
+	case hwbridge.CardRemoved:
+		k = flow.CardRemoved
+	default:
+		return
+	}
+	if r, ok := s.readers[ev.Slot]; ok {
+		r.Card = k == flow.CardInserted
+		s.readers[ev.Slot] = r
+		s.showDevice()
+	}
+	s.lastActivity = s.clock.Now()
+	if err := s.step(ctx, wg, flow.Intent{Kind: k, Slot: ev.Slot}); err != nil {
+		s.log.Debug("device event not applied", "slot", ev.Slot, "err", err)
+	}
+}
+
+func (s *Session) onTick(ctx context.Context, wg *sync.WaitGroup, now time.Time) {
+	if s.state.Step == flow.StepIdle || s.state.Step == flow.StepCommitting {
+		return
+	}
+	left := s.cfg.IdleTimeout - now.Sub(s.lastActivity)
+	if left <= 0 {
+		s.log.Info("session timed out", "session", s.id)
+		if err := s.step(ctx, wg, flow.Intent{Kind: flow.Timeout}); err != nil {
+			s.log.Debug("timeout not applied", "err", err)
+		}
+		return
+	}
+	if n := s.countdown(now); n != s.shownCount {
+		s.render()
+	}
+}
+
+// countdown is the number of seconds to show, or 0 outside the last
+// Countdown of the idle timeout.
+func (s *Session) countdown(now time.Time) int {
+	if s.state.Step == flow.StepIdle || s.state.Step == flow.StepCommitting {
+		return 0
+	}
+	left := s.cfg.IdleTimeout - now.Sub(s.lastActivity)
+	if left > s.cfg.Countdown || left <= 0 {
+		return 0
+	}
+	return int(math.Ceil(left.Seconds()))
+}
+
+// step applies one intent, runs the effects and renders. Results of effects
+// come back through s.results.
+func (s *Session) step(ctx context.Context, wg *sync.WaitGroup, in flow.Intent) error {
+	next, effs, err := flow.Next(s.state, in)
+	if err != nil {
+		return err
+	}
+	wasIdle := s.state.Step == flow.StepIdle
+	s.state = next
+	if wasIdle && s.state.Step != flow.StepIdle {
+		s.id = newID()
+		s.log.Info("session started", "session", s.id)
+	}
+	for _, e := range effs {
+		if e.Kind == flow.EndSession {
+			s.endSession()
+			continue
+		}
+		s.run(ctx, wg, e)
+	}
+	s.render()
+	return nil
+}
+
+// endSession forgets the citizen: the flow state is zeroed (flow.Wipe) and
+// the language goes back to the default.
+func (s *Session) endSession() {
+	if s.id != "" {
+		s.log.Info("session ended", "session", s.id)
+	}
+	s.state.Wipe()
+	s.id = ""
+	s.lang = s.cfg.Languages[0]
+	s.shownCount = 0
+}
+
+func newID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// run starts one effect; its result goes back to the Run loop.
+func (s *Session) run(ctx context.Context, wg *sync.WaitGroup, e flow.Effect) {
+	timeout := s.cfg.CallTimeout
+	if e.Kind == flow.Commit {
+		timeout = s.cfg.CommitTimeout
+	}
+	var rd ReceiptData
+	if e.Kind == flow.Print {
+		rd = s.receiptData(e)
+	}
+	printerState := s.printer
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		ectx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		r := s.do(ectx, e, rd, printerState)
+		r.Seq = e.Seq
+		select {
+		case s.results <- r:
+		case <-ctx.Done():
+		}
+	}()
+}
+
+var errOffline = errors.New("central link not configured")
+
+// do runs one effect. It runs on its own goroutine and touches no session
+// field.
+func (s *Session) do(ctx context.Context, e flow.Effect, rd ReceiptData, printerState string) flow.Intent {
+	d := s.deps
+	switch e.Kind {
+	case flow.ReadID:
+		p, err := d.Identity.ReadID(ctx, e.BAC)
+		return flow.Intent{Kind: flow.IDRead, Person: p, Err: err}
+	case flow.ReadSS:
+		c, err := d.Identity.ReadSS(ctx)
+		return flow.Intent{Kind: flow.SSRead, SS: c, Err: err}
+	case flow.VerifyPIN:
+		r, err := d.Identity.VerifyPIN(ctx, e.PIN)
+		return flow.Intent{Kind: flow.PINChecked, PIN: r, Err: err}
+	case flow.FetchCards:
+		if d.Central == nil {
+			return flow.Intent{Kind: flow.CardsFetched, Err: errOffline}
+		}
+		cards, err := d.Central.PersonCards(ctx, e.IDNumber)
+		return flow.Intent{Kind: flow.CardsFetched, Cards: cards, Err: err}
+	case flow.RequestOTP:
+		if d.Central == nil {
+			return flow.Intent{Kind: flow.OTPRequested, Err: errOffline}
+		}
+		return flow.Intent{Kind: flow.OTPRequested, Err: d.Central.RequestOTP(ctx, e.IDNumber)}
+	case flow.VerifyOTP:
+		if d.Central == nil {
+			return flow.Intent{Kind: flow.OTPChecked, Err: errOffline}
+		}
+		ok, err := d.Central.VerifyOTP(ctx, e.IDNumber, e.Code)
+		return flow.Intent{Kind: flow.OTPChecked, OTPOK: ok, Err: err}
+	case flow.Commit:
+		r, err := d.Outbox.Commit(ctx, e.Operation)
+		if err != nil {
+			s.log.Error("commit failed", "op", e.Operation.Kind, "err", err)
+		} else {
+			s.log.Info("operation accepted", "op", e.Operation.Kind, "voucher", r.Voucher)
+		}
+		return flow.Intent{Kind: flow.Committed, Receipt: r, Err: err}
+	case flow.Print:
+		if d.Printer == nil {
+			return flow.Intent{Kind: flow.Printed, PrinterProblem: "offline"}
+		}
+		printed, preview, err := d.Printer.PrintReceipt(ctx, rd)
+		r := flow.Intent{Kind: flow.Printed, PrintedOK: printed, Preview: preview, Err: err}
+		if !printed || err != nil {
+			if err != nil {
+				s.log.Warn("receipt not printed", "voucher", rd.Voucher, "err", err)
+			}
+			r.PrinterProblem = "printer_error"
+			if printerState != "ok" && printerState != "unknown" && printerState != "" {
+				r.PrinterProblem = printerState
+			}
+		}
+		return r
+	case flow.LookupVouch:
+		return s.lookup(ctx, e.Voucher)
+	}
+	return flow.Intent{Kind: "unknown_effect", Err: errors.New("unknown effect")}
+}
+
+func (s *Session) lookup(ctx context.Context, v string) flow.Intent {
+	r, err := s.deps.Outbox.Lookup(ctx, v)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		r = LookupResult{}
+	case err != nil:
+		return flow.Intent{Kind: flow.LookedUp, Err: err}
+	}
+	if s.deps.Central != nil {
+		c, cerr := s.deps.Central.Lookup(ctx, v)
+		switch {
+		case cerr == nil:
+			r.Central = c.State
+			if !r.Found {
+				r.Found, r.State = true, ""
+			}
+			if r.CentralRef == "" {
+				r.CentralRef = c.Ref
+			}
+			if r.Reason == "" {
+				r.Reason = c.Reason
+			}
+		case errors.Is(cerr, ErrNotFound):
+		default:
+			s.log.Info("central lookup failed", "err", cerr)
+		}
+	}
+	return flow.Intent{Kind: flow.LookedUp, Lookup: r}
+}
+
+func (s *Session) showDevice() {
+	if s.deps.Display == nil {
+		return
+	}
+	d := ui.Device{Printer: s.printer}
+	for _, slot := range []hwbridge.Slot{hwbridge.SlotID, hwbridge.SlotSS} {
+		d.Readers = append(d.Readers, s.readers[slot])
+	}
+	s.deps.Display.Device(d)
+}
+
+func (s *Session) render() {
+	if s.deps.Display == nil {
+		return
+	}
+	sc := s.screen()
+	s.shownCount = s.countdown(s.clock.Now())
+	if s.shownCount > 0 {
+		sc.Data["countdown"] = s.shownCount
+	}
+	s.deps.Display.Show(sc)
+}

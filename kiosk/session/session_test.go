@@ -1,0 +1,714 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/kiosk/flow"
+	"github.com/kioskd/kioskd/store/voucher"
+	"github.com/kioskd/kioskd/ui"
+)
+
+// rig is a session behind a real ui.Server on a real HTTP server, driven by
+// a gorilla WebSocket client speaking the page's protocol.
+type rig struct {
+	t     *testing.T
+	sess  *Session
+	srv   *ui.Server
+	hs    *httptest.Server
+	c     *websocket.Conn
+	out   *fakeOutbox
+	id    *fakeIdentity
+	cen   *fakeCentral
+	pr    *fakePrinter
+	dev   *fakeDevices
+	clock *fakeClock
+	last  map[string]any // last screen's data
+}
+
+func newRig(t *testing.T, mod ...func(*Config, *Deps)) *rig {
+	t.Helper()
+	r := &rig{
+		t:     t,
+		out:   &fakeOutbox{},
+		id:    newIdentity(),
+		cen:   &fakeCentral{cards: map[string][]Card{holder.IDNumber: {{Number: "A12345678", State: "active"}}}, otp: "246810"},
+		pr:    &fakePrinter{},
+		dev:   &fakeDevices{ch: make(chan DeviceEvent)},
+		clock: newClock(),
+	}
+	r.srv = ui.NewServer(ui.Config{KioskID: "K-TEST", Version: "test"})
+	cfg := Config{KioskID: "K-TEST", Clock: r.clock}
+	deps := Deps{Outbox: r.out, Identity: r.id, Central: r.cen, Printer: r.pr, Devices: r.dev, Display: r.srv}
+	for _, m := range mod {
+		m(&cfg, &deps)
+	}
+	r.sess = New(cfg, deps)
+	r.srv.SetDriver(r.sess)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.sess.Run(ctx) }()
+	r.hs = httptest.NewServer(r.srv)
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Error("Run did not return")
+		}
+		r.srv.Close()
+		r.hs.Close()
+	})
+	r.connect()
+	r.expect("idle")
+	return r
+}
+
+func (r *rig) connect() {
+	r.t.Helper()
+	h := http.Header{"Origin": {r.hs.URL}}
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(r.hs.URL, "http")+"/ws", h)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() { c.Close() })
+	r.c = c
+}
+
+func (r *rig) send(v map[string]string) {
+	r.t.Helper()
+	b, _ := json.Marshal(v)
+	if err := r.c.WriteMessage(websocket.TextMessage, b); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *rig) start(f string) { r.send(map[string]string{"type": "start", "flow": f}) }
+func (r *rig) input(field, val string) {
+	r.send(map[string]string{"type": "input", "field": field, "value": val})
+}
+func (r *rig) confirm()    { r.send(map[string]string{"type": "confirm"}) }
+func (r *rig) back()       { r.send(map[string]string{"type": "back"}) }
+func (r *rig) cancelFlow() { r.send(map[string]string{"type": "cancel"}) }
+
+// frame reads the next frame.
+func (r *rig) frame() map[string]any {
+	r.t.Helper()
+	r.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, b, err := r.c.ReadMessage()
+	if err != nil {
+		r.t.Fatalf("read: %v", err)
+	}
+	var f map[string]any
+	if err := json.Unmarshal(b, &f); err != nil {
+		r.t.Fatal(err)
+	}
+	return f
+}
+
+// expect reads frames until a screen called name whose data has every
+// key=value pair in kv; error frames on the way fail the test.
+func (r *rig) expect(name string, kv ...string) map[string]any {
+	r.t.Helper()
+	var seen []string
+	for {
+		f := r.frame()
+		switch f["type"] {
+		case "error":
+			r.t.Fatalf("error frame %v while waiting for %s (seen %v)", f, name, seen)
+		case "screen":
+			d, _ := f["data"].(map[string]any)
+			seen = append(seen, fmt.Sprint(f["name"], d["field"], d["stage"]))
+			if f["name"] != name {
+				continue
+			}
+			ok := true
+			for i := 0; i+1 < len(kv); i += 2 {
+				if fmt.Sprint(d[kv[i]]) != kv[i+1] {
+					ok = false
+				}
+			}
+			if ok {
+				r.last = d
+				return d
+			}
+		}
+		if len(seen) > 50 {
+			r.t.Fatalf("no screen %s %v; seen %v", name, kv, seen)
+		}
+	}
+}
+
+// expectError reads frames until an error frame and checks its code.
+func (r *rig) expectError(code string) {
+	r.t.Helper()
+	for range 50 {
+		f := r.frame()
+		if f["type"] == "error" {
+			if f["code"] != code {
+				r.t.Fatalf("error %v, want code %s", f, code)
+			}
+			return
+		}
+	}
+	r.t.Fatalf("no error frame %s", code)
+}
+
+func (r *rig) snapshot() Snapshot {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := r.sess.Inspect(ctx)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return s
+}
+
+// Steps shared by the tests.
+
+func (r *rig) toMenu() {
+	r.confirm()
+	r.expect("menu", "title", "menu.title")
+}
+
+func (r *rig) reportUntilCard(mode string, key BACKey) {
+	r.toMenu()
+	r.start("report_loss")
+	r.expect("menu", "field", "mode")
+	r.input("mode", mode)
+	r.expect("keypad", "field", "doc_number", "keys", "mrz")
+	r.input("doc_number", key.DocNumber)
+	r.expect("keypad", "field", "birth_date")
+	r.input("birth_date", key.BirthDate)
+	r.expect("keypad", "field", "expiry_date")
+	r.input("expiry_date", key.ExpiryDate)
+	r.expect("identify", "slot", "id")
+}
+
+func (r *rig) reportToConfirm() map[string]any {
+	r.reportUntilCard("self", bacOK)
+	r.dev.insert(hwbridge.SlotID)
+	return r.expect("confirm")
+}
+
+func (r *rig) ssToPIN(f string) {
+	r.toMenu()
+	r.start(f)
+	r.expect("identify", "slot", "ss")
+	r.dev.insert(hwbridge.SlotSS)
+	r.expect("keypad", "field", "pin", "secret", "true")
+}
+
+// personal is every personal datum of the test subjects.
+var personal = []string{holder.IDNumber, holder.Name, holderVN.IDNumber, holderVN.Name, agent.IDNumber, agent.Name,
+	ssCard.CardNumber, "924681", bacOK.DocNumber, bacAgent.DocNumber}
+
+func assertNoPersonal(t *testing.T, what string, v any) {
+	t.Helper()
+	dump := fmt.Sprintf("%#v", v)
+	b, _ := json.Marshal(v)
+	for _, p := range personal {
+		if strings.Contains(dump, p) || strings.Contains(string(b), p) {
+			t.Errorf("%s still holds %q", what, p)
+		}
+	}
+}
+
+// assertForgotten checks the session state and the screen a fresh page gets.
+func (r *rig) assertForgotten() {
+	r.t.Helper()
+	s := r.snapshot()
+	if s.State.Step != flow.StepIdle || s.ID != "" {
+		r.t.Errorf("session not idle: step %s id %q", s.State.Step, s.ID)
+	}
+	if s.State.HavePerson || s.State.HaveSS || s.State.Cards != nil || s.State.Voucher != "" {
+		r.t.Errorf("state not zeroed: %#v", s.State)
+	}
+	assertNoPersonal(r.t, "session state", s)
+	r.connect() // a new page gets the current screen: idle, empty
+	d := r.expect("idle")
+	assertNoPersonal(r.t, "idle screen", d)
+}
+
+func rows(d map[string]any) map[string]string {
+	out := map[string]string{}
+	list, _ := d["rows"].([]any)
+	for _, x := range list {
+		m := x.(map[string]any)
+		out[m["label"].(string)] = m["value"].(string)
+	}
+	return out
+}
+
+func TestReportLoss(t *testing.T) {
+	r := newRig(t)
+	d := r.reportToConfirm()
+	rw := rows(d)
+	if rw["row.name"] != holder.Name || rw["row.id_number"] == holder.IDNumber || !strings.HasSuffix(rw["row.id_number"], "1233") {
+		t.Errorf("confirm rows %v", rw)
+	}
+	if rw["row.card"] == "" || rw["row.card"] == ssCard.CardNumber {
+		t.Errorf("card row %q", rw["row.card"])
+	}
+	if len(r.out.committed()) != 0 {
+		t.Fatal("committed before confirmation")
+	}
+	r.confirm()
+	done := r.expect("done", "printing", "false")
+	ops := r.out.committed()
+	if len(ops) != 1 || ops[0].Kind != flow.ReportLoss || ops[0].Subject.IDNumber != holder.IDNumber || ops[0].CardNumber != "A12345678" || ops[0].Agent != nil {
+		t.Fatalf("committed %+v", ops)
+	}
+	if ops[0].Evidence.Method != "id_chip" || ops[0].Evidence.Offline {
+		t.Errorf("evidence %+v", ops[0].Evidence)
+	}
+	want := voucher.Format(r.out.lastVoucher())
+	if done["voucher"] != want {
+		t.Errorf("voucher on screen %v, outbox %v", done["voucher"], want)
+	}
+	if done["printed"] != true || !strings.Contains(fmt.Sprint(done["preview"]), want) {
+		t.Errorf("done %v", done)
+	}
+	assertNoPersonal(t, "done screen", done)
+	rc := r.pr.receipts()
+	if len(rc) != 1 || rc[0].Voucher != want || rc[0].Proxy || rc[0].KioskID != "K-TEST" {
+		t.Fatalf("receipts %+v", rc)
+	}
+	assertNoPersonal(t, "receipt", rc[0])
+	r.confirm()
+	r.expect("idle")
+	r.assertForgotten()
+}
+
+func TestProxyReport(t *testing.T) {
+	r := newRig(t)
+	r.reportUntilCard("proxy", bacAgent)
+	r.dev.insert(hwbridge.SlotID)
+	r.expect("keypad", "field", "subject_id", "keys", "digits_x")
+	r.input("subject_id", "110101199003071234") // one digit wrong
+	r.expectError("id_check_failed")
+	r.input("subject_id", agent.IDNumber)
+	r.expectError("subject_is_agent")
+	r.input("subject_id", holder.IDNumber)
+	r.expect("menu", "field", "relationship")
+	r.input("relationship", "child")
+	d := r.expect("confirm")
+	rw := rows(d)
+	if rw["row.agent"] != agent.Name || rw["row.relationship"] != "rel.child" || rw["row.subject_id"] == holder.IDNumber {
+		t.Errorf("confirm rows %v", rw)
+	}
+	r.confirm()
+	done := r.expect("done", "printing", "false")
+	ops := r.out.committed()
+	if len(ops) != 1 || ops[0].Agent == nil || ops[0].Agent.IDNumber != agent.IDNumber || ops[0].Agent.Relationship != "child" ||
+		ops[0].Subject.IDNumber != holder.IDNumber || ops[0].CardNumber != "A12345678" {
+		t.Fatalf("committed %+v", ops)
+	}
+	rc := r.pr.receipts()
+	if len(rc) != 1 || !rc[0].Proxy || rc[0].Relationship != "child" || rc[0].AgentName == agent.Name {
+		t.Fatalf("receipt %+v", rc)
+	}
+	assertNoPersonal(t, "done screen", done)
+	r.cancelFlow()
+	r.expect("idle")
+	r.assertForgotten()
+}
+
+func TestReportOfflineAndPaperOut(t *testing.T) {
+	r := newRig(t)
+	r.cen.offline = true
+	r.pr.paperOut = true
+	r.dev.ch <- DeviceEvent{Kind: PrinterChanged, Printer: "paper_out"}
+	d := r.reportToConfirm()
+	if !strings.Contains(fmt.Sprint(d["notes"]), "note.offline") || rows(d)["row.card"] != "confirm.no_card" {
+		t.Errorf("offline confirm %v", d)
+	}
+	r.confirm()
+	done := r.expect("done", "printing", "false")
+	if done["printed"] != false || done["printer_problem"] != "paper_out" || done["voucher"] == "" {
+		t.Errorf("done %v", done)
+	}
+	ops := r.out.committed()
+	if len(ops) != 1 || ops[0].CardNumber != "" || !ops[0].Evidence.Offline || ops[0].Subject.IDNumber != holder.IDNumber {
+		t.Errorf("committed %+v", ops)
+	}
+}
+
+func TestReportWithOTP(t *testing.T) {
+	r := newRig(t, func(c *Config, _ *Deps) { c.Policy.RequireOTP = true })
+	r.reportUntilCard("self", bacOK)
+	r.dev.insert(hwbridge.SlotID)
+	r.expect("keypad", "field", "otp")
+	r.input("otp", "111111")
+	r.expect("keypad", "field", "otp", "error", "wrong_otp")
+	r.input("otp", "246810")
+	r.expect("confirm")
+	r.confirm()
+	r.expect("done")
+	if ops := r.out.committed(); len(ops) != 1 || !ops[0].Evidence.OTP {
+		t.Errorf("committed %+v", ops)
+	}
+}
+
+func TestWrongBACKeyThenRetry(t *testing.T) {
+	r := newRig(t)
+	r.reportUntilCard("self", BACKey{DocNumber: "999999999", BirthDate: "900307", ExpiryDate: "300101"})
+	r.dev.insert(hwbridge.SlotID)
+	r.expect("error", "code", flow.CodeIDReadFailed, "retry", "true")
+	r.confirm()
+	r.expect("keypad", "field", "doc_number")
+	r.input("doc_number", bacOK.DocNumber)
+	r.input("birth_date", bacOK.BirthDate)
+	r.input("expiry_date", bacOK.ExpiryDate)
+	r.expect("confirm") // card still on the reader: read at once
+}
+
+func TestCommitFailureShowsNoVoucher(t *testing.T) {
+	r := newRig(t)
+	r.reportToConfirm()
+	r.out.mu.Lock()
+	r.out.fail = fmt.Errorf("write outbox: %w", context.DeadlineExceeded)
+	r.out.mu.Unlock()
+	r.confirm()
+	d := r.expect("error", "code", flow.CodeCommitFailed)
+	if d["retry"] != true {
+		t.Errorf("error %v", d)
+	}
+	r.out.mu.Lock()
+	r.out.fail = nil
+	r.out.mu.Unlock()
+	r.confirm()
+	r.expect("confirm")
+	r.confirm()
+	r.expect("done")
+}
+
+func TestSuspendAndResume(t *testing.T) {
+	for _, f := range []string{"suspend_settlement", "resume_settlement"} {
+		t.Run(f, func(t *testing.T) {
+			r := newRig(t)
+			r.ssToPIN(f)
+			r.input("pin", "924681")
+			d := r.expect("confirm", "title", "confirm.title."+f)
+			if rw := rows(d); rw["row.name"] != holder.Name || rw["row.card"] == ssCard.CardNumber {
+				t.Errorf("rows %v", rw)
+			}
+			r.confirm()
+			done := r.expect("done", "printing", "false")
+			ops := r.out.committed()
+			if len(ops) != 1 || string(ops[0].Kind) != f || ops[0].CardNumber != ssCard.CardNumber || ops[0].Evidence.Method != "ss_card_pin" {
+				t.Fatalf("committed %+v", ops)
+			}
+			assertNoPersonal(t, "done screen", done)
+			r.dev.remove(hwbridge.SlotSS) // taking the card on the done screen keeps the voucher shown
+			r.confirm()
+			r.expect("idle")
+			r.assertForgotten()
+		})
+	}
+}
+
+func TestWrongPINThenBlocked(t *testing.T) {
+	r := newRig(t)
+	r.ssToPIN("resume_settlement")
+	r.input("pin", "12")
+	r.expectError("invalid_pin")
+	r.input("pin", "000000")
+	r.expect("keypad", "field", "pin", "tries_left", "2", "error", "wrong_pin")
+	r.input("pin", "111111")
+	r.expect("keypad", "field", "pin", "tries_left", "1")
+	r.input("pin", "924681") // right PIN still works with one try left
+	r.expect("confirm")
+	r.cancelFlow()
+	r.expect("idle")
+	r.dev.remove(hwbridge.SlotSS)
+
+	r.ssToPIN("resume_settlement")
+	for range 2 {
+		r.input("pin", "000000")
+		r.expect("keypad", "field", "pin")
+	}
+	r.input("pin", "000000")
+	d := r.expect("error", "code", flow.CodePINBlocked)
+	if d["retry"] != false {
+		t.Errorf("blocked PIN offers a retry: %v", d)
+	}
+	if len(r.out.committed()) != 0 {
+		t.Error("committed with a blocked PIN")
+	}
+	r.back()
+	r.expect("menu")
+}
+
+func TestLookup(t *testing.T) {
+	r := newRig(t)
+	r.ssToPIN("suspend_settlement")
+	r.input("pin", "924681")
+	r.expect("confirm")
+	r.confirm()
+	done := r.expect("done")
+	r.confirm()
+	r.expect("idle")
+
+	r.toMenu()
+	r.start("lookup")
+	r.expect("keypad", "field", "voucher", "keys", "digits")
+	v := r.out.lastVoucher()
+	bad := []byte(v)
+	bad[3], bad[4] = bad[4], bad[3] // two digits swapped
+	if string(bad) != v {
+		r.input("voucher", string(bad))
+		r.expectError("invalid_voucher")
+	}
+	r.input("voucher", done["voucher"].(string)) // typed as shown, with dashes
+	d := r.expect("lookup_result", "found", "true")
+	rw := rows(d)
+	if d["voucher"] != done["voucher"] || rw["row.kind"] != "kind.suspend_settlement" || rw["row.state"] != "state.pending" || rw["row.central"] != "state.acknowledged" {
+		t.Errorf("lookup %v", d)
+	}
+	r.back()
+	r.expect("keypad", "field", "voucher")
+	r.cen.mu.Lock()
+	r.cen.offline = true
+	r.cen.mu.Unlock()
+	r.input("voucher", v)
+	d = r.expect("lookup_result", "found", "true")
+	if rows(d)["row.central"] != "central.offline" {
+		t.Errorf("offline lookup %v", d)
+	}
+	r.back()
+	r.input("voucher", voucher.New(4711, 999))
+	r.expect("lookup_result", "found", "false")
+}
+
+// cancel at every step of every flow ends the session and forgets the
+// citizen.
+func TestCancelAtEveryStep(t *testing.T) {
+	type step struct {
+		name string
+		do   func(r *rig)
+	}
+	report := []step{
+		{"menu", func(r *rig) { r.toMenu() }},
+		{"mode", func(r *rig) { r.start("report_loss"); r.expect("menu", "field", "mode") }},
+		{"doc", func(r *rig) { r.input("mode", "self"); r.expect("keypad", "field", "doc_number") }},
+		{"birth", func(r *rig) { r.input("doc_number", bacOK.DocNumber); r.expect("keypad", "field", "birth_date") }},
+		{"expiry", func(r *rig) { r.input("birth_date", bacOK.BirthDate); r.expect("keypad", "field", "expiry_date") }},
+		{"identify", func(r *rig) { r.input("expiry_date", bacOK.ExpiryDate); r.expect("identify") }},
+		{"confirm", func(r *rig) { r.dev.insert(hwbridge.SlotID); r.expect("confirm") }},
+		{"done", func(r *rig) { r.confirm(); r.expect("done", "printing", "false") }},
+	}
+	ss := []step{
+		{"menu", func(r *rig) { r.toMenu() }},
+		{"identify", func(r *rig) { r.start("suspend_settlement"); r.expect("identify", "slot", "ss") }},
+		{"pin", func(r *rig) { r.dev.insert(hwbridge.SlotSS); r.expect("keypad", "field", "pin") }},
+		{"confirm", func(r *rig) { r.input("pin", "924681"); r.expect("confirm") }},
+		{"done", func(r *rig) { r.confirm(); r.expect("done", "printing", "false") }},
+	}
+	lookup := []step{
+		{"menu", func(r *rig) { r.toMenu() }},
+		{"voucher", func(r *rig) { r.start("lookup"); r.expect("keypad", "field", "voucher") }},
+		{"result", func(r *rig) { r.input("voucher", voucher.New(1, 1)); r.expect("lookup_result") }},
+	}
+	for fname, steps := range map[string][]step{"report_loss": report, "suspend": ss, "lookup": lookup} {
+		for n := range steps {
+			t.Run(fname+"/"+steps[n].name, func(t *testing.T) {
+				r := newRig(t)
+				for _, s := range steps[:n+1] {
+					s.do(r)
+				}
+				r.cancelFlow()
+				r.expect("idle")
+				r.assertForgotten()
+			})
+		}
+	}
+}
+
+func TestCardRemovedMidFlow(t *testing.T) {
+	t.Run("ss at pin", func(t *testing.T) {
+		r := newRig(t)
+		r.ssToPIN("suspend_settlement")
+		r.dev.remove(hwbridge.SlotSS)
+		r.expect("idle")
+		r.assertForgotten()
+	})
+	t.Run("id at confirm", func(t *testing.T) {
+		r := newRig(t)
+		r.reportToConfirm()
+		r.dev.remove(hwbridge.SlotID)
+		r.expect("idle")
+		r.assertForgotten()
+		if len(r.out.committed()) != 0 {
+			t.Error("committed after the card was taken away")
+		}
+	})
+	t.Run("ss while reading", func(t *testing.T) {
+		block := make(chan struct{})
+		r := newRig(t, func(_ *Config, d *Deps) { d.Identity.(*fakeIdentity).block = block })
+		r.toMenu()
+		r.start("resume_settlement")
+		r.expect("identify")
+		r.dev.insert(hwbridge.SlotSS)
+		r.expect("working", "stage", "reading_ss")
+		r.dev.remove(hwbridge.SlotSS)
+		r.expect("idle")
+		close(block) // the late read result is refused: still idle
+		r.assertForgotten()
+	})
+}
+
+func TestIdleTimeout(t *testing.T) {
+	r := newRig(t)
+	r.ssToPIN("suspend_settlement")
+	r.clock.Advance(45 * time.Second)
+	r.clock.Advance(4 * time.Second) // 49 s: no countdown yet
+	r.clock.Advance(2 * time.Second) // 51 s
+	r.expect("keypad", "field", "pin", "countdown", "9")
+	r.send(map[string]string{"type": "ping"}) // a touch: countdown gone, timer restarts
+	d := r.expect("keypad", "field", "pin")
+	if _, ok := d["countdown"]; ok {
+		t.Errorf("countdown still shown after a touch: %v", d)
+	}
+	r.clock.Advance(55 * time.Second)
+	r.expect("keypad", "countdown", "5")
+	r.clock.Advance(5 * time.Second)
+	r.expect("idle")
+	r.assertForgotten()
+	// Idle does not time out, and the next citizen starts clean.
+	r.clock.Advance(5 * time.Minute)
+	r.toMenu()
+}
+
+func TestSkippedStepsRefused(t *testing.T) {
+	r := newRig(t)
+	r.confirm()
+	r.expect("menu")
+	r.confirm() // nothing to confirm on the menu
+	r.expectError("refused")
+	r.input("pin", "924681")
+	r.expectError("refused")
+	r.start("report_loss")
+	r.expect("menu", "field", "mode")
+	r.input("mode", "self")
+	r.expect("keypad", "field", "doc_number")
+	r.confirm() // straight to commit
+	r.expectError("refused")
+	r.input("expiry_date", "300101") // a later field
+	r.expectError("refused")
+	r.start("suspend_settlement") // another flow mid-way
+	r.expectError("refused")
+	r.input("card", "0")
+	r.expectError("refused")
+	r.dev.insert(hwbridge.SlotID) // card too early: just noted
+	r.input("doc_number", "12-34")
+	r.expectError("invalid_doc_number")
+	r.send(map[string]string{"type": "lang", "code": "fr"})
+	r.expectError("unknown_language")
+	r.start("transfer_money")
+	r.expectError("refused")
+	if n := len(r.out.committed()); n != 0 {
+		t.Fatalf("%d operations committed", n)
+	}
+	if s := r.snapshot(); s.State.Step != flow.StepDocNumber {
+		t.Fatalf("step %s", s.State.Step)
+	}
+}
+
+func TestLanguageSwitch(t *testing.T) {
+	r := newRig(t)
+	r.toMenu()
+	r.send(map[string]string{"type": "lang", "code": "vi"})
+	r.expect("menu", "lang", "vi")
+	r.cancelFlow()
+	r.expect("idle", "lang", "zh-CN") // the next citizen gets the default
+}
+
+func TestReconnectResendsScreen(t *testing.T) {
+	r := newRig(t)
+	r.ssToPIN("suspend_settlement")
+	r.c.Close()
+	r.connect()
+	r.expect("keypad", "field", "pin")
+	r.input("pin", "924681")
+	r.expect("confirm")
+}
+
+func TestScreenKeysInCatalogue(t *testing.T) {
+	b, err := readCatalogue("en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t)
+	check := func(d map[string]any) {
+		for _, k := range []string{"title"} {
+			if v, ok := d[k].(string); ok && b[v] == "" {
+				t.Errorf("key %q not in the catalogue", v)
+			}
+		}
+		for _, x := range asList(d["options"]) {
+			if k := x["label"].(string); b[k] == "" {
+				t.Errorf("option key %q not in the catalogue", k)
+			}
+		}
+		for _, x := range asList(d["rows"]) {
+			if k := x["label"].(string); b[k] == "" {
+				t.Errorf("row key %q not in the catalogue", k)
+			}
+			if x["t"] == true && b[x["value"].(string)] == "" {
+				t.Errorf("value key %q not in the catalogue", x["value"])
+			}
+		}
+		notes, _ := d["notes"].([]any)
+		for _, n := range notes {
+			if b[n.(string)] == "" {
+				t.Errorf("note key %q not in the catalogue", n)
+			}
+		}
+	}
+	r.toMenu()
+	check(r.last)
+	r.start("report_loss")
+	check(r.expect("menu", "field", "mode"))
+	r.input("mode", "proxy")
+	r.input("doc_number", bacAgent.DocNumber)
+	r.input("birth_date", bacAgent.BirthDate)
+	r.input("expiry_date", bacAgent.ExpiryDate)
+	r.expect("identify")
+	r.dev.insert(hwbridge.SlotID)
+	r.expect("keypad", "field", "subject_id")
+	r.input("subject_id", holder.IDNumber)
+	check(r.expect("menu", "field", "relationship"))
+	r.input("relationship", "spouse")
+	check(r.expect("confirm"))
+	r.confirm()
+	check(r.expect("done", "printing", "false"))
+}
+
+func asList(v any) []map[string]any {
+	l, _ := v.([]any)
+	var out []map[string]any
+	for _, x := range l {
+		out = append(out, x.(map[string]any))
+	}
+	return out
+}
+
+func readCatalogue(lang string) (map[string]string, error) {
+	f, err := ui.StaticFS().Open("i18n/" + lang + ".json")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var m map[string]string
+	return m, json.NewDecoder(f).Decode(&m)
+}
