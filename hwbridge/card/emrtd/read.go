@@ -63,6 +63,7 @@ type PassiveAuth struct {
 	SignatureChecked bool   // EF.SOD's signature chains to a configured CSCA
 	Signer           string // document signer certificate subject, when present
 	HashAlgorithm    string // e.g. "SHA-256"
+	Checked          []int  // data groups whose hashes were compared, e.g. [1 13]
 }
 
 // Document is what Read got from the chip.
@@ -144,6 +145,7 @@ func Read(ctx context.Context, card hwbridge.Card, key BACKey, opt Options) (*Do
 			if err := sod.CheckHash(w.dg, b); err != nil {
 				return nil, err
 			}
+			doc.PA.Checked = append(doc.PA.Checked, w.dg)
 		}
 	}
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kioskd/kioskd/hwbridge"
 	"github.com/kioskd/kioskd/hwbridge/card/emrtd"
+	"github.com/kioskd/kioskd/hwbridge/card/tlv"
 	"github.com/kioskd/kioskd/hwbridge/sim/cardsim"
 )
 
@@ -84,8 +85,8 @@ func TestReadVietnameseCCCD(t *testing.T) {
 	if !doc.PA.HashesOK || !doc.PA.SignatureChecked || !strings.Contains(doc.PA.Signer, "document signer") {
 		t.Errorf("PA = %+v, want hashes OK, signature checked, signer named", doc.PA)
 	}
-	if fmt.Sprint(doc.DataGroups) != "[1 13]" {
-		t.Errorf("EF.COM lists %v, want [1 13]", doc.DataGroups)
+	if fmt.Sprint(doc.DataGroups) != "[1 13]" || fmt.Sprint(doc.PA.Checked) != "[1 13]" {
+		t.Errorf("EF.COM lists %v, hashes checked %v, want [1 13] both", doc.DataGroups, doc.PA.Checked)
 	}
 	if doc.Photo != nil {
 		t.Error("photo read without being asked for")
@@ -109,8 +110,8 @@ func TestReadPassportWithPhoto(t *testing.T) {
 	if !bytes.Equal(doc.Photo, jpeg) {
 		t.Errorf("photo = %X, want %X", doc.Photo, jpeg)
 	}
-	if !doc.PA.HashesOK || !doc.PA.SignatureChecked {
-		t.Errorf("PA = %+v", doc.PA)
+	if !doc.PA.HashesOK || !doc.PA.SignatureChecked || fmt.Sprint(doc.PA.Checked) != "[1 2]" {
+		t.Errorf("PA = %+v, want DG1 and DG2 checked and the signature", doc.PA)
 	}
 }
 
@@ -275,6 +276,9 @@ func FuzzParseSOD(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(doc.SOD)
+		if outer, _, err := tlv.ParseOne(doc.SOD); err == nil {
+			f.Add(tlv.Encode(0x77, indefinite(outer.Children)))
+		}
 	}
 	f.Add([]byte{0x77, 0x00})
 	f.Add([]byte{0x77, 0x03, 0x30, 0x01, 0x00})
@@ -291,4 +295,48 @@ func FuzzParseSOD(f *testing.F) {
 		}
 		_, _ = s.VerifySignature(testCSCA())
 	})
+}
+
+// indefinite re-encodes every constructed object below the top one with
+// BER indefinite lengths, as some issuers write EF.SOD.
+func indefinite(ts []tlv.TLV) []byte {
+	var out []byte
+	for _, t := range ts {
+		if t.Constructed() && len(t.Children) > 0 {
+			out = append(out, tlv.TagBytes(t.Tag)...)
+			out = append(out, 0x80)
+			out = append(out, indefinite(t.Children)...)
+			out = append(out, 0, 0)
+			continue
+		}
+		out = append(out, t.Bytes()...)
+	}
+	return out
+}
+
+func TestParseSODWithBERFraming(t *testing.T) {
+	p := loadProfile(t, "emrtd_vn.json")
+	_, card := newCard(t, p, cardsim.Options{})
+	doc, err := emrtd.Read(ctx(t), card, keyOf(t, p), emrtd.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outer, _, err := tlv.ParseOne(doc.SOD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ber := tlv.Encode(0x77, indefinite(outer.Children))
+	if bytes.Equal(ber, doc.SOD) {
+		t.Fatal("the BER version is the same as the DER one")
+	}
+	s, err := emrtd.ParseSOD(ber)
+	if err != nil {
+		t.Fatalf("BER-framed EF.SOD: %v", err)
+	}
+	if fmt.Sprint(s.DataGroups()) != "[1 13]" {
+		t.Errorf("data groups %v", s.DataGroups())
+	}
+	if _, err := s.VerifySignature(testCSCA()); err != nil {
+		t.Errorf("signature of the BER-framed EF.SOD: %v", err)
+	}
 }

@@ -168,16 +168,29 @@ func sodErr(format string, a ...any) error {
 // ParseSOD parses EF.SOD (tag 77 around a CMS ContentInfo of SignedData
 // holding an LDSSecurityObject). Errors match ErrPassiveAuth.
 func ParseSOD(b []byte) (*SOD, error) {
-	outer, _, err := tlv.ParseOne(b)
+	// Only the header of 77 is parsed here: its content may be BER.
+	tag, n, hl, err := tlv.ParseHeader(b)
 	if err != nil {
 		return nil, sodErr("EF.SOD is not a data object: %v", err)
 	}
-	if outer.Tag != 0x77 {
-		return nil, sodErr("EF.SOD has tag %X, want 77", outer.Tag)
+	if tag != 0x77 {
+		return nil, sodErr("EF.SOD has tag %X, want 77", tag)
 	}
+	if n > len(b)-hl {
+		return nil, sodErr("EF.SOD is shorter than its length says")
+	}
+	content := b[hl : hl+n]
 	var ci contentInfo
-	if rest, err := asn1.Unmarshal(outer.Value, &ci); err != nil || len(rest) != 0 {
-		return nil, sodErr("EF.SOD content is not a CMS ContentInfo")
+	if rest, err := asn1.Unmarshal(content, &ci); err != nil || len(rest) != 0 {
+		// Not DER: some issuers use BER framing (indefinite or long-form
+		// lengths). Re-frame it as DER and try again.
+		der, nerr := normalizeBER(content)
+		if nerr != nil {
+			return nil, sodErr("EF.SOD content is not a CMS ContentInfo")
+		}
+		if rest, err := asn1.Unmarshal(der, &ci); err != nil || len(rest) != 0 {
+			return nil, sodErr("EF.SOD content is not a CMS ContentInfo")
+		}
 	}
 	if !ci.ContentType.Equal(oidSignedData) {
 		return nil, sodErr("EF.SOD content type is %v, want signedData", ci.ContentType)
