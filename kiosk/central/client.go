@@ -184,6 +184,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}, nil
 }
 
+// CloseIdleConnections closes the kept-alive connections (on shutdown).
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
+
 // noRedirect: a redirect would resend personal data to another place.
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 

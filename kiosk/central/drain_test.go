@@ -592,3 +592,15 @@ func TestDrainDoesNotSpinOnClosedEnqueued(t *testing.T) {
 	d.Kick()
 	waitFor(t, "pass after Kick", func() bool { return o.pending.Load() == 3 })
 }
+
+// The real clock and real jitter: random 503s and lost answers, short
+// backoffs; everything arrives once, in order.
+func TestDrainRealClockWithFaults(t *testing.T) {
+	sim, c, _ := startSim(t, SimConfig{FailRate: 0.3, DropRate: 0.2, DuplicateRate: 0.5, Seed: 11})
+	o := newMemOutbox()
+	keys := enqueueN(o, 1, 100)
+	d := NewDrainer(o, c, DrainConfig{PageSize: 10, MinBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+	runDrainer(t, d)
+	waitFor(t, "all acknowledged", func() bool { return o.pending() == 0 })
+	checkExactlyOnceInOrder(t, sim, keys)
+}
