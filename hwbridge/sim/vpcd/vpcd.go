@@ -131,7 +131,7 @@ func (c *Conn) Serve(ctx context.Context, card Card, opts Options) error {
 	buf := make([]byte, 0, 512)
 	apdus := 0
 	for {
-		payload, err := readFrame(c.nc, hdr[:], buf)
+		payload, err := readFrame(quickAcker{c.nc}, hdr[:], buf)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -230,6 +230,14 @@ func Serve(ctx context.Context, addr string, card Card, opts Options) error {
 		case <-t.C:
 		}
 	}
+}
+
+// quickAcker re-arms TCP_QUICKACK before every read of the connection.
+type quickAcker struct{ net.Conn }
+
+func (q quickAcker) Read(p []byte) (int, error) {
+	quickAck(q.Conn)
+	return q.Conn.Read(p)
 }
 
 // readFrame reads one length-prefixed message into buf (reused when large
