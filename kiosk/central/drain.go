@@ -100,7 +100,8 @@ type DrainStatus struct {
 // time, never one before an earlier one is acknowledged or rejected. A
 // transient failure of the head stops the pass; the head is retried after a
 // backoff of rand·min(MaxBackoff, MinBackoff·2^(n-1)) for the n-th
-// consecutive failure (full jitter). Rejections are recorded and the drain
+// consecutive failure since central last answered (full jitter), so a
+// flaky central slows a long backlog only by short waits. Rejections are recorded and the drain
 // continues. It wakes at once on enqueue when healthy, and on Kick always.
 type Drainer struct {
 	o    Outbox
@@ -317,6 +318,7 @@ func (d *Drainer) deliver(ctx context.Context, q Queued) bool {
 			d.failed()
 			return false
 		}
+		d.failures = 0
 		d.mu.Lock()
 		d.status.Online, d.status.LastError, d.status.LastAckAt = true, "", d.cfg.Clock.Now()
 		d.mu.Unlock()
@@ -335,6 +337,7 @@ func (d *Drainer) deliver(ctx context.Context, q Queued) bool {
 			d.failed()
 			return false
 		}
+		d.failures = 0
 		d.mu.Lock()
 		d.status.Online, d.status.LastError = true, ""
 		d.mu.Unlock()

@@ -604,3 +604,39 @@ func TestDrainRealClockWithFaults(t *testing.T) {
 	waitFor(t, "all acknowledged", func() bool { return o.pending() == 0 })
 	checkExactlyOnceInOrder(t, sim, keys)
 }
+
+// flakySubmitter fails every second call with a transient error.
+type flakySubmitter struct {
+	s Submitter
+	n atomic.Int64
+}
+
+func (f *flakySubmitter) Submit(ctx context.Context, op Operation) (Ack, error) {
+	if f.n.Add(1)%2 == 1 {
+		return Ack{}, &ServerError{Status: 503, Code: "unavailable"}
+	}
+	return f.s.Submit(ctx, op)
+}
+
+// A success resets the backoff: a central failing every other request
+// never pushes the waits beyond the first step.
+func TestDrainBackoffResetsAfterSuccess(t *testing.T) {
+	sim, c, _ := startSim(t, SimConfig{})
+	o := newMemOutbox()
+	keys := enqueueN(o, 1, 30)
+	clock := &autoClock{now: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)}
+	d := NewDrainer(o, &flakySubmitter{s: c}, DrainConfig{Clock: clock, Rand: func() float64 { return 0.999 }})
+	runDrainer(t, d)
+	waitFor(t, "all acknowledged", func() bool { return o.pending() == 0 })
+	checkExactlyOnceInOrder(t, sim, keys)
+	clock.mu.Lock()
+	defer clock.mu.Unlock()
+	if len(clock.waits) != 30 {
+		t.Fatalf("%d waits, want 30 (one per failure)", len(clock.waits))
+	}
+	for i, w := range clock.waits {
+		if w > DefaultMinBackoff {
+			t.Fatalf("wait %d = %v, want at most %v: the backoff grew across successes", i+1, w, DefaultMinBackoff)
+		}
+	}
+}
