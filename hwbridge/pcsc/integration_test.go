@@ -42,13 +42,13 @@ func (c *echoCard) Reset() {}
 // stack is a private pcscd plus a running supervisor with the vpcd slot 0
 // as "ss" and slot 1 as "id".
 type stack struct {
-	t    *testing.T
+	t    testing.TB
 	d    *rig.PCSCDaemon
 	sup  *pcsc.Supervisor
 	stop func()
 }
 
-func newStack(t *testing.T) *stack {
+func newStack(t testing.TB) *stack {
 	t.Helper()
 	d := rig.PCSCD(t)
 	sup := pcsc.New(pcsc.Config{Slots: map[hwbridge.Slot][]string{
@@ -66,7 +66,7 @@ func newStack(t *testing.T) *stack {
 	return st
 }
 
-func stopRun(t *testing.T, cancel func(), done chan error) {
+func stopRun(t testing.TB, cancel func(), done chan error) {
 	t.Helper()
 	{
 		cancel()
