@@ -191,6 +191,17 @@ func TestOpenRefusesCorruptFile(t *testing.T) {
 		{"truncated to half its data", func() []byte { return bytes.Clone(good[:used/2]) }},
 		{"truncated to 100 bytes", func() []byte { return bytes.Clone(good[:100]) }},
 		{"truncated to 5000 bytes", func() []byte { return bytes.Clone(good[:5000]) }},
+		{"bucket pointing past the end", func() []byte {
+			b := bytes.Clone(good)
+			pointBucketsAway(t, b)
+			return b
+		}},
+		{"element running off its page", func() []byte {
+			b := bytes.Clone(good)
+			root := rootPage(t, b)
+			binary.NativeEndian.PutUint32(root[16+4:], 1<<30) // first element's pos
+			return b
+		}},
 		{"not a bbolt file", func() []byte { return []byte(strings.Repeat("kioskd log line\n", 1000)) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -235,6 +246,87 @@ func TestOpenRefusesCorruptFile(t *testing.T) {
 		ops, err := s.Pending(0, 1000)
 		if err != nil || len(ops) < 299 {
 			t.Errorf("after recovery from one meta page: %d ops, %v", len(ops), err)
+		}
+	})
+}
+
+// rootPage returns the root bucket's page of the newest meta, as a slice of b.
+func rootPage(t *testing.T, b []byte) []byte {
+	t.Helper()
+	best, bestTx := -1, uint64(0)
+	for _, off := range []int{0, 4096} {
+		if tx := binary.NativeEndian.Uint64(b[off+16+48:]); best < 0 || tx > bestTx {
+			best, bestTx = off, tx
+		}
+	}
+	root := int(binary.NativeEndian.Uint64(b[best+16+16:]))
+	return b[root*4096 : (root+1)*4096]
+}
+
+// pointBucketsAway makes every bucket in the root page point at a page far
+// past the end of the file: what bbolt would fault on if it mapped it.
+func pointBucketsAway(t *testing.T, b []byte) {
+	t.Helper()
+	p := rootPage(t, b)
+	e := binary.NativeEndian
+	if e.Uint16(p[8:]) != 0x02 {
+		t.Fatalf("root page type %#x, want leaf", e.Uint16(p[8:]))
+	}
+	n := 0
+	for i := range int(e.Uint16(p[10:])) {
+		el := p[16+16*i:]
+		if e.Uint32(el)&1 == 0 {
+			continue
+		}
+		pos, ksize := int(e.Uint32(el[4:])), int(e.Uint32(el[8:]))
+		val := el[pos+ksize:]
+		if e.Uint64(val) != 0 {
+			e.PutUint64(val, 1<<40)
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatal("no bucket with its own root page to damage")
+	}
+}
+
+// FuzzOpen feeds damaged files to Open: it must return (an error or a
+// store), never crash, and never change a file it refuses.
+func FuzzOpen(f *testing.F) {
+	dir := f.TempDir()
+	seed := filepath.Join(dir, "seed.db")
+	s, err := store.Open(seed, testOptions(nil))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for i := range 40 {
+		enqueue(f, s, "report_loss", personalJSON(f, i))
+	}
+	s.Close()
+	good, err := os.ReadFile(seed)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	f.Add([]byte{})
+	f.Add([]byte("not a database"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), "kioskd.db")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, err := store.Open(path, testOptions(nil))
+		if err == nil {
+			_, _ = s.Pending(0, 10)
+			s.Close()
+			return
+		}
+		if len(data) > 0 {
+			after, _ := os.ReadFile(path)
+			if !bytes.Equal(after, data) {
+				t.Fatalf("Open refused the file (%v) and changed it", err)
+			}
 		}
 	})
 }

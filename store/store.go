@@ -244,6 +244,9 @@ func precheck(path string) error {
 	case size < need:
 		return corruptError(path, fmt.Errorf("truncated: %d bytes, the data needs %d", size, need))
 	}
+	if err := walkTree(f, *best); err != nil {
+		return corruptError(path, err)
+	}
 	return nil
 }
 
