@@ -101,32 +101,35 @@
         m.appendChild(el("p", { text: t("confirm.cards_choose") }));
         const box = el("div", { class: "options" });
         for (const c of d.cards) {
-          const b = el("button", { text: c.number + " · " + t("card.state." + c.state), "data-card": c.number, class: c.selected ? "selected" : "",
-            onclick: () => send({ type: "input", field: "card", value: c.number }) });
+          const b = el("button", { text: c.number + " · " + t("card.state." + c.state), "data-card": c.index, class: c.selected ? "selected" : "",
+            onclick: () => send({ type: "input", field: "card", value: c.index }) });
           box.appendChild(b);
         }
         m.appendChild(box);
       }
       for (const n of d.notes || []) m.appendChild(el("p", { class: "hint", text: t(n) }));
-      m.appendChild(button("btn.confirm", () => send({ type: "confirm" }), "primary big", "btn-confirm"));
+      m.appendChild(button("btn.confirm", () => send({ type: "confirm" }), "primary wide", "btn-confirm"));
     },
     working(d, m) {
       m.appendChild(el("h1", { text: t("working." + d.stage) }));
       m.appendChild(el("div", { class: "spinner" }));
     },
     done(d, m) {
+      const left = el("div", { class: "col" });
+      const right = el("div", { class: "col" });
       m.appendChild(el("h1", { text: t(d.title) }));
-      m.appendChild(el("p", { text: t("done.voucher") }));
-      m.appendChild(el("div", { class: "voucher", id: "voucher", text: d.voucher }));
-      m.appendChild(rows(d.rows));
-      if (d.printing) m.appendChild(el("p", { id: "print-state", text: t("done.printing") }));
-      else if (d.printed) m.appendChild(el("p", { id: "print-state", text: t("done.printed") }));
-      else m.appendChild(el("p", { id: "print-state", class: "error-text", text: t("device.printer." + (d.printer_problem || "unknown")) + " " + t("done.not_printed") }));
+      m.appendChild(el("div", { class: "split" }, left, right));
+      left.appendChild(el("p", { text: t("done.voucher") }));
+      left.appendChild(el("div", { class: "voucher", id: "voucher", text: d.voucher }));
+      left.appendChild(rows(d.rows));
+      if (d.printing) left.appendChild(el("p", { id: "print-state", text: t("done.printing") }));
+      else if (d.printed) left.appendChild(el("p", { id: "print-state", text: t("done.printed") }));
+      else left.appendChild(el("p", { id: "print-state", class: "error-text", text: t("device.printer." + (d.printer_problem || "unknown")) + " " + t("done.not_printed") }));
+      left.appendChild(button("btn.finish", () => send({ type: "confirm" }), "primary", "btn-finish"));
       if (d.preview) {
-        m.appendChild(el("p", { class: "hint", text: t("done.preview") }));
-        m.appendChild(el("pre", { class: "preview", id: "preview", text: d.preview }));
+        right.appendChild(el("p", { class: "hint", text: t("done.preview") }));
+        right.appendChild(el("pre", { class: "preview", id: "preview", text: d.preview }));
       }
-      m.appendChild(button("btn.finish", () => send({ type: "confirm" }), "primary", "btn-finish"));
     },
     error(d, m) {
       m.appendChild(el("h1", { text: t("error.title") }));
@@ -182,17 +185,18 @@
     document.documentElement.lang = lang;
     for (const e of document.querySelectorAll("[data-i18n]")) e.textContent = t(e.getAttribute("data-i18n"));
     const langs = $("langs");
-    langs.textContent = "";
-    for (const l of LANGS) {
-      const b = el("button", { "data-lang": l, "aria-pressed": String(l === lang), text: (catalogs[l] || {})["lang.name"] || l,
-        onclick: () => { lang = l; send({ type: "lang", code: l }); render(); } });
-      langs.appendChild(b);
+    if (!langs.children.length) {
+      for (const l of LANGS) {
+        langs.appendChild(el("button", { "data-lang": l, text: (catalogs[l] || {})["lang.name"] || l,
+          onclick: () => { lang = l; send({ type: "lang", code: l }); render(); } }));
+      }
     }
+    for (const b of langs.children) b.setAttribute("aria-pressed", String(b.getAttribute("data-lang") === lang));
     const st = $("status");
     st.textContent = "";
     const banner = $("banner");
     banner.hidden = true;
-    if (device) {
+    if (device && device.printer && device.printer !== "unknown") {
       // Only states that stop printing get the banner; the daemon names them.
       const ok = !["paper_out", "cover_open", "offline", "printer_error"].includes(device.printer);
       st.appendChild(el("span", { class: ok ? "" : "bad", id: "printer-status", text: t("device.printer") + ": " + t("device.printer." + (device.printer || "unknown")) }));

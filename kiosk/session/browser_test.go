@@ -1,0 +1,253 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/store/voucher"
+	"github.com/kioskd/kioskd/ui"
+)
+
+// Browser tests: real headless Chromium (Debian's /usr/bin/chromium)
+// renders the embedded page served by a real ui.Server, with the session
+// behind it on in-memory fakes. The buttons are touched the way a citizen
+// would: by clicking what the page rendered.
+
+const chromiumPath = "/usr/bin/chromium"
+
+// browserRig is a session and its page in Chromium.
+type browserRig struct {
+	out   *fakeOutbox
+	pr    *fakePrinter
+	dev   *fakeDevices
+	url   string
+	ctx   context.Context // chromedp tab
+	shots string
+	n     int
+}
+
+func newBrowserRig(tb testing.TB) *browserRig {
+	tb.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if testing.Short() {
+			tb.Skip("chromium not installed; skipped in -short mode")
+		}
+		tb.Fatalf("chromium not found at %s: `make test` installs it (scripts/install-test-deps.sh)", chromiumPath)
+	}
+	r := &browserRig{
+		out: &fakeOutbox{},
+		pr:  &fakePrinter{},
+		dev: &fakeDevices{ch: make(chan DeviceEvent)},
+	}
+	cen := &fakeCentral{cards: map[string][]Card{holder.IDNumber: {{Number: "A12345678", State: "active"}}}}
+	srv := ui.NewServer(ui.Config{KioskID: "K-TEST", Version: "test", Rate: 200, Burst: 400})
+	sess := New(Config{KioskID: "K-TEST"}, Deps{Outbox: r.out, Identity: newIdentity(), Central: cen, Printer: r.pr, Devices: r.dev, Display: srv})
+	srv.SetDriver(sess)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sess.Run(ctx) }()
+	hs := httptest.NewServer(srv)
+	r.url = hs.URL
+
+	r.shots = os.Getenv("KIOSKD_SCREENSHOTS")
+	if r.shots == "" {
+		r.shots = tb.TempDir()
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(tb.TempDir()),
+		chromedp.WindowSize(1280, 1024),
+	}
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	tctx, tcancel := chromedp.NewContext(actx)
+	r.ctx = tctx
+	tb.Cleanup(func() {
+		tcancel()
+		acancel()
+		cancel()
+		<-done
+		srv.Close()
+		hs.Close()
+	})
+	// The first call starts the browser; it must not carry a timeout, which
+	// would end the browser with it.
+	if err := chromedp.Do(r.ctx); err != nil {
+		tb.Fatalf("start chromium: %v", err)
+	}
+	r.run(tb, chromedp.Navigate(r.url), chromedp.WaitVisible(chromedp.CSS(`#screen[data-name="idle"] #btn-start`)))
+	return r
+}
+
+func (r *browserRig) run(tb testing.TB, steps ...chromedp.Action[chromedp.Void]) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(r.ctx, 15*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		tb.Fatalf("chromium: %v", err)
+	}
+}
+
+// get runs one action that returns a value.
+func get[T any](tb testing.TB, r *browserRig, a chromedp.Action[T]) T {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(r.ctx, 15*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		tb.Fatalf("chromium: %v", err)
+	}
+	return v
+}
+
+func text(tb testing.TB, r *browserRig, sel string) string {
+	tb.Helper()
+	return get(tb, r, chromedp.Text(chromedp.CSS(sel)))
+}
+
+// screen waits until the page shows the screen (and keypad field).
+func screen(name, field string) chromedp.Action[chromedp.Void] {
+	sel := fmt.Sprintf(`#screen[data-name=%q]`, name)
+	if field != "" {
+		sel += fmt.Sprintf(`[data-field=%q]`, field)
+	}
+	return chromedp.WaitVisible(chromedp.CSS(sel + " h1"))
+}
+
+// click touches a rendered button. A screen frame may replace the button
+// between finding and touching it; then it is found again.
+func click(sel string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		var err error
+		for range 5 {
+			if _, err = chromedp.Click(chromedp.CSS(sel))(ctx, t); err == nil || ctx.Err() != nil {
+				break
+			}
+		}
+		return chromedp.Void{}, err
+	}
+}
+
+// typeKeys touches the on-screen keypad, then OK.
+func typeKeys(s string) chromedp.Action[chromedp.Void] {
+	var acts []chromedp.Action[chromedp.Void]
+	for _, c := range s {
+		acts = append(acts, click(fmt.Sprintf(`#screen [data-key=%q]`, string(c))))
+	}
+	return chromedp.Steps(append(acts, click("#btn-ok"))...)
+}
+
+func (r *browserRig) shot(tb testing.TB, name string) {
+	tb.Helper()
+	png := get(tb, r, chromedp.FullScreenshot(100))
+	r.n++
+	p := filepath.Join(r.shots, fmt.Sprintf("%02d-%s.png", r.n, name))
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func TestBrowserReportLoss(t *testing.T) {
+	r := newBrowserRig(t)
+	for _, lang := range []string{"zh-CN", "vi", "en"} {
+		cat, err := readCatalogue(lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.run(t, click("#btn-start"), screen("menu", ""))
+		r.run(t, click(fmt.Sprintf(`#langs [data-lang=%q]`, lang)),
+			chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#langs [data-lang=%q][aria-pressed="true"]`, lang))))
+		h1, lbl := text(t, r, "#screen h1"), text(t, r, "#btn-cancel")
+		docLang := get(t, r, chromedp.Evaluate[string](`document.documentElement.lang`))
+		if h1 != cat["menu.title"] || lbl != cat["btn.cancel"] || docLang != lang {
+			t.Errorf("%s: menu title %q, cancel %q, lang %q", lang, h1, lbl, docLang)
+		}
+		r.shot(t, lang+"-menu")
+		r.run(t, click(`#screen [data-value="report_loss"]`), screen("menu", "mode"))
+		r.shot(t, lang+"-mode")
+		r.run(t, click(`#screen [data-value="self"]`), screen("keypad", "doc_number"))
+		r.shot(t, lang+"-keypad-doc")
+		r.run(t, typeKeys(bacOK.DocNumber), screen("keypad", "birth_date"),
+			typeKeys(bacOK.BirthDate), screen("keypad", "expiry_date"),
+			typeKeys(bacOK.ExpiryDate), screen("identify", ""))
+		if h1 := text(t, r, "#screen h1"); h1 != cat["identify.id.title"] {
+			t.Errorf("%s: identify title %q", lang, h1)
+		}
+		r.shot(t, lang+"-identify")
+		r.dev.insert(hwbridge.SlotID)
+		r.run(t, screen("confirm", ""))
+		if name := text(t, r, `#screen [data-row="row.name"]`); name != holder.Name {
+			t.Errorf("%s: confirm shows name %q", lang, name)
+		}
+		r.shot(t, lang+"-confirm")
+		r.run(t, click("#btn-confirm"), chromedp.WaitVisible(chromedp.CSS("#screen #preview")))
+		shown, preview, h1 := text(t, r, "#voucher"), text(t, r, "#preview"), text(t, r, "#screen h1")
+		r.shot(t, lang+"-done")
+		want := voucher.Format(r.out.lastVoucher())
+		if shown != want {
+			t.Errorf("%s: voucher on screen %q, outbox %q", lang, shown, want)
+		}
+		if rc := r.pr.receipts(); len(rc) == 0 || rc[len(rc)-1].Voucher != want || !strings.Contains(preview, want) {
+			t.Errorf("%s: printed receipt does not carry voucher %q", lang, want)
+		}
+		if h1 != cat["done.title.report_loss"] {
+			t.Errorf("%s: done title %q", lang, h1)
+		}
+		// Finish: the page is idle and keeps nothing of the citizen.
+		r.run(t, click("#btn-finish"), screen("idle", ""))
+		body := get(t, r, chromedp.Evaluate[string](`document.body.innerText`))
+		html := get(t, r, chromedp.OuterHTML(chromedp.CSS("html")))
+		r.shot(t, lang+"-idle")
+		for _, p := range slices.Concat(personal, []string{want, strings.ReplaceAll(want, "-", "")}) {
+			if strings.Contains(body, p) || strings.Contains(html, p) {
+				t.Errorf("%s: page still shows %q after the session", lang, p)
+			}
+		}
+		r.dev.remove(hwbridge.SlotID)
+	}
+	if n := len(r.out.committed()); n != 3 {
+		t.Errorf("%d operations committed, want 3", n)
+	}
+}
+
+// BenchmarkWSEvent measures card inserted → next screen rendered in
+// Chromium: the SS card goes into the reader on the identify screen and the
+// clock stops when the page has rendered the PIN keypad. p99 over 50 runs.
+func BenchmarkWSEvent(b *testing.B) {
+	r := newBrowserRig(b)
+	const runs = 50
+	var lat []float64
+	for range b.N {
+		lat = lat[:0]
+		for range runs {
+			r.run(b, click("#btn-start"), screen("menu", ""),
+				click(`#screen [data-value="suspend_settlement"]`), screen("identify", ""))
+			t0 := float64(time.Now().UnixMicro()) / 1000
+			r.dev.insert(hwbridge.SlotSS)
+			r.run(b, screen("keypad", "pin"))
+			at := get(b, r, chromedp.Evaluate[float64](`window.__renders.filter(r => r.name === "keypad").pop().t`))
+			lat = append(lat, max(at-t0, 0))
+			r.dev.remove(hwbridge.SlotSS) // ends the session
+			r.run(b, screen("idle", ""))
+		}
+	}
+	slices.Sort(lat)
+	p99 := lat[min(len(lat)-1, int(float64(len(lat))*0.99))]
+	b.ReportMetric(p99, "ws_event_p99_ms:ms")
+}
