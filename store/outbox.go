@@ -13,6 +13,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/kioskd/kioskd/store/voucher"
 )
@@ -301,7 +302,7 @@ func (s *Store) commitBatch(batch []*enqueueReq) error {
 		return addCounter(tx.Bucket(bMeta), metaPending, int64(len(batch)))
 	})
 	if err != nil {
-		if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 			return ErrClosed
 		}
 		n := "1 operation"
@@ -480,38 +481,78 @@ func purgeKey(ackAt time.Time, seq uint64) []byte {
 	return append(timeBytes(ackAt), u64(seq)...)
 }
 
+// Ack is one acknowledgement from central.
+type Ack struct {
+	Key, CentralRef string
+}
+
 // Acknowledge moves a pending operation to acknowledged with the central
 // reference and AckAt = now. Acknowledging an acknowledged operation is a
 // no-op (the central system answers the same key with the first answer);
 // acknowledging a rejected one is ErrState.
 func (s *Store) Acknowledge(key, centralRef string) error {
-	return s.change(key, func(tx *bolt.Tx, rec *record) error {
-		switch rec.State {
-		case Acknowledged:
-			return errNoChange
-		case Rejected:
-			return fmt.Errorf("%w: acknowledge operation %d (voucher %s): it was rejected", ErrState, rec.Seq, rec.Voucher)
+	return s.AcknowledgeAll([]Ack{{Key: key, CentralRef: centralRef}})
+}
+
+// AcknowledgeAll is Acknowledge for many operations in one transaction and
+// one fsync, so a drainer is not held to one disk flush per operation.
+// Operations already acknowledged are left as they are; if one cannot be
+// acknowledged (unknown, rejected) nothing is written and the error names it.
+func (s *Store) AcknowledgeAll(acks []Ack) error {
+	if len(acks) == 0 {
+		return nil
+	}
+	return s.update(func(tx *bolt.Tx) error {
+		for _, a := range acks {
+			seq, err := seqByKey(tx, a.Key)
+			if err != nil {
+				return err
+			}
+			rec, err := getRecord(tx, seq)
+			if err != nil {
+				return err
+			}
+			err = s.acknowledge(tx, &rec, a.CentralRef)
+			if errors.Is(err, errNoChange) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if err := putRecord(tx, &rec); err != nil {
+				return err
+			}
 		}
-		sk := u64(rec.Seq)
-		rec.State = Acknowledged
-		rec.CentralRef = centralRef
-		rec.AckAt = s.now().UTC()
-		rec.NextAttempt = time.Time{}
-		meta := tx.Bucket(bMeta)
-		if err := tx.Bucket(bPending).Delete(sk); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bPurgeQ).Put(purgeKey(rec.AckAt, rec.Seq), nil); err != nil {
-			return err
-		}
-		if err := addCounter(meta, metaPending, -1); err != nil {
-			return err
-		}
-		if err := addCounter(meta, metaAcked, 1); err != nil {
-			return err
-		}
-		return meta.Put(metaLastAck, timeBytes(rec.AckAt))
+		return nil
 	})
+}
+
+func (s *Store) acknowledge(tx *bolt.Tx, rec *record, centralRef string) error {
+	switch rec.State {
+	case Acknowledged:
+		return errNoChange
+	case Rejected:
+		return fmt.Errorf("%w: acknowledge operation %d (voucher %s): it was rejected", ErrState, rec.Seq, rec.Voucher)
+	}
+	sk := u64(rec.Seq)
+	rec.State = Acknowledged
+	rec.CentralRef = centralRef
+	rec.AckAt = s.now().UTC()
+	rec.NextAttempt = time.Time{}
+	meta := tx.Bucket(bMeta)
+	if err := tx.Bucket(bPending).Delete(sk); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bPurgeQ).Put(purgeKey(rec.AckAt, rec.Seq), nil); err != nil {
+		return err
+	}
+	if err := addCounter(meta, metaPending, -1); err != nil {
+		return err
+	}
+	if err := addCounter(meta, metaAcked, 1); err != nil {
+		return err
+	}
+	return meta.Put(metaLastAck, timeBytes(rec.AckAt))
 }
 
 // Reject moves a pending operation to rejected, keeping the central

@@ -23,8 +23,12 @@ type Outbox interface {
 	// Pending returns at most limit pending entries with Seq > afterSeq, in
 	// Seq (enqueue) order.
 	Pending(afterSeq uint64, limit int) ([]Queued, error)
-	// Acknowledge marks the entry acknowledged with central's reference.
-	Acknowledge(key, centralRef string) error
+	// Acknowledge marks entries acknowledged with central's references, in
+	// one durable write: the drainer hands over a page's worth at a time,
+	// so delivery is not held to one fsync per operation. An entry whose
+	// acknowledgement is lost in a crash is sent again and central answers
+	// it with the first answer.
+	Acknowledge(acks []Acked) error
 	// Reject marks the entry permanently rejected with central's reason.
 	Reject(key, code, reason string) error
 	// RecordAttempt records a failed delivery and when it is due again.
@@ -33,6 +37,11 @@ type Outbox interface {
 	// outbox, so either a long-lived channel with a buffer of one, or a
 	// channel closed and replaced on each enqueue, works.
 	Enqueued() <-chan struct{}
+}
+
+// Acked is one acknowledgement from central, to be recorded in the outbox.
+type Acked struct {
+	Key, CentralRef string
 }
 
 // Submitter delivers one operation; *Client is one.
@@ -113,6 +122,7 @@ type Drainer struct {
 	// chosen after the last one.
 	failures int
 	nextWait time.Duration
+	acked    []Acked // acknowledged by central, not yet recorded
 
 	mu     sync.Mutex
 	status DrainStatus
@@ -259,6 +269,14 @@ func (d *Drainer) backoff(n int) time.Duration {
 // NextAttempt lies in the future is not sent (after a restart the previous
 // backoff is kept); the time it is due is returned.
 func (d *Drainer) pass(ctx context.Context, force bool) (passResult, time.Time) {
+	res, due := d.deliverPages(ctx, force)
+	if !d.flush() && res != passStopped {
+		return passFailed, time.Time{}
+	}
+	return res, due
+}
+
+func (d *Drainer) deliverPages(ctx context.Context, force bool) (passResult, time.Time) {
 	var after uint64
 	first := true
 	for {
@@ -287,10 +305,35 @@ func (d *Drainer) pass(ctx context.Context, force bool) (passResult, time.Time) 
 			}
 			after = q.Seq
 		}
+		if !d.flush() {
+			return passFailed, time.Time{}
+		}
 		if len(page) < d.cfg.PageSize {
 			return passDone, time.Time{}
 		}
 	}
+}
+
+// flush records the acknowledgements gathered so far; false means the
+// outbox failed (the entries stay pending and are sent again later).
+func (d *Drainer) flush() bool {
+	if len(d.acked) == 0 {
+		return true
+	}
+	err := d.o.Acknowledge(d.acked)
+	n := len(d.acked)
+	d.acked = d.acked[:0]
+	if err != nil {
+		d.cfg.Log.Error("outbox: record acknowledgements", "operations", n, "err", err)
+		d.setError("outbox: " + err.Error())
+		d.failed()
+		return false
+	}
+	d.failures = 0
+	d.mu.Lock()
+	d.status.Online, d.status.LastError, d.status.LastAckAt = true, "", d.cfg.Clock.Now()
+	d.mu.Unlock()
+	return true
 }
 
 // deliver submits one entry and records the outcome; false means stop the
@@ -311,17 +354,9 @@ func (d *Drainer) deliver(ctx context.Context, q Queued) bool {
 	case err == nil:
 		res.Outcome = Acknowledged
 		d.report(res)
-		if err := d.o.Acknowledge(op.IdempotencyKey, ack.CentralRef); err != nil {
-			// Central has it; the next attempt gets the same answer again.
-			log.Error("outbox: record acknowledgement", "err", err)
-			d.setError("outbox: " + err.Error())
-			d.failed()
-			return false
-		}
+		// Recorded with the rest of the page by flush.
+		d.acked = append(d.acked, Acked{Key: op.IdempotencyKey, CentralRef: ack.CentralRef})
 		d.failures = 0
-		d.mu.Lock()
-		d.status.Online, d.status.LastError, d.status.LastAckAt = true, "", d.cfg.Clock.Now()
-		d.mu.Unlock()
 		log.Debug("central acknowledged", "central_ref", ack.CentralRef)
 		return true
 	case errors.As(err, &rej):

@@ -79,18 +79,20 @@ func (m *memOutbox) find(key string) (*memEntry, error) {
 	return nil, fmt.Errorf("no entry %q", key)
 }
 
-func (m *memOutbox) Acknowledge(key, ref string) error {
+func (m *memOutbox) Acknowledge(acks []Acked) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, err := m.find(key)
-	if err != nil {
-		return err
+	for _, a := range acks {
+		e, err := m.find(a.Key)
+		if err != nil {
+			return err
+		}
+		if e.state != "pending" {
+			return fmt.Errorf("entry %q is %s, acknowledged again", a.Key, e.state)
+		}
+		e.state, e.ref = "acknowledged", a.CentralRef
+		m.acked = append(m.acked, a.Key)
 	}
-	if e.state != "pending" {
-		return fmt.Errorf("entry %q is %s, acknowledged again", key, e.state)
-	}
-	e.state, e.ref = "acknowledged", ref
-	m.acked = append(m.acked, key)
 	return nil
 }
 

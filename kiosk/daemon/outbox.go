@@ -79,7 +79,13 @@ func toCentral(op store.Operation, kioskID string) central.Operation {
 	}
 }
 
-func (o outbox) Acknowledge(key, ref string) error { return o.s.Acknowledge(key, ref) }
+func (o outbox) Acknowledge(acks []central.Acked) error {
+	all := make([]store.Ack, len(acks))
+	for i, a := range acks {
+		all[i] = store.Ack{Key: a.Key, CentralRef: a.CentralRef}
+	}
+	return o.s.AcknowledgeAll(all)
+}
 func (o outbox) Reject(key, code, reason string) error {
 	return o.s.Reject(key, code, reason)
 }
