@@ -24,8 +24,19 @@
 // non-personal tombstone. Rejected operations keep their personal data so a
 // technician can retry them.
 //
-// A corrupt or truncated file is never recreated or emptied: Open refuses it
-// with an error naming the file.
+// Each operation gets a sequence number (delivery order = enqueue order),
+// an idempotency key "<KioskID>-<32 hex>" (48 bits of milliseconds, 80
+// random bits: unique across a fleet of distinct kiosk IDs) and a voucher
+// (package voucher) carrying the terminal number and the sequence.
+//
+// A corrupt or truncated file is never recreated, emptied or written to:
+// before bbolt maps it, Open checks both meta pages, the file length and
+// every page of the tree with plain bounds-checked reads (bbolt itself
+// would crash on some damage), then runs bbolt's consistency check, and
+// refuses the file with an error naming it and wrapping ErrCorrupt.
+//
+// The store starts no goroutines; Purge is called by its owner (e.g. once
+// an hour).
 //
 // The package knows no devices, no flows and no HTTP; it does not decide
 // when to send an operation (the central link does) and does not render

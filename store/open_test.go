@@ -330,3 +330,20 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+func TestReadOnlyFile(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root ignores file permission bits; TestReadOnlyDataDir covers read-only storage with a read-only mount")
+	}
+	path := dbPath(t)
+	s := mustOpen(t, path, testOptions(nil))
+	enqueue(t, s, "report_loss", personalJSON(t, 0))
+	s.Close()
+	if err := os.Chmod(path, 0o400); err != nil {
+		t.Fatal(err)
+	}
+	_, err := store.Open(path, testOptions(nil))
+	if !errors.Is(err, os.ErrPermission) || !strings.Contains(err.Error(), path) {
+		t.Errorf("Open of a read-only file: %v, want a permission error naming it", err)
+	}
+}
