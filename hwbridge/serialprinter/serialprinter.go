@@ -1,0 +1,515 @@
+// Package serialprinter drives an ESC/POS receipt printer on a serial port
+// (go.bug.st/serial): it keeps the port open, reopens it when the device
+// disappears and comes back (USB-serial re-enumeration), polls the
+// printer's real-time status and reports changes as events, and writes
+// receipts honouring the printer's busy signal (XON/XOFF or RTS/CTS). A
+// receipt counts as printed only when the printer answered ready both before
+// and after it.
+//
+// It owns the line to the printer only: the bytes come from package escpos,
+// and what to do with a receipt that was not printed (journal, reprint) is
+// the caller's business.
+package serialprinter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.bug.st/serial"
+
+	"github.com/kioskd/kioskd/hwbridge/escpos"
+)
+
+// Flow is the flow control the printer uses to say it is busy.
+type Flow string
+
+const (
+	FlowNone    Flow = "none"
+	FlowRTSCTS  Flow = "rtscts"
+	FlowXonXoff Flow = "xonxoff"
+)
+
+// Port is the part of serial.Port the driver uses; tests swap in fakes.
+type Port interface {
+	Read(p []byte) (int, error)
+	Write(p []byte) (int, error)
+	SetReadTimeout(t time.Duration) error
+	GetModemStatusBits() (*serial.ModemStatusBits, error)
+	ResetInputBuffer() error
+	Close() error
+}
+
+// Opener opens the serial device; the default is serial.Open.
+type Opener func(device string, mode *serial.Mode) (Port, error)
+
+func openSerial(device string, mode *serial.Mode) (Port, error) {
+	return serial.Open(device, mode)
+}
+
+// Config says where the printer is and how it speaks.
+type Config struct {
+	// Device is the serial device; prefer a stable /dev/serial/by-id/...
+	// path, which survives re-enumeration, over /dev/ttyUSBn.
+	Device string `toml:"device"`
+	Baud   int    `toml:"baud"` // default 9600; 8N1 always
+	Flow   Flow   `toml:"flow"` // none, rtscts or xonxoff; default none
+	// StatusTimeout is how long to wait for each status reply; default 500ms.
+	StatusTimeout time.Duration `toml:"status_timeout"`
+	// PollInterval is the time between status polls; default 2s.
+	PollInterval time.Duration `toml:"poll_interval"`
+	// Open replaces serial.Open (tests).
+	Open Opener `toml:"-"`
+}
+
+// Validate reports every problem with the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Device == "" {
+		errs = append(errs, errors.New("printer device: empty"))
+	}
+	if c.Baud < 0 || c.Baud > 921600 {
+		errs = append(errs, fmt.Errorf("printer baud %d: want 1200..115200", c.Baud))
+	}
+	switch c.Flow {
+	case "", FlowNone, FlowRTSCTS, FlowXonXoff:
+	default:
+		errs = append(errs, fmt.Errorf("printer flow %q: want none, rtscts or xonxoff", c.Flow))
+	}
+	if c.StatusTimeout < 0 || c.PollInterval < 0 {
+		errs = append(errs, errors.New("printer status_timeout and poll_interval must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Event is a change of the printer's connection or status.
+type Event struct {
+	Connected bool
+	Status    escpos.Status // valid when Connected and Err is nil
+	Err       error         // why the status is unknown or the port is gone
+	At        time.Time
+}
+
+func (e Event) String() string {
+	switch {
+	case !e.Connected && e.Err != nil:
+		return "printer disconnected: " + e.Err.Error()
+	case !e.Connected:
+		return "printer disconnected"
+	case e.Err != nil:
+		return "printer connected, status unknown: " + e.Err.Error()
+	}
+	return "printer " + e.Status.String()
+}
+
+var (
+	// ErrDisconnected: the serial device is not open (missing or unplugged).
+	ErrDisconnected = errors.New("printer not connected")
+	// ErrNoStatus: the printer did not answer a status request in time
+	// (powered off, wrong baud rate, wrong cable).
+	ErrNoStatus = errors.New("printer did not answer the status request")
+)
+
+// NotPrintedError says a receipt was not (or not surely) printed: Reason is
+// the printer status that stopped it, or Err the failure on the line.
+type NotPrintedError struct {
+	Reason escpos.Status
+	Err    error
+}
+
+func (e *NotPrintedError) Error() string {
+	if e.Err != nil {
+		return "receipt not printed: " + e.Err.Error()
+	}
+	return "receipt not printed: printer " + e.Reason.String()
+}
+
+func (e *NotPrintedError) Unwrap() error { return e.Err }
+
+// Printer is one receipt printer on a serial port.
+type Printer struct {
+	cfg Config
+	log *slog.Logger
+
+	io     sync.Mutex // one exchange with the printer at a time
+	events chan Event
+
+	mu      sync.Mutex
+	conn    *conn
+	last    Event
+	emitted bool
+}
+
+// conn is one open port and the goroutine reading it.
+type conn struct {
+	port    Port
+	replies chan byte
+	lost    chan struct{} // closed when the reader saw the port fail
+	err     error         // why, set before lost is closed
+
+	mu      sync.Mutex
+	paused  bool          // XOFF received
+	resumed chan struct{} // closed on XON
+}
+
+// New makes a printer driver; nothing is opened until Run.
+func New(cfg Config, log *slog.Logger) *Printer {
+	if cfg.Baud == 0 {
+		cfg.Baud = 9600
+	}
+	if cfg.Flow == "" {
+		cfg.Flow = FlowNone
+	}
+	if cfg.StatusTimeout <= 0 {
+		cfg.StatusTimeout = 500 * time.Millisecond
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 2 * time.Second
+	}
+	if cfg.Open == nil {
+		cfg.Open = openSerial
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Printer{cfg: cfg, log: log.With("device", "printer"), events: make(chan Event, 32)}
+}
+
+// Events delivers status and connection changes. Slow readers lose the
+// oldest events, never block the driver.
+func (p *Printer) Events() <-chan Event { return p.events }
+
+// Last is the most recent event (the current view of the printer).
+func (p *Printer) Last() Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.last
+}
+
+func sameEvent(a, b Event) bool {
+	if a.Connected != b.Connected || a.Status != b.Status || (a.Err == nil) != (b.Err == nil) {
+		return false
+	}
+	return a.Err == nil || a.Err.Error() == b.Err.Error()
+}
+
+func (p *Printer) emit(e Event) {
+	e.At = time.Now()
+	p.mu.Lock()
+	if p.emitted && sameEvent(p.last, e) {
+		p.mu.Unlock()
+		return
+	}
+	p.last, p.emitted = e, true
+	p.mu.Unlock()
+	p.log.Info("printer status", "status", e.String())
+	for {
+		select {
+		case p.events <- e:
+			return
+		default:
+		}
+		select {
+		case <-p.events: // drop the oldest
+		default:
+		}
+	}
+}
+
+// Run keeps the port open until ctx is done: it opens the device, polls
+// status every PollInterval, and when the device fails or disappears, closes
+// it and retries with backoff (100 ms doubling to 2 s) until it is back.
+func (p *Printer) Run(ctx context.Context) error {
+	if err := p.cfg.Validate(); err != nil {
+		return err
+	}
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		port, err := p.cfg.Open(p.cfg.Device, &serial.Mode{BaudRate: p.cfg.Baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit})
+		if err != nil {
+			if _, serr := os.Stat(p.cfg.Device); serr != nil {
+				err = fmt.Errorf("%w: %s is missing", ErrDisconnected, p.cfg.Device)
+			} else {
+				err = fmt.Errorf("%w: open %s: %v", ErrDisconnected, p.cfg.Device, err)
+			}
+			p.emit(Event{Err: err})
+			select {
+			case <-ctx.Done():
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 2*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		p.serve(ctx, port)
+	}
+	return nil
+}
+
+// serve runs one connection until the port fails or ctx is done.
+func (p *Printer) serve(ctx context.Context, port Port) {
+	c := &conn{port: port, replies: make(chan byte, 64), lost: make(chan struct{}), resumed: make(chan struct{})}
+	_ = port.SetReadTimeout(100 * time.Millisecond)
+	_ = port.ResetInputBuffer()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.read()
+	}()
+	p.mu.Lock()
+	p.conn = c
+	p.mu.Unlock()
+	p.poll(ctx)
+	tick := time.NewTicker(p.cfg.PollInterval)
+	defer tick.Stop()
+	var why error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-c.lost:
+			why = c.err
+			break loop
+		case <-tick.C:
+			p.poll(ctx)
+		}
+	}
+	p.mu.Lock()
+	p.conn = nil
+	p.mu.Unlock()
+	// Closing the port ends the reader, which closes c.lost: an exchange in
+	// flight returns ErrDisconnected instead of waiting for its deadline.
+	port.Close()
+	wg.Wait()
+	if why != nil {
+		p.emit(Event{Err: fmt.Errorf("%w: %v", ErrDisconnected, why)})
+	}
+}
+
+func (p *Printer) poll(ctx context.Context) {
+	_, _ = p.Status(ctx) // Status emits the event
+}
+
+// read sorts what the printer sends: XON/XOFF drive the pause, every other
+// byte is a status reply (status bytes never equal XON or XOFF).
+func (c *conn) read() {
+	buf := make([]byte, 64)
+	for {
+		n, err := c.port.Read(buf)
+		for _, b := range buf[:n] {
+			switch b {
+			case escpos.XOFF:
+				c.mu.Lock()
+				c.paused = true
+				c.mu.Unlock()
+			case escpos.XON:
+				c.mu.Lock()
+				if c.paused {
+					c.paused = false
+					close(c.resumed)
+					c.resumed = make(chan struct{})
+				}
+				c.mu.Unlock()
+			default:
+				select {
+				case c.replies <- b:
+				default: // nobody asked: stale
+				}
+			}
+		}
+		if err != nil {
+			c.err = err
+			close(c.lost)
+			return
+		}
+	}
+}
+
+func (p *Printer) current() *conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.conn
+}
+
+// Status asks the printer for its real-time status (DLE EOT 1..4).
+func (p *Printer) Status(ctx context.Context) (escpos.Status, error) {
+	p.io.Lock()
+	defer p.io.Unlock()
+	c := p.current()
+	if c == nil {
+		return escpos.Status{}, ErrDisconnected
+	}
+	st, err := p.status(ctx, c, p.cfg.StatusTimeout)
+	if err != nil {
+		p.emit(Event{Connected: true, Err: err})
+		return st, err
+	}
+	p.emit(Event{Connected: true, Status: st})
+	return st, nil
+}
+
+// status does the four requests; timeout is for the first reply.
+func (p *Printer) status(ctx context.Context, c *conn, timeout time.Duration) (escpos.Status, error) {
+	var st escpos.Status
+	for n := 1; n <= 4; n++ {
+		for len(c.replies) > 0 {
+			<-c.replies
+		}
+		if err := p.write(ctx, c, escpos.StatusRequest(n), false); err != nil {
+			return st, err
+		}
+		t := time.NewTimer(timeout)
+		var b byte
+		select {
+		case b = <-c.replies:
+		case <-t.C:
+			return st, fmt.Errorf("%w (DLE EOT %d)", ErrNoStatus, n)
+		case <-c.lost:
+			t.Stop()
+			return st, fmt.Errorf("%w: %v", ErrDisconnected, c.err)
+		case <-ctx.Done():
+			t.Stop()
+			return st, ctx.Err()
+		}
+		t.Stop()
+		s, err := escpos.DecodeStatus(n, b)
+		if err != nil {
+			return st, err
+		}
+		st = st.Merge(s)
+		timeout = p.cfg.StatusTimeout
+	}
+	return st, nil
+}
+
+// writeChunk is how much is written between two looks at the busy signal.
+const writeChunk = 64
+
+// write sends b, pausing while the printer is busy when flow is true
+// (real-time status requests are sent even while it is busy).
+func (p *Printer) write(ctx context.Context, c *conn, b []byte, flow bool) error {
+	for len(b) > 0 {
+		if flow {
+			if err := p.waitReady(ctx, c); err != nil {
+				return err
+			}
+		}
+		n := min(len(b), writeChunk)
+		k, err := c.port.Write(b[:n])
+		b = b[max(k, 0):]
+		if err != nil && !errors.Is(err, syscall.EAGAIN) && !errors.Is(err, syscall.EINTR) {
+			return fmt.Errorf("%w: write: %v", ErrDisconnected, err)
+		}
+		if k <= 0 || err != nil {
+			// the port's buffer is full: give the line time to drain
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-c.lost:
+				return fmt.Errorf("%w: %v", ErrDisconnected, c.err)
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// waitReady blocks while the printer signals busy: XOFF until XON, or CTS
+// low (go.bug.st/serial has no hardware flow control of its own).
+func (p *Printer) waitReady(ctx context.Context, c *conn) error {
+	switch p.cfg.Flow {
+	case FlowXonXoff:
+		for {
+			c.mu.Lock()
+			paused, resumed := c.paused, c.resumed
+			c.mu.Unlock()
+			if !paused {
+				return nil
+			}
+			select {
+			case <-resumed:
+			case <-c.lost:
+				return fmt.Errorf("%w: %v", ErrDisconnected, c.err)
+			case <-ctx.Done():
+				return fmt.Errorf("printer busy (XOFF): %w", ctx.Err())
+			}
+		}
+	case FlowRTSCTS:
+		for {
+			bits, err := c.port.GetModemStatusBits()
+			if err != nil {
+				return fmt.Errorf("read CTS: %w", err)
+			}
+			if bits.CTS {
+				return nil
+			}
+			select {
+			case <-time.After(10 * time.Millisecond):
+			case <-c.lost:
+				return fmt.Errorf("%w: %v", ErrDisconnected, c.err)
+			case <-ctx.Done():
+				return fmt.Errorf("printer busy (CTS low): %w", ctx.Err())
+			}
+		}
+	}
+	return nil
+}
+
+// DefaultPrintTimeout bounds Print when ctx has no deadline.
+const DefaultPrintTimeout = 60 * time.Second
+
+// Print sends one receipt. It asks for the status first and refuses (a
+// *NotPrintedError with the Reason) when the printer is not ready; writes
+// the bytes honouring the busy signal; then asks again and returns nil only
+// when the printer answered ready after the receipt. Every other outcome is
+// a *NotPrintedError.
+func (p *Printer) Print(ctx context.Context, data []byte) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultPrintTimeout)
+		defer cancel()
+	}
+	p.io.Lock()
+	defer p.io.Unlock()
+	fail := func(st escpos.Status, err error) error {
+		if err != nil {
+			p.emit(Event{Connected: p.current() != nil && !errors.Is(err, ErrDisconnected), Err: err})
+		} else {
+			p.emit(Event{Connected: true, Status: st})
+		}
+		return &NotPrintedError{Reason: st, Err: err}
+	}
+	c := p.current()
+	if c == nil {
+		return &NotPrintedError{Err: ErrDisconnected}
+	}
+	st, err := p.status(ctx, c, p.cfg.StatusTimeout)
+	if err != nil {
+		return fail(st, err)
+	}
+	if !st.Ready() {
+		return fail(st, nil)
+	}
+	if err := p.write(ctx, c, data, p.cfg.Flow != FlowNone); err != nil {
+		return fail(escpos.Status{}, err)
+	}
+	// The reply to the status request comes after the printer has taken the
+	// receipt off the line: allow for the transfer time of the data.
+	transfer := time.Duration(len(data)) * 10 * time.Second / time.Duration(p.cfg.Baud)
+	st, err = p.status(ctx, c, p.cfg.StatusTimeout+2*transfer+time.Second)
+	if err != nil {
+		return fail(st, err)
+	}
+	p.emit(Event{Connected: true, Status: st})
+	if !st.Ready() {
+		return &NotPrintedError{Reason: st}
+	}
+	return nil
+}
