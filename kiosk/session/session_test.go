@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -711,4 +712,63 @@ func readCatalogue(lang string) (map[string]string, error) {
 	defer f.Close()
 	var m map[string]string
 	return m, json.NewDecoder(f).Decode(&m)
+}
+
+// A card that never answers must not freeze the screen: the call's deadline
+// ends it and the citizen is told.
+func TestStuckDeviceTimesOut(t *testing.T) {
+	block := make(chan struct{})
+	defer close(block)
+	r := newRig(t, func(c *Config, d *Deps) {
+		c.CallTimeout = 200 * time.Millisecond
+		d.Identity.(*fakeIdentity).block = block
+	})
+	r.toMenu()
+	r.start("suspend_settlement")
+	r.expect("identify")
+	r.dev.insert(hwbridge.SlotSS)
+	d := r.expect("error", "code", flow.CodeSSReadFailed)
+	if d["retry"] != true {
+		t.Errorf("error %v", d)
+	}
+}
+
+// Run returns when its context ends, after the effects it started, and
+// leaves no goroutine behind.
+func TestRunStopsEverything(t *testing.T) {
+	before := runtime.NumGoroutine()
+	block := make(chan struct{})
+	id := newIdentity()
+	id.block = block
+	dev := &fakeDevices{ch: make(chan DeviceEvent)}
+	s := New(Config{Clock: newClock()}, Deps{Outbox: &fakeOutbox{}, Identity: id, Devices: dev})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	ictx, icancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer icancel()
+	if err := s.Intent(ictx, ui.Intent{Type: ui.TypeStart, Flow: "suspend_settlement"}); err != nil {
+		t.Fatal(err)
+	}
+	dev.ch <- DeviceEvent{Kind: hwbridge.CardInserted, Slot: hwbridge.SlotSS} // ReadSS now hangs
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	if err := s.Intent(ictx, ui.Intent{Type: ui.TypeConfirm}); err == nil {
+		t.Error("intent accepted after Run returned")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines left, %d before", n, before)
+	}
+	close(block)
 }
