@@ -15,6 +15,10 @@ import (
 // The benchmarks each run a fixed workload once (make bench uses
 // -benchtime 1x) and report figures with b.ReportMetric as "name:unit".
 
+// A bbolt commit is two fdatasyncs (data pages, then the meta page) plus
+// the page writes, so with 64 callers the ratio to the raw fsync rate is
+// bounded by about 64/2 even when every commit carries all 64 operations.
+
 // measureFsync returns how many write+fsync rounds of one 4 KiB page per
 // second the disk under dir sustains: the physical limit group commit is
 // measured against.
@@ -89,10 +93,14 @@ func enqueueRate(b *testing.B, callers, total int) float64 {
 }
 
 func BenchmarkEnqueueThroughput(b *testing.B) {
-	fsync := measureFsync(b, b.TempDir())
 	c1 := enqueueRate(b, 1, 500)
 	c8 := enqueueRate(b, 8, 2000)
+	// The disk's speed drifts (other work on the machine): measure the
+	// raw fsync rate right before and after the c64 run and compare with
+	// the mean.
+	before := measureFsync(b, b.TempDir())
 	c64 := enqueueRate(b, 64, 4000)
+	fsync := (before + measureFsync(b, b.TempDir())) / 2
 	b.ReportMetric(c1, "enqueue_ops_per_s_c1:ops/s")
 	b.ReportMetric(c8, "enqueue_ops_per_s_c8:ops/s")
 	b.ReportMetric(c64, "enqueue_ops_per_s_c64:ops/s")

@@ -710,7 +710,7 @@ func (s *Store) Stats() (Stats, error) {
 
 // purgeBatch bounds one purge transaction, so a long backlog does not make
 // one huge commit that holds the write lock for long.
-const purgeBatch = 1000
+var purgeBatch = 1000
 
 // Purge deletes the personal data (and receipt body) of operations
 // acknowledged more than Retention ago and returns how many it purged. The

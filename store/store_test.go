@@ -581,3 +581,35 @@ func TestWritable(t *testing.T) {
 		t.Error("Writable after Close: no error")
 	}
 }
+
+func TestPurgeInSeveralTransactions(t *testing.T) {
+	defer store.SetPurgeBatch(3)()
+	clk := newClock()
+	opt := testOptions(clk.Now)
+	s := mustOpen(t, dbPath(t), opt)
+	defer s.Close()
+	var ops []store.Operation
+	for i := range 10 {
+		op := enqueue(t, s, "report_loss", personalJSON(t, i))
+		ops = append(ops, op)
+		if i != 4 {
+			if err := s.Acknowledge(op.Key, "C"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clk.Add(time.Minute)
+	}
+	clk.Add(opt.Retention)
+	if n, err := s.Purge(); err != nil || n != 9 {
+		t.Fatalf("Purge = %d, %v; want 9 over several transactions", n, err)
+	}
+	for i, op := range ops {
+		got, err := s.Get(op.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wantPurged := i != 4; got.Purged != wantPurged || (got.Personal == nil) != wantPurged {
+			t.Errorf("op %d: Purged %v, Personal %d bytes; want purged = %v", i, got.Purged, len(got.Personal), wantPurged)
+		}
+	}
+}
