@@ -420,6 +420,15 @@ func (s *State) input(in Intent) ([]Effect, error) {
 		StepExpiryDate: FieldExpiryDate, StepSubjectID: FieldSubjectID, StepRelationship: FieldRelationship,
 		StepOTP: FieldOTP, StepPIN: FieldPIN, StepConfirm: FieldCard, StepVoucher: FieldVoucher,
 	}[s.Step]
+	if s.Step == StepDocNumber && in.Field == FieldMRZ {
+		// A scanned MRZ gives the whole BAC key at once.
+		key, err := ParseMRZ(in.Value)
+		if err != nil {
+			return nil, &InputError{Field: in.Field, Code: "invalid_mrz"}
+		}
+		s.BAC = key
+		return s.goTo(StepPlaceID), nil
+	}
 	if want == "" || in.Field != want {
 		return nil, s.refuse(in)
 	}
@@ -497,6 +506,7 @@ func (s *State) input(in Intent) ([]Effect, error) {
 		if err != nil {
 			return bad("invalid_voucher")
 		}
+		s.Voucher = norm
 		s.Step = StepLookingUp
 		return s.effect(Effect{Kind: LookupVouch, Voucher: norm}), nil
 	}

@@ -37,6 +37,7 @@ const (
 const (
 	FieldMode         = "mode"         // report_loss: "self" or "proxy"
 	FieldDocNumber    = "doc_number"   // ID card document number (BAC)
+	FieldMRZ          = "mrz"          // scanned MRZ instead of the three BAC fields
 	FieldBirthDate    = "birth_date"   // YYMMDD (BAC)
 	FieldExpiryDate   = "expiry_date"  // YYMMDD (BAC)
 	FieldSubjectID    = "subject_id"   // proxy: the cardholder's ID number
