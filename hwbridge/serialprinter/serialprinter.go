@@ -393,10 +393,22 @@ func (p *Printer) status(ctx context.Context, c *conn, timeout time.Duration) (e
 const writeChunk = 64
 
 // write sends b, pausing while the printer is busy when flow is true
-// (real-time status requests are sent even while it is busy).
+// (real-time status requests are sent even while it is busy). With flow
+// control, writes are also paced to the baud rate: the kernel's tty buffer
+// would otherwise take kilobytes ahead of the line, and an XOFF would stop
+// nothing of them.
 func (p *Printer) write(ctx context.Context, c *conn, b []byte, flow bool) error {
+	start, sent := time.Now(), 0
 	for len(b) > 0 {
 		if flow {
+			due := start.Add(time.Duration(sent) * 10 * time.Second / time.Duration(p.cfg.Baud))
+			if d := time.Until(due); d > 0 {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(d):
+				}
+			}
 			if err := p.waitReady(ctx, c); err != nil {
 				return err
 			}
@@ -404,6 +416,7 @@ func (p *Printer) write(ctx context.Context, c *conn, b []byte, flow bool) error
 		n := min(len(b), writeChunk)
 		k, err := c.port.Write(b[:n])
 		b = b[max(k, 0):]
+		sent += max(k, 0)
 		if err != nil && !errors.Is(err, syscall.EAGAIN) && !errors.Is(err, syscall.EINTR) {
 			return fmt.Errorf("%w: write: %v", ErrDisconnected, err)
 		}
