@@ -5,9 +5,11 @@
 // EF.COM, DG1, DG13 (Vietnamese CCCD fields) and EF.SOD, and performs passive
 // authentication: the hashes of what was read are compared with the signed
 // LDS security object, and its signature is checked against configured CSCA
-// certificates.
+// certificates. The BAC cryptography and secure messaging themselves live
+// in the subpackage bac, which the card simulator shares.
 //
 // It does not do PACE or active/chip authentication, does not decide what a
 // citizen may do with the data, and never logs personal data: errors name
-// the field or data group that is wrong, never its value.
+// the field or data group that is wrong, never its value, and the types
+// that hold personal data log through slog without it (LogValue).
 package emrtd

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -338,5 +339,27 @@ func TestParseSODWithBERFraming(t *testing.T) {
 	}
 	if _, err := s.VerifySignature(testCSCA()); err != nil {
 		t.Errorf("signature of the BER-framed EF.SOD: %v", err)
+	}
+}
+
+func TestLogsCarryNoPersonalData(t *testing.T) {
+	p := loadProfile(t, "emrtd_vn.json")
+	_, card := newCard(t, p, cardsim.Options{})
+	k := keyOf(t, p)
+	doc, err := emrtd.Read(ctx(t), card, k, emrtd.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	log.Info("read", "doc", doc, "mrz", doc.DG1, "dg13", doc.DG13, "key", k)
+	out := buf.String()
+	for _, secret := range []string{k.DocumentNumber, k.BirthDate, "NGUYEN", "001090012345", "Nguyễn", doc.DG13.Residence} {
+		if strings.Contains(out, secret) {
+			t.Errorf("log line %q carries personal data", out)
+		}
+	}
+	if !strings.Contains(out, "TD1") || !strings.Contains(out, "pa_hashes_ok=true") {
+		t.Errorf("log line %q lacks the non-personal facts", out)
 	}
 }
