@@ -165,10 +165,7 @@ func (s *Store) Enqueue(ctx context.Context, op NewOperation) (Operation, error)
 	if err := s.groupCommit(r); err != nil {
 		return Operation{}, err
 	}
-	select {
-	case s.enqueued <- struct{}{}:
-	default:
-	}
+	s.signal()
 	out := r.rec.operation()
 	if op.Personal != nil {
 		out.Personal = bytes.Clone(op.Personal)
@@ -603,8 +600,25 @@ func (s *Store) RecordAttempt(key, lastErr string, next time.Time) error {
 // Retry is the technician's "retry now": a rejected operation becomes
 // pending again (its reject code and reason move into LastError), a
 // backed-off pending one gets NextAttempt = zero. Retrying an acknowledged
-// operation is ErrState.
+// operation is ErrState. A successful Retry signals Enqueued, so the
+// central link wakes at once.
 func (s *Store) Retry(key string) error {
+	err := s.retry(key)
+	if err == nil {
+		s.signal()
+	}
+	return err
+}
+
+// signal pokes the Enqueued channel without blocking.
+func (s *Store) signal() {
+	select {
+	case s.enqueued <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Store) retry(key string) error {
 	return s.change(key, func(tx *bolt.Tx, rec *record) error {
 		rec.NextAttempt = time.Time{}
 		switch rec.State {

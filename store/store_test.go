@@ -295,6 +295,19 @@ func TestEnqueuedSignals(t *testing.T) {
 		t.Fatal("two signals buffered; want capacity 1")
 	default:
 	}
+	op := enqueue(t, s, "report_loss", nil)
+	<-s.Enqueued()
+	if err := s.Reject(op.Key, "E", "r"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Retry(op.Key); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.Enqueued():
+	default:
+		t.Fatal("no signal after Retry")
+	}
 }
 
 func TestGroupCommit(t *testing.T) {
