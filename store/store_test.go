@@ -626,3 +626,55 @@ func TestPurgeInSeveralTransactions(t *testing.T) {
 		}
 	}
 }
+
+func TestCloseWhileEnqueueing(t *testing.T) {
+	path := dbPath(t)
+	s := mustOpen(t, path, testOptions(nil))
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		stored  = map[string]bool{}
+		started = make(chan struct{}, 16)
+	)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				op, err := s.Enqueue(context.Background(), store.NewOperation{Kind: "report_loss"})
+				if errors.Is(err, store.ErrClosed) {
+					return
+				}
+				if err != nil {
+					t.Errorf("Enqueue: %v, want nil or ErrClosed", err)
+					return
+				}
+				mu.Lock()
+				stored[op.Key] = true
+				mu.Unlock()
+				if i == 3 {
+					started <- struct{}{}
+				}
+			}
+		}()
+	}
+	for range 16 {
+		<-started
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	s = mustOpen(t, path, testOptions(nil))
+	defer s.Close()
+	ops, err := s.Pending(0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range ops {
+		delete(stored, op.Key)
+	}
+	if len(stored) != 0 {
+		t.Errorf("%d operations reported stored are missing after Close and reopen", len(stored))
+	}
+}
