@@ -126,6 +126,7 @@ type Printer struct {
 	xoff     bool
 	unknown  []string
 	received int64
+	counts   map[escpos.Op]int
 
 	// parser and page state, owned by the Run goroutine but read under mu
 	buf      []byte
@@ -173,7 +174,7 @@ func New(opt Options) *Printer {
 		log = slog.Default()
 	}
 	p := &Printer{opt: opt, log: log.With("device", "vprinter"), state: StateOK, runOut: -1,
-		changed: make(chan struct{}), newRcpt: make(chan struct{})}
+		changed: make(chan struct{}), newRcpt: make(chan struct{}), counts: map[escpos.Op]int{}}
 	p.resetStyle()
 	return p
 }
@@ -352,6 +353,18 @@ func (p *Printer) Unknown() []string {
 	return append([]string(nil), p.unknown...)
 }
 
+// Counts returns how many of each command were received (unknown ones are
+// in Unknown instead).
+func (p *Printer) Counts() map[escpos.Op]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[escpos.Op]int, len(p.counts))
+	for k, v := range p.counts {
+		out[k] = v
+	}
+	return out
+}
+
 // Received is the number of bytes read from the host so far.
 func (p *Printer) Received() int64 {
 	p.mu.Lock()
@@ -473,6 +486,7 @@ func (p *Printer) unknownLocked(b []byte) {
 
 // handleLocked applies one command of n bytes.
 func (p *Printer) handleLocked(c escpos.Command, n int) {
+	p.counts[c.Op]++
 	switch c.Op {
 	case escpos.OpStatus: // real-time: answered in every state
 		p.sendLocked(escpos.StatusByte(int(c.Arg), p.state.status()))

@@ -1,0 +1,111 @@
+package receipt_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kioskd/kioskd/hwbridge/escpos"
+	"github.com/kioskd/kioskd/kiosk/receipt"
+)
+
+var cfg = receipt.Config{
+	Agency:          "XX市社会保险事业管理中心",
+	Location:        "第一人民医院 门诊大厅 2号机",
+	LookupURL:       "https://si.example.gov/lookup?v={voucher}",
+	ReplacementFee:  "10元",
+	ReplacementDays: 5,
+	Paper:           escpos.Paper80,
+}
+
+func data(lang string) receipt.Data {
+	return receipt.Data{
+		Op: receipt.ReportLoss, Lang: lang, Voucher: "01234-000042-7",
+		Name: "张三丰", IDNumber: "110101199003071234", CardNumber: "A12345678",
+		Time: time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC),
+	}
+}
+
+func texts(doc escpos.Doc) string {
+	var b strings.Builder
+	for _, bl := range doc.Blocks {
+		switch v := bl.(type) {
+		case escpos.Text:
+			b.WriteString(v.S + "\n")
+		case escpos.QR:
+			b.WriteString("[QR " + v.Data + "]\n")
+		}
+	}
+	return b.String()
+}
+
+func TestBuildWording(t *testing.T) {
+	tests := []struct {
+		lang string
+		op   receipt.Operation
+		want []string
+	}{
+		{"zh-CN", receipt.ReportLoss, []string{"社会保障卡临时挂失凭证", "凭证号", "01234-000042-7", "姓名: 张**", "身份证号: 110***********1234",
+			"社保卡号: A1*****78", "办理时间: 2026-11-23 09:30", "1小时内停止", "5个工作日内", "补卡费10元", "扫码查询"}},
+		{"vi", receipt.ReportLoss, []string{"BIÊN NHẬN BÁO MẤT THẺ TẠM THỜI", "Số phiếu", "Họ tên: 张**", "Số CCCD: 110***********1234",
+			"23/11/2026 09:30", "dừng thanh toán trong vòng 1 giờ", "5 ngày làm việc", "Phí cấp lại: 10元"}},
+		{"en", receipt.ReportLoss, []string{"Card loss report (temporary)", "Voucher", "Name: 张**", "stops within one hour",
+			"Within 5 working days", "Fee: 10元", "Scan to follow"}},
+		{"zh-CN", receipt.SuspendSettlement, []string{"暂停结算", "1小时内停止"}},
+		{"en", receipt.ResumeSettlement, []string{"settlement resumed", "resumes within one hour"}},
+		{"vi", receipt.ResumeSettlement, []string{"KHÔI PHỤC", "thanh toán lại"}},
+	}
+	for _, tt := range tests {
+		d := data(tt.lang)
+		d.Op = tt.op
+		doc := receipt.Build(d, cfg)
+		got := texts(doc)
+		for _, w := range tt.want {
+			if !strings.Contains(strings.ToLower(got), strings.ToLower(w)) {
+				t.Errorf("%s %s: no %q in\n%s", tt.lang, tt.op, w, got)
+			}
+		}
+		for _, secret := range []string{"张三丰", "110101199003071234", "A12345678"} {
+			if strings.Contains(got, secret) {
+				t.Errorf("%s %s: unmasked %q on the receipt", tt.lang, tt.op, secret)
+			}
+		}
+		if !strings.Contains(got, "[QR https://si.example.gov/lookup?v=01234-000042-7]") {
+			t.Errorf("%s: no lookup QR with the voucher", tt.lang)
+		}
+		if tt.op != receipt.ReportLoss && strings.Contains(got, "10元") {
+			t.Errorf("%s %s: replacement fee on a receipt that is no loss report", tt.lang, tt.op)
+		}
+	}
+}
+
+func TestBuildProxyAndCopy(t *testing.T) {
+	d := data("zh-CN")
+	d.Proxy, d.AgentName, d.AgentIDNumber, d.Copy = true, "李四", "110101198001011235", true
+	got := texts(receipt.Build(d, cfg))
+	for _, w := range []string{"（代办）", "代办人: 李*", "代办人证件号: 110***********1235", "*** 副本 ***"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("no %q in\n%s", w, got)
+		}
+	}
+	for lang, mark := range map[string]string{"vi": "BẢN SAO", "en": "COPY"} {
+		d := data(lang)
+		d.Copy = true
+		if got := texts(receipt.Build(d, cfg)); !strings.Contains(got, mark) {
+			t.Errorf("%s copy without %q", lang, mark)
+		}
+	}
+	if got := texts(receipt.Build(data("en"), cfg)); strings.Contains(got, "COPY") {
+		t.Errorf("original marked as a copy")
+	}
+}
+
+func TestBuildEncodes58mm(t *testing.T) {
+	c := cfg
+	c.Paper = escpos.Paper58
+	for _, lang := range []string{"zh-CN", "vi", "en"} {
+		if _, err := escpos.Encode(receipt.Build(data(lang), c), escpos.Options{}); err != nil {
+			t.Errorf("%s: %v", lang, err)
+		}
+	}
+}
