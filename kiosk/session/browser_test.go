@@ -3,11 +3,14 @@ package session
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +36,61 @@ type browserRig struct {
 	ctx   context.Context // chromedp tab
 	shots string
 	n     int
+	relay *relay
+}
+
+// relay forwards TCP connections to target until cut.
+type relay struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
+	wg     sync.WaitGroup
+}
+
+func newRelay(tb testing.TB, target string) *relay {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := &relay{ln: ln, target: target}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			r.mu.Lock()
+			r.conns = append(r.conns, c, u)
+			r.mu.Unlock()
+			r.wg.Add(2)
+			go func() { defer r.wg.Done(); io.Copy(u, c); u.Close() }()
+			go func() { defer r.wg.Done(); io.Copy(c, u); c.Close() }()
+		}
+	}()
+	tb.Cleanup(func() {
+		ln.Close()
+		r.cut()
+		r.wg.Wait()
+	})
+	return r
+}
+
+// cut closes every relayed connection; new ones are still accepted.
+func (r *relay) cut() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.conns {
+		c.Close()
+	}
+	r.conns = nil
 }
 
 func newBrowserRig(tb testing.TB) *browserRig {
@@ -56,7 +114,10 @@ func newBrowserRig(tb testing.TB) *browserRig {
 	done := make(chan error, 1)
 	go func() { done <- sess.Run(ctx) }()
 	hs := httptest.NewServer(srv)
-	r.url = hs.URL
+	// The browser reaches the server through a TCP relay the test can cut,
+	// as a flaky link or a daemon restart would.
+	r.relay = newRelay(tb, hs.Listener.Addr().String())
+	r.url = "http://" + r.relay.ln.Addr().String()
 
 	r.shots = os.Getenv("KIOSKD_SCREENSHOTS")
 	if r.shots == "" {
@@ -250,4 +311,50 @@ func BenchmarkWSEvent(b *testing.B) {
 	slices.Sort(lat)
 	p99 := lat[min(len(lat)-1, int(float64(len(lat))*0.99))]
 	b.ReportMetric(p99, "ws_event_p99_ms:ms")
+}
+
+// The page shows printer trouble plainly, survives a dropped connection (the
+// daemon resends the current screen) and tells the citizen where to get the
+// receipt when none could be printed.
+func TestBrowserReconnectAndPaperOut(t *testing.T) {
+	r := newBrowserRig(t)
+	cat, err := readCatalogue("zh-CN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.run(t, click("#btn-start"), screen("menu", ""),
+		click(`#screen [data-value="suspend_settlement"]`), screen("identify", ""))
+	r.dev.insert(hwbridge.SlotSS)
+	r.run(t, screen("keypad", "pin"), typeKeys("92"))
+	r.run(t, screen("keypad", "pin")) // "92" is refused as too short: still the keypad
+	r.pr.mu.Lock()
+	r.pr.paperOut = true
+	r.pr.mu.Unlock()
+	r.dev.ch <- DeviceEvent{Kind: PrinterChanged, Printer: "paper_out"}
+	r.run(t, chromedp.WaitVisible(chromedp.CSS("#banner")))
+	if b := text(t, r, "#banner"); !strings.Contains(b, cat["device.printer.paper_out"]) || !strings.Contains(b, cat["done.not_printed"]) {
+		t.Errorf("banner %q", b)
+	}
+	r.shot(t, "paper-out-banner")
+
+	renders := get(t, r, chromedp.Evaluate[int](`window.__renders.length`))
+	r.relay.cut()
+	r.run(t, chromedp.WaitVisible(chromedp.CSS("#overlay")))
+	r.shot(t, "reconnecting")
+	r.run(t, chromedp.WaitNotVisible(chromedp.CSS("#overlay")), screen("keypad", "pin"))
+	if n := get(t, r, chromedp.Evaluate[int](`window.__renders.length`)); n <= renders {
+		t.Errorf("screen not sent again after reconnecting (%d renders before, %d after)", renders, n)
+	}
+	if d := text(t, r, "#display"); d != "●●" {
+		t.Errorf("typed digits lost on reconnect: display %q", d)
+	}
+	r.run(t, click("#btn-clear"), typeKeys("924681"), screen("confirm", ""), click("#btn-confirm"),
+		chromedp.WaitVisible(chromedp.CSS(`#screen[data-name="done"] #print-state.error-text`)))
+	r.shot(t, "done-paper-out")
+	if p := text(t, r, "#print-state"); !strings.Contains(p, cat["done.not_printed"]) {
+		t.Errorf("print state %q", p)
+	}
+	if v := text(t, r, "#voucher"); v != voucher.Format(r.out.lastVoucher()) {
+		t.Errorf("voucher %q, outbox %q", v, voucher.Format(r.out.lastVoucher()))
+	}
 }

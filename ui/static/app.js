@@ -13,6 +13,7 @@
   let current = { name: "", data: {} };
   let device = null;
   let typed = "";
+  let lastKey = "";
   let lastPing = 0;
   let toastTimer = 0;
   window.__renders = []; // [{name, t}] for tests and benchmarks
@@ -164,7 +165,18 @@
   function render() {
     const m = $("screen");
     const d = current.data || {};
-    if (m.getAttribute("data-name") !== current.name || d.field !== m.getAttribute("data-field")) typed = "";
+    // What was typed survives a re-render of the same screen (language
+    // switch, countdown, reconnect) and is cleared when the daemon changes
+    // the screen (next field, wrong PIN).
+    const rest = Object.assign({}, d);
+    delete rest.countdown;
+    delete rest.lang;
+    const key = current.name + "|" + JSON.stringify(rest);
+    if (key !== lastKey) {
+      typed = "";
+      $("toast").hidden = true; // an error about the previous screen
+    }
+    lastKey = key;
     m.textContent = "";
     m.setAttribute("data-name", current.name);
     m.setAttribute("data-field", d.field || "");
