@@ -36,7 +36,8 @@ func (k BACKey) Validate() error {
 		}
 	}
 	for _, f := range []struct{ name, v string }{{"birth date", k.BirthDate}, {"expiry date", k.ExpiryDate}} {
-		if len(f.v) != 6 || strings.Trim(f.v, "0123456789") != "" {
+		// '<' stands for an unknown part of a date, as the MRZ prints it.
+		if len(f.v) != 6 || strings.Trim(f.v, "0123456789<") != "" {
 			return fmt.Errorf("%s must be 6 digits YYMMDD", f.name)
 		}
 		if err := checkDate(f.name, f.v); err != nil {

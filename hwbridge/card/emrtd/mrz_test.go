@@ -149,6 +149,10 @@ func TestBACKeyValidate(t *testing.T) {
 	if err := good.Validate(); err != nil {
 		t.Fatalf("good key: %v", err)
 	}
+	unknownDay := BACKey{DocumentNumber: "L898902C3", BirthDate: "7408<<", ExpiryDate: "120415"}
+	if err := unknownDay.Validate(); err != nil {
+		t.Errorf("birth date with an unknown day, as the MRZ prints it: %v", err)
+	}
 	for _, k := range []BACKey{
 		{DocumentNumber: "", BirthDate: "740812", ExpiryDate: "120415"},
 		{DocumentNumber: "L89 8902", BirthDate: "740812", ExpiryDate: "120415"},

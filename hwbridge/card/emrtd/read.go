@@ -209,7 +209,9 @@ func (r *reader) authenticate(ctx context.Context, key BACKey) error {
 		return fmt.Errorf("emrtd: get challenge: %w", err)
 	}
 	if !resp.OK() || len(resp.Data) != 8 {
-		return fmt.Errorf("emrtd: get challenge: %w", responseError(resp, 8))
+		// A chip that answers 6D00/6A81 here has no BAC: it needs PACE
+		// with the card access number, which this package does not do.
+		return fmt.Errorf("emrtd: get challenge (the chip may require PACE, which is not supported): %w", responseError(resp, 8))
 	}
 	rndICC := resp.Data
 	rnd := make([]byte, 24)

@@ -363,3 +363,33 @@ func TestLogsCarryNoPersonalData(t *testing.T) {
 		t.Errorf("log line %q lacks the non-personal facts", out)
 	}
 }
+
+// scripted answers each command with its function, as a chip of another
+// make might.
+type scripted func(cmd []byte) []byte
+
+func (s scripted) Transmit(_ context.Context, cmd []byte) ([]byte, error) { return s(cmd), nil }
+func (scripted) ATR() []byte                                              { return nil }
+func (scripted) Close() error                                             { return nil }
+
+func TestReadPACEOnlyChip(t *testing.T) {
+	card := scripted(func(cmd []byte) []byte {
+		if cmd[1] == 0xA4 {
+			return []byte{0x90, 0x00}
+		}
+		return []byte{0x6D, 0x00}
+	})
+	k := emrtd.BACKey{DocumentNumber: "L898902C3", BirthDate: "740812", ExpiryDate: "120415"}
+	_, err := emrtd.Read(ctx(t), card, k, emrtd.Options{})
+	if err == nil || !strings.Contains(err.Error(), "PACE") || errors.Is(err, emrtd.ErrBACFailed) {
+		t.Fatalf("chip without BAC: %v, want an error saying PACE is needed", err)
+	}
+}
+
+func TestReadEmptyResponseIsAnError(t *testing.T) {
+	card := scripted(func([]byte) []byte { return nil })
+	k := emrtd.BACKey{DocumentNumber: "L898902C3", BirthDate: "740812", ExpiryDate: "120415"}
+	if _, err := emrtd.Read(ctx(t), card, k, emrtd.Options{}); err == nil {
+		t.Fatal("a card giving empty responses was read")
+	}
+}
