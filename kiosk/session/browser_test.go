@@ -244,9 +244,11 @@ func TestBrowserReportLoss(t *testing.T) {
 		r.shot(t, lang+"-mode")
 		r.run(t, click(`#screen [data-value="self"]`), screen("keypad", "doc_number"))
 		r.shot(t, lang+"-keypad-doc")
-		r.run(t, typeKeys(bacOK.DocNumber), screen("keypad", "birth_date"),
-			typeKeys(bacOK.BirthDate), screen("keypad", "expiry_date"),
-			typeKeys(bacOK.ExpiryDate), screen("identify", ""))
+		r.run(t, typeKeys(bacOK.DocNumber), screen("keypad", "birth_date"))
+		r.shot(t, lang+"-keypad-birth")
+		r.run(t, typeKeys(bacOK.BirthDate), screen("keypad", "expiry_date"))
+		r.shot(t, lang+"-keypad-expiry")
+		r.run(t, typeKeys(bacOK.ExpiryDate), screen("identify", ""))
 		if h1 := text(t, r, "#screen h1"); h1 != cat["identify.id.title"] {
 			t.Errorf("%s: identify title %q", lang, h1)
 		}

@@ -772,3 +772,40 @@ func TestRunStopsEverything(t *testing.T) {
 	}
 	close(block)
 }
+
+// 10,000 malformed frames on the page's connection change nothing in the
+// flow, and the page then carries on.
+func TestMalformedFloodLeavesFlowIntact(t *testing.T) {
+	r := newRig(t)
+	r.ssToPIN("suspend_settlement")
+	before := r.snapshot()
+	go func() { // drain the answers
+		for {
+			r.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if _, b, err := r.c.ReadMessage(); err != nil || strings.Contains(string(b), `"confirm"`) {
+				return
+			}
+		}
+	}()
+	junk := []string{`{"type":"input","field":"pin"`, `{"type":"confirm","x":}`, `[1]`, `{"type":"commit"}`, "\x00\x01"}
+	for i := range 10000 {
+		if err := r.c.WriteMessage(websocket.TextMessage, []byte(junk[i%len(junk)])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := r.snapshot()
+	if after.State.Step != before.State.Step || after.State.Seq != before.State.Seq || after.ID != before.ID {
+		t.Fatalf("flood changed the session: %s → %s", before.State.Step, after.State.Step)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for r.snapshot().State.Step != flow.StepConfirm && time.Now().Before(deadline) {
+		r.input("pin", "924681") // dropped while the rate limit refills
+		time.Sleep(100 * time.Millisecond)
+	}
+	if s := r.snapshot(); s.State.Step != flow.StepConfirm {
+		t.Fatalf("page stuck at %s after the flood", s.State.Step)
+	}
+	if len(r.out.committed()) != 0 {
+		t.Fatal("flood committed something")
+	}
+}
