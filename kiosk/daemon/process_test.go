@@ -135,3 +135,36 @@ func TestCorruptStoreRefusesToStart(t *testing.T) {
 		})
 	}
 }
+
+// TestEmbeddedDefault is `make run` on a fresh machine: no config, no
+// flags; the UI answers on 127.0.0.1:8080, the management API on
+// 127.0.0.1:9100, and the data (store and its key) lands in ./var.
+func TestEmbeddedDefault(t *testing.T) {
+	bin(t)
+	dir := t.TempDir()
+	cmd := exec.Command(kioskdBin, "run")
+	cmd.Dir = dir
+	p, err := rig.StartCmd(cmd, daemonReady)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Kill()
+	for _, url := range []string{"http://127.0.0.1:8080/", "http://127.0.0.1:9100/healthz", "http://127.0.0.1:9100/readyz"} {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %s", url, resp.Status)
+		}
+	}
+	for _, f := range []string{"var/kioskd.db", "var/kioskd.key"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("embedded default did not create %s: %v", f, err)
+		}
+	}
+	if err := p.Stop(); err != nil {
+		t.Errorf("kioskd did not stop cleanly on SIGTERM: %v\n%s", err, p.Stderr())
+	}
+}

@@ -28,7 +28,12 @@ type Proc struct {
 // whose first group becomes URL. It fails if the process exits first or
 // stays silent for 20 s, with what it printed.
 func Start(bin string, ready *regexp.Regexp, args ...string) (*Proc, error) {
-	cmd := exec.Command(bin, args...)
+	return StartCmd(exec.Command(bin, args...), ready)
+}
+
+// StartCmd is Start for a command already set up (working directory,
+// environment).
+func StartCmd(cmd *exec.Cmd, ready *regexp.Regexp) (*Proc, error) {
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -59,10 +64,10 @@ func Start(bin string, ready *regexp.Regexp, args ...string) (*Proc, error) {
 	case p.URL = <-urls:
 		return p, nil
 	case <-p.done:
-		return nil, fmt.Errorf("%s %s exited before ready (%v):\n%s", bin, args[0], p.err, p.Stderr())
+		return nil, fmt.Errorf("%s exited before ready (%v):\n%s", cmd, p.err, p.Stderr())
 	case <-time.After(20 * time.Second):
 		p.Kill()
-		return nil, fmt.Errorf("%s %s not ready after 20s:\n%s", bin, args[0], p.Stderr())
+		return nil, fmt.Errorf("%s not ready after 20s:\n%s", cmd, p.Stderr())
 	}
 }
 
