@@ -257,6 +257,7 @@ func (s *Session) receiptData(e flow.Effect) ReceiptData {
 	if op.Agent != nil {
 		r.Proxy = true
 		r.AgentName = mask.Name(op.Agent.Name)
+		r.AgentIDNumber = mask.Number(op.Agent.IDNumber)
 		r.Relationship = op.Agent.Relationship
 	}
 	return r

@@ -77,21 +77,23 @@ type Central interface {
 }
 
 // ReceiptData is what the printer prints. Personal fields are already
-// masked.
+// masked (kiosk/mask is idempotent, so kiosk/receipt masking them again
+// changes nothing).
 type ReceiptData struct {
-	Kind         flow.Kind
-	Voucher      string // as printed: grouped when it is a store voucher
-	Key          string
-	Time         time.Time
-	KioskID      string
-	Lang         string
-	Name         string // masked
-	IDNumber     string // masked
-	CardNumber   string // masked; empty when filed against the ID number
-	Proxy        bool
-	AgentName    string // masked
-	Relationship string
-	Offline      bool
+	Kind          flow.Kind
+	Voucher       string // as printed: grouped when it is a store voucher
+	Key           string
+	Time          time.Time
+	KioskID       string
+	Lang          string
+	Name          string // masked
+	IDNumber      string // masked
+	CardNumber    string // masked; empty when filed against the ID number
+	Proxy         bool
+	AgentName     string // masked
+	AgentIDNumber string // masked
+	Relationship  string
+	Offline       bool
 }
 
 // Printer prints a receipt. printed is false when no paper came out (paper
