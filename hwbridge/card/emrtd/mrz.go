@@ -8,10 +8,10 @@ import (
 
 // MRZ is the machine readable zone of an ID card (TD1, three lines of 30
 // characters) or a passport (TD3, two lines of 44), as ICAO 9303 parts 4
-// and 5 lay it out. Text fields have their '<' fillers turned into spaces
+// and 5 lay it out (and TD2, two lines of 36, part 6). Text fields have their '<' fillers turned into spaces
 // and trimmed; dates stay as printed, YYMMDD.
 type MRZ struct {
-	Format         string // "TD1" or "TD3"
+	Format         string // "TD1", "TD2" or "TD3"
 	DocumentCode   string // e.g. "ID", "I", "P"
 	Issuer         string // issuing state, ICAO three-letter code
 	DocumentNumber string // without fillers; may exceed 9 characters (TD1 long form)
@@ -21,8 +21,8 @@ type MRZ struct {
 	BirthDate      string // YYMMDD, '<' where unknown
 	Sex            string // "M", "F" or "<"
 	ExpiryDate     string // YYMMDD
-	OptionalData1  string // TD1 line 1 optional data; TD3 personal number
-	OptionalData2  string // TD1 line 2 optional data; empty for TD3
+	OptionalData1  string // TD1 line 1 optional data; TD2 optional data; TD3 personal number
+	OptionalData2  string // TD1 line 2 optional data; empty for TD2 and TD3
 }
 
 // MRZError says which MRZ field is wrong and why. It never carries the
@@ -112,7 +112,7 @@ func NormalizeMRZ(s string) string {
 	return b.String()
 }
 
-// ParseMRZ parses a TD1 (3×30) or TD3 (2×44) MRZ, lines joined with or
+// ParseMRZ parses a TD1 (3×30), TD2 (2×36) or TD3 (2×44) MRZ, lines joined with or
 // without newlines, and validates every check digit. Errors are *MRZError
 // naming the field; check digit failures also match ErrCheckDigit.
 func ParseMRZ(s string) (MRZ, error) {
@@ -127,8 +127,10 @@ func ParseMRZ(s string) (MRZ, error) {
 		return parseTD1(n[0:30], n[30:60], n[60:90])
 	case 88:
 		return parseTD3(n[0:44], n[44:88])
+	case 72:
+		return parseTD2(n[0:36], n[36:72])
 	}
-	return MRZ{}, &MRZError{Field: "length", Reason: fmt.Sprintf("%d characters: want 90 (ID card, 3 lines of 30) or 88 (passport, 2 lines of 44)", len(n))}
+	return MRZ{}, &MRZError{Field: "length", Reason: fmt.Sprintf("%d characters: want 90 (ID card, 3 lines of 30), 72 (2 lines of 36) or 88 (passport, 2 lines of 44)", len(n))}
 }
 
 func trimFill(s string) string {
@@ -171,6 +173,34 @@ func checkSex(s string) error {
 	return nil
 }
 
+// documentNumber checks the 9-character document number field against its
+// check character. When that character is a filler, the number is long
+// (part 5, note j; part 6): it goes on in the optional data up to the first
+// filler, and the character before that filler is its check digit. It
+// returns the number without fillers and what is left of the optional data.
+func documentNumber(field string, check byte, opt string) (doc, rest string, err error) {
+	if check == '<' {
+		end := strings.IndexByte(opt, '<')
+		if end < 0 {
+			end = len(opt)
+		}
+		if end < 1 {
+			return "", "", &MRZError{Field: "document number", Reason: "check digit missing"}
+		}
+		field += opt[:end-1]
+		check = opt[end-1]
+		opt = opt[end:]
+	}
+	if err := checkField("document number", field, check); err != nil {
+		return "", "", err
+	}
+	doc = strings.ReplaceAll(field, "<", "")
+	if doc == "" {
+		return "", "", &MRZError{Field: "document number", Reason: "empty"}
+	}
+	return doc, opt, nil
+}
+
 // parseTD1 follows ICAO 9303 part 5, 4.2.2.
 func parseTD1(l1, l2, l3 string) (MRZ, error) {
 	m := MRZ{
@@ -185,30 +215,11 @@ func parseTD1(l1, l2, l3 string) (MRZ, error) {
 	if m.DocumentCode == "" || !isAlpha(l1[0]) {
 		return MRZ{}, &MRZError{Field: "document code", Reason: "must start with a letter"}
 	}
-	docNum, docCheck, opt1 := l1[5:14], l1[14], l1[15:30]
-	if docCheck == '<' {
-		// Long document number (part 5, note j): the number goes on in the
-		// optional data up to the first filler; the character before that
-		// filler is its check digit.
-		end := strings.IndexByte(opt1, '<')
-		if end < 0 {
-			end = len(opt1)
-		}
-		if end < 1 {
-			return MRZ{}, &MRZError{Field: "document number", Reason: "check digit missing"}
-		}
-		docNum += opt1[:end-1]
-		docCheck = opt1[end-1]
-		opt1 = opt1[end:]
-	}
-	if err := checkField("document number", docNum, docCheck); err != nil {
+	doc, opt1, err := documentNumber(l1[5:14], l1[14], l1[15:30])
+	if err != nil {
 		return MRZ{}, err
 	}
-	m.DocumentNumber = strings.ReplaceAll(docNum, "<", "")
-	if m.DocumentNumber == "" {
-		return MRZ{}, &MRZError{Field: "document number", Reason: "empty"}
-	}
-	m.OptionalData1 = trimFill(opt1)
+	m.DocumentNumber, m.OptionalData1 = doc, trimFill(opt1)
 	if err := checkDate("birth date", m.BirthDate); err != nil {
 		return MRZ{}, err
 	}
@@ -276,6 +287,48 @@ func parseTD3(l1, l2 string) (MRZ, error) {
 	m.OptionalData1 = trimFill(l2[28:42])
 	composite := l2[0:10] + l2[13:20] + l2[21:43]
 	if err := checkField("composite", composite, l2[43]); err != nil {
+		return MRZ{}, err
+	}
+	return m, nil
+}
+
+// parseTD2 follows ICAO 9303 part 6, 4.2.2.
+func parseTD2(l1, l2 string) (MRZ, error) {
+	m := MRZ{
+		Format:       "TD2",
+		DocumentCode: trimFill(l1[0:2]),
+		Issuer:       trimFill(l1[2:5]),
+		Nationality:  trimFill(l2[10:13]),
+		BirthDate:    l2[13:19],
+		Sex:          l2[20:21],
+		ExpiryDate:   l2[21:27],
+	}
+	if m.DocumentCode == "" || !isAlpha(l1[0]) {
+		return MRZ{}, &MRZError{Field: "document code", Reason: "must start with a letter"}
+	}
+	m.Surname, m.GivenNames = splitName(l1[5:36])
+	doc, opt, err := documentNumber(l2[0:9], l2[9], l2[28:35])
+	if err != nil {
+		return MRZ{}, err
+	}
+	m.DocumentNumber, m.OptionalData1 = doc, trimFill(opt)
+	if err := checkDate("birth date", m.BirthDate); err != nil {
+		return MRZ{}, err
+	}
+	if err := checkField("birth date", m.BirthDate, l2[19]); err != nil {
+		return MRZ{}, err
+	}
+	if err := checkSex(m.Sex); err != nil {
+		return MRZ{}, err
+	}
+	if err := checkDate("expiry date", m.ExpiryDate); err != nil {
+		return MRZ{}, err
+	}
+	if err := checkField("expiry date", m.ExpiryDate, l2[27]); err != nil {
+		return MRZ{}, err
+	}
+	composite := l2[0:10] + l2[13:20] + l2[21:35]
+	if err := checkField("composite", composite, l2[35]); err != nil {
 		return MRZ{}, err
 	}
 	return m, nil

@@ -12,6 +12,9 @@ const (
 	specimenTD1 = "I<UTOD231458907<<<<<<<<<<<<<<<\n" +
 		"7408122F1204159UTO<<<<<<<<<<<6\n" +
 		"ERIKSSON<<ANNA<MARIA<<<<<<<<<<"
+	// Part 6 specimen.
+	specimenTD2 = "I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<\n" +
+		"D231458907UTO7408122F1204159<<<<<<<6"
 	specimenTD3 = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n" +
 		"L898902C36UTO7408122F1204159ZE184226B<<<<<10"
 )
@@ -29,6 +32,8 @@ func TestParseMRZSpecimens(t *testing.T) {
 		{"TD3", specimenTD3, MRZ{Format: "TD3", DocumentCode: "P", Issuer: "UTO", DocumentNumber: "L898902C3",
 			Surname: "ERIKSSON", GivenNames: "ANNA MARIA", Nationality: "UTO", BirthDate: "740812", Sex: "F", ExpiryDate: "120415",
 			OptionalData1: "ZE184226B"}},
+		{"TD2", specimenTD2, MRZ{Format: "TD2", DocumentCode: "I", Issuer: "UTO", DocumentNumber: "D23145890",
+			Surname: "ERIKSSON", GivenNames: "ANNA MARIA", Nationality: "UTO", BirthDate: "740812", Sex: "F", ExpiryDate: "120415"}},
 		{"TD3 joined", strings.ReplaceAll(specimenTD3, "\n", ""), MRZ{Format: "TD3", DocumentCode: "P", Issuer: "UTO", DocumentNumber: "L898902C3",
 			Surname: "ERIKSSON", GivenNames: "ANNA MARIA", Nationality: "UTO", BirthDate: "740812", Sex: "F", ExpiryDate: "120415",
 			OptionalData1: "ZE184226B"}},
@@ -49,7 +54,7 @@ func TestParseMRZSpecimens(t *testing.T) {
 // TestParseMRZEveryDigitChecked changes each digit of the specimens, one at
 // a time, and expects a check digit error every time.
 func TestParseMRZEveryDigitChecked(t *testing.T) {
-	for _, spec := range []string{specimenTD1, specimenTD3, vnTD1(t)} {
+	for _, spec := range []string{specimenTD1, specimenTD2, specimenTD3, vnTD1(t)} {
 		n := NormalizeMRZ(spec)
 		digits := 0
 		for i := 0; i < len(n); i++ {
@@ -174,6 +179,7 @@ func TestBACKeyValidate(t *testing.T) {
 func FuzzParseMRZ(f *testing.F) {
 	f.Add(specimenTD1)
 	f.Add(specimenTD3)
+	f.Add(specimenTD2)
 	f.Add(vnTD1(f))
 	f.Add("I<UTOD23145890<7349<<<<<<<<<<<7408122F1204159UTO<<<<<<<<<<<6ERIKSSON<<ANNA<MARIA<<<<<<<<<<")
 	f.Add(strings.Repeat("<", 90))
@@ -185,7 +191,7 @@ func FuzzParseMRZ(f *testing.F) {
 			}
 			return
 		}
-		if m.Format != "TD1" && m.Format != "TD3" {
+		if m.Format != "TD1" && m.Format != "TD2" && m.Format != "TD3" {
 			t.Errorf("format %q", m.Format)
 		}
 		if m.DocumentNumber == "" {
