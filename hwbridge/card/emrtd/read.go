@@ -49,8 +49,9 @@ const (
 
 // Options configures Read.
 type Options struct {
-	// CSCA are the trusted country signing CA certificates. Nil means the
-	// signature of EF.SOD is not checked; the hashes still are.
+	// CSCA are the trusted country signing CA certificates. None (nil or
+	// empty) means the signature of EF.SOD is not checked; the hashes
+	// still are.
 	CSCA []*x509.Certificate
 	// Photo asks for DG2 (the face image) as well, when EF.COM lists it.
 	// It is the largest file on the chip and the slowest to read.
@@ -167,7 +168,7 @@ func Read(ctx context.Context, card hwbridge.Card, key BACKey, opt Options) (*Do
 	if ds := sod.DocumentSigner(); ds != nil {
 		doc.PA.Signer = ds.Subject.String()
 	}
-	if opt.CSCA != nil {
+	if len(opt.CSCA) > 0 {
 		if doc.PA.Signer, err = sod.VerifySignature(opt.CSCA); err != nil {
 			return nil, err
 		}

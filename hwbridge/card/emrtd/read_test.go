@@ -393,3 +393,31 @@ func TestReadEmptyResponseIsAnError(t *testing.T) {
 		t.Fatal("a card giving empty responses was read")
 	}
 }
+
+// A document signer certificate Go cannot parse (here: an unknown curve,
+// as with brainpool on real passports) still lets the hashes be checked;
+// only the signature check fails, naming the certificate.
+func TestParseSODUnreadableCertificate(t *testing.T) {
+	p := loadProfile(t, "emrtd_vn.json")
+	_, card := newCard(t, p, cardsim.Options{})
+	doc, err := emrtd.Read(ctx(t), card, keyOf(t, p), emrtd.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p256 := []byte{0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07}
+	if bytes.Count(doc.SOD, p256) != 1 {
+		t.Fatalf("expected one P-256 OID in EF.SOD, found %d", bytes.Count(doc.SOD, p256))
+	}
+	bad := bytes.Replace(doc.SOD, p256, append(p256[:9:9], 0x63), 1)
+	s, err := emrtd.ParseSOD(bad)
+	if err != nil {
+		t.Fatalf("EF.SOD with an unreadable certificate: %v", err)
+	}
+	if fmt.Sprint(s.DataGroups()) != "[1 13]" {
+		t.Errorf("data groups %v", s.DataGroups())
+	}
+	_, err = s.VerifySignature(testCSCA())
+	if !errors.Is(err, emrtd.ErrPassiveAuth) || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("VerifySignature = %v, want an error about the certificate", err)
+	}
+}

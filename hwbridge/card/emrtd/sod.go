@@ -159,6 +159,7 @@ type SOD struct {
 	attrs       []attribute
 	signer      signerInfo
 	certs       []*x509.Certificate
+	certErr     error // why the certificates could not be parsed
 }
 
 func sodErr(format string, a ...any) error {
@@ -227,8 +228,11 @@ func ParseSOD(b []byte) (*SOD, error) {
 		s.Hashes[d.DataGroupNumber] = d.DataGroupHashValue
 	}
 	if len(sd.Certificates.Bytes) > 0 {
+		// A certificate Go cannot parse (brainpool curves, explicit EC
+		// parameters) only prevents the signature check: the hashes can
+		// still be compared.
 		if s.certs, err = x509.ParseCertificates(sd.Certificates.Bytes); err != nil {
-			return nil, sodErr("EF.SOD document signer certificate is malformed")
+			s.certs, s.certErr = nil, err
 		}
 	}
 	if sa := s.signer.SignedAttrs.FullBytes; len(sa) > 0 {
@@ -293,6 +297,9 @@ func (s *SOD) DocumentSigner() *x509.Certificate {
 // key signed them, and that one of cscas issued the document signer
 // certificate. It returns the document signer's subject.
 func (s *SOD) VerifySignature(cscas []*x509.Certificate) (string, error) {
+	if s.certErr != nil {
+		return "", sodErr("EF.SOD document signer certificate cannot be read: %v", s.certErr)
+	}
 	ds := s.DocumentSigner()
 	if ds == nil {
 		return "", sodErr("EF.SOD carries no document signer certificate")
