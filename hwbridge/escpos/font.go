@@ -10,7 +10,7 @@ import (
 // virtual printer's PNG. Lowercase letters are drawn as small capitals;
 // Vietnamese diacritics are drawn above or below the base letter from the
 // NFD decomposition; characters with no glyph (CJK, for example) are drawn
-// as an empty box.
+// as a hatched block.
 const (
 	// GlyphW and GlyphH are the size of one character cell in font pixels:
 	// 5 columns plus 1 of spacing; 2 rows for marks above, 7 for the letter,
@@ -93,7 +93,9 @@ var glyphs = map[rune][7]string{
 	'Đ':  {"####.", "#...#", "#...#", "###.#", "#...#", "#...#", "####."},
 }
 
-var box = [7]string{"#####", "#...#", "#...#", "#...#", "#...#", "#...#", "#####"}
+// box stands for a character with no glyph: a hatch rather than an empty
+// square, which a QR decoder could take for a finder pattern.
+var box = [7]string{"#.#.#", ".#.#.", "#.#.#", ".#.#.", "#.#.#", ".#.#.", "#.#.#"}
 
 // cell draws one rune into a GlyphW x GlyphH cell.
 func cell(r rune) [GlyphH][GlyphW]bool {

@@ -100,12 +100,14 @@ type Options struct {
 
 // Rendered is one receipt as it came out of the printer.
 type Rendered struct {
-	Seq      int
-	Text     string   // one line per printed line, decoded to UTF-8
-	PNG      []byte   // the paper as an image, QR codes drawn
-	QR       []string // payloads of the QR codes printed
-	Complete bool     // false when the paper ran out or the printer stopped mid-receipt
-	TextPath string   // set when Options.OutDir is
+	Seq  int
+	Text string   // one line per printed line, decoded to UTF-8
+	PNG  []byte   // the paper as an image, QR codes drawn
+	QR   []string // payloads of the QR codes printed
+	// QRBoxes is where each QR code is in the PNG (same order as QR).
+	QRBoxes  []image.Rectangle
+	Complete bool   // false when the paper ran out or the printer stopped mid-receipt
+	TextPath string // set when Options.OutDir is
 	PNGPath  string
 }
 
@@ -655,7 +657,7 @@ func (p *Printer) finishLocked() {
 		txt.WriteString("[receipt interrupted: not completely printed]\n")
 	}
 	r.Text = txt.String()
-	r.PNG = p.renderPNG(page)
+	r.PNG, r.QRBoxes = p.renderPNG(page)
 	if p.opt.OutDir != "" {
 		base := filepath.Join(p.opt.OutDir, fmt.Sprintf("receipt-%04d", r.Seq))
 		if err := os.WriteFile(base+".txt", []byte(r.Text), 0o644); err != nil {
@@ -676,11 +678,12 @@ func (p *Printer) finishLocked() {
 }
 
 // renderPNG draws the page on paper-wide white with the escpos bitmap font.
-func (p *Printer) renderPNG(page []row) []byte {
+func (p *Printer) renderPNG(page []row) ([]byte, []image.Rectangle) {
 	width := p.opt.Paper.Dots()
 	const margin = 24
 	var bms [][]bool
 	var aligns []escpos.Align
+	var boxes []image.Rectangle
 	height := 2 * margin
 	for _, rw := range page {
 		var bm [][]bool
@@ -696,6 +699,10 @@ func (p *Printer) renderPNG(page []row) []byte {
 		for i := 0; i < pad; i++ {
 			bms, aligns = append(bms, nil), append(aligns, escpos.Left)
 		}
+		if rw.img != nil && strings.HasPrefix(rw.text, "[QR ") && len(bm) > 0 {
+			x0 := alignX(rw.align, width, len(bm[0]))
+			boxes = append(boxes, image.Rect(x0, margin+len(bms), x0+len(bm[0]), margin+len(bms)+len(bm)))
+		}
 		for _, line := range bm {
 			bms, aligns = append(bms, line), append(aligns, rw.align)
 		}
@@ -709,13 +716,7 @@ func (p *Printer) renderPNG(page []row) []byte {
 		img.Pix[i] = 0xFF
 	}
 	for y, line := range bms {
-		x0 := 0
-		switch aligns[y] {
-		case escpos.Center:
-			x0 = (width - len(line)) / 2
-		case escpos.Right:
-			x0 = width - len(line)
-		}
+		x0 := alignX(aligns[y], width, len(line))
 		for x, on := range line {
 			if on && x0+x >= 0 && x0+x < width {
 				img.SetGray(x0+x, margin+y, color.Gray{})
@@ -726,5 +727,15 @@ func (p *Printer) renderPNG(page []row) []byte {
 	if err := png.Encode(&b, img); err != nil {
 		p.log.Warn("vprinter: encode PNG", "err", err)
 	}
-	return b.Bytes()
+	return b.Bytes(), boxes
+}
+
+func alignX(a escpos.Align, width, w int) int {
+	switch a {
+	case escpos.Center:
+		return (width - w) / 2
+	case escpos.Right:
+		return width - w
+	}
+	return 0
 }
