@@ -37,6 +37,7 @@ type browserRig struct {
 	shots string
 	n     int
 	relay *relay
+	clock *fakeClock
 }
 
 // relay forwards TCP connections to target until cut.
@@ -108,7 +109,8 @@ func newBrowserRig(tb testing.TB) *browserRig {
 	}
 	cen := &fakeCentral{cards: map[string][]Card{holder.IDNumber: {{Number: "A12345678", State: "active"}}}}
 	srv := ui.NewServer(ui.Config{KioskID: "K-TEST", Version: "test", Rate: 200, Burst: 400})
-	sess := New(Config{KioskID: "K-TEST"}, Deps{Outbox: r.out, Identity: newIdentity(), Central: cen, Printer: r.pr, Devices: r.dev, Display: srv})
+	r.clock = newClock()
+	sess := New(Config{KioskID: "K-TEST", Clock: r.clock}, Deps{Outbox: r.out, Identity: newIdentity(), Central: cen, Printer: r.pr, Devices: r.dev, Display: srv})
 	srv.SetDriver(sess)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -326,6 +328,14 @@ func TestBrowserReconnectAndPaperOut(t *testing.T) {
 	}
 	r.run(t, click("#btn-start"), screen("menu", ""),
 		click(`#screen [data-value="suspend_settlement"]`), screen("identify", ""))
+	// The countdown shows in the last 10 s; a touch anywhere hides it.
+	r.clock.Advance(51 * time.Second)
+	r.run(t, chromedp.WaitVisible(chromedp.CSS("#countdown")))
+	if c := text(t, r, "#countdown"); c != strings.ReplaceAll(cat["countdown"], "{n}", "9") {
+		t.Errorf("countdown %q", c)
+	}
+	r.shot(t, "countdown")
+	r.run(t, click("#screen h1"), chromedp.WaitNotVisible(chromedp.CSS("#countdown")))
 	r.dev.insert(hwbridge.SlotSS)
 	r.run(t, screen("keypad", "pin"), typeKeys("92"))
 	r.run(t, screen("keypad", "pin")) // "92" is refused as too short: still the keypad

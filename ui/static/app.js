@@ -285,7 +285,7 @@
     // A touch tells the daemon the citizen is still there (idle timeout).
     document.addEventListener("pointerdown", () => {
       const now = Date.now();
-      if (now - lastPing > 1000) { lastPing = now; send({ type: "ping" }); }
+      if (now - lastPing > 1000 || !$("countdown").hidden) { lastPing = now; send({ type: "ping" }); }
     }, true);
     Promise.all(LANGS.map((l) => fetch("i18n/" + l + ".json").then((r) => r.json()).then((c) => { catalogs[l] = c; })))
       .catch(() => {})
