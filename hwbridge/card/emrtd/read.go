@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/kioskd/kioskd/hwbridge"
@@ -119,7 +120,7 @@ func Read(ctx context.Context, card hwbridge.Card, key BACKey, opt Options) (*Do
 		tag uint32
 	}{{1, FIDDG1, TagDG1}, {2, FIDDG2, TagDG2}, {13, FIDDG13, TagDG13}}
 	for _, w := range want {
-		if w.dg != 1 && !listed(doc.DataGroups, w.dg) || w.dg == 2 && !opt.Photo {
+		if w.dg != 1 && !slices.Contains(doc.DataGroups, w.dg) || w.dg == 2 && !opt.Photo {
 			continue
 		}
 		b, err := r.readFile(ctx, w.fid, w.tag)
@@ -175,15 +176,6 @@ func Read(ctx context.Context, card hwbridge.Card, key BACKey, opt Options) (*Do
 		doc.PA.SignatureChecked = true
 	}
 	return doc, nil
-}
-
-func listed(dgs []int, n int) bool {
-	for _, d := range dgs {
-		if d == n {
-			return true
-		}
-	}
-	return false
 }
 
 // reader holds one BAC session with a card.

@@ -75,3 +75,15 @@ func mustMarshal(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+func FuzzParseCSCAs(f *testing.F) {
+	f.Add([]byte(cardsim.TestCSCAPEM))
+	f.Add(cardsim.TestCSCA().Cert.Raw)
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		certs, err := emrtd.ParseCSCAs(b)
+		if err == nil && len(certs) == 0 {
+			t.Error("no error and no certificate")
+		}
+	})
+}
