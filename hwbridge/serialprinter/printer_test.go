@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -184,5 +185,43 @@ func TestUnplugAndReplug(t *testing.T) {
 	}
 	if got := lastReceipt(t, r.vp, 1); !strings.Contains(got.Text, "back\n") {
 		t.Errorf("rendered after replug:\n%s", got.Text)
+	}
+}
+
+// TestRunStopsItsGoroutines: after Run returns, nothing it started is left.
+func TestRunStopsItsGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	link := filepath.Join(t.TempDir(), "ttyPRN")
+	vp := vprinter.New(vprinter.Options{Log: quiet})
+	if err := vp.Link(link); err != nil {
+		t.Fatal(err)
+	}
+	p := serialprinter.New(serialprinter.Config{Device: link, Flow: serialprinter.FlowXonXoff}, quiet)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 2)
+	go func() { done <- vp.Run(ctx) }()
+	go func() { done <- p.Run(ctx) }()
+	for e := range p.Events() {
+		if e.Connected && e.Status.Ready() {
+			break
+		}
+	}
+	if err := p.Print(context.Background(), receipt(t, "leak check")); err != nil {
+		t.Fatal(err)
+	}
+	vp.Unplug()
+	cancel()
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Goroutines that have returned may take a moment to be reaped.
+	for i := 0; runtime.NumGoroutine() > before && i < 100; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<16)
+		t.Fatalf("%d goroutines before, %d after Run returned:\n%s", before, n, buf[:runtime.Stack(buf, true)])
 	}
 }

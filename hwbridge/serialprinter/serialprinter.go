@@ -409,8 +409,13 @@ func (p *Printer) write(ctx context.Context, c *conn, b []byte, flow bool) error
 				case <-time.After(d):
 				}
 			}
-			if err := p.waitReady(ctx, c); err != nil {
+			waited, err := p.waitReady(ctx, c)
+			if err != nil {
 				return err
+			}
+			if waited {
+				// after a pause, pace from now: no burst to catch up
+				start, sent = time.Now(), 0
 			}
 		}
 		n := min(len(b), writeChunk)
@@ -436,7 +441,7 @@ func (p *Printer) write(ctx context.Context, c *conn, b []byte, flow bool) error
 
 // waitReady blocks while the printer signals busy: XOFF until XON, or CTS
 // low (go.bug.st/serial has no hardware flow control of its own).
-func (p *Printer) waitReady(ctx context.Context, c *conn) error {
+func (p *Printer) waitReady(ctx context.Context, c *conn) (waited bool, err error) {
 	switch p.cfg.Flow {
 	case FlowXonXoff:
 		for {
@@ -444,35 +449,37 @@ func (p *Printer) waitReady(ctx context.Context, c *conn) error {
 			paused, resumed := c.paused, c.resumed
 			c.mu.Unlock()
 			if !paused {
-				return nil
+				return waited, nil
 			}
+			waited = true
 			select {
 			case <-resumed:
 			case <-c.lost:
-				return fmt.Errorf("%w: %v", ErrDisconnected, c.err)
+				return waited, fmt.Errorf("%w: %v", ErrDisconnected, c.err)
 			case <-ctx.Done():
-				return fmt.Errorf("printer busy (XOFF): %w", ctx.Err())
+				return waited, fmt.Errorf("printer busy (XOFF): %w", ctx.Err())
 			}
 		}
 	case FlowRTSCTS:
 		for {
 			bits, err := c.port.GetModemStatusBits()
 			if err != nil {
-				return fmt.Errorf("read CTS: %w", err)
+				return waited, fmt.Errorf("read CTS: %w", err)
 			}
 			if bits.CTS {
-				return nil
+				return waited, nil
 			}
+			waited = true
 			select {
 			case <-time.After(10 * time.Millisecond):
 			case <-c.lost:
-				return fmt.Errorf("%w: %v", ErrDisconnected, c.err)
+				return waited, fmt.Errorf("%w: %v", ErrDisconnected, c.err)
 			case <-ctx.Done():
-				return fmt.Errorf("printer busy (CTS low): %w", ctx.Err())
+				return waited, fmt.Errorf("printer busy (CTS low): %w", ctx.Err())
 			}
 		}
 	}
-	return nil
+	return false, nil
 }
 
 // DefaultPrintTimeout bounds Print when ctx has no deadline.

@@ -441,6 +441,9 @@ func (p *Printer) sendLocked(b byte) {
 	if p.master == nil {
 		return
 	}
+	// A host that stopped reading must not stall the printer (this runs
+	// under p.mu): give up on the reply after a second.
+	_ = p.master.SetWriteDeadline(time.Now().Add(time.Second))
 	if _, err := p.master.Write([]byte{b}); err != nil {
 		p.log.Warn("vprinter reply failed", "err", err)
 	}
