@@ -1,13 +1,16 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,7 +50,8 @@ func newRig(t *testing.T, mod ...func(*Config, *Deps)) *rig {
 		clock: newClock(),
 	}
 	r.srv = ui.NewServer(ui.Config{KioskID: "K-TEST", Version: "test"})
-	cfg := Config{KioskID: "K-TEST", Clock: r.clock}
+	logs := &syncBuffer{}
+	cfg := Config{KioskID: "K-TEST", Clock: r.clock, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	deps := Deps{Outbox: r.out, Identity: r.id, Central: r.cen, Printer: r.pr, Devices: r.dev, Display: r.srv}
 	for _, m := range mod {
 		m(&cfg, &deps)
@@ -67,6 +71,8 @@ func newRig(t *testing.T, mod ...func(*Config, *Deps)) *rig {
 		}
 		r.srv.Close()
 		r.hs.Close()
+		// Whatever happened, the logs name no one.
+		assertNoPersonal(t, "log", logs.String())
 	})
 	r.connect()
 	r.expect("idle")
@@ -808,4 +814,21 @@ func TestMalformedFloodLeavesFlowIntact(t *testing.T) {
 	if len(r.out.committed()) != 0 {
 		t.Fatal("flood committed something")
 	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
