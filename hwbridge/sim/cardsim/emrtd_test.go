@@ -234,3 +234,54 @@ func TestTestCSCAIsFixed(t *testing.T) {
 		t.Fatalf("document signer does not chain to the test CSCA: %v", err)
 	}
 }
+
+// FuzzEMRTDProcess sends the eMRTD applet arbitrary commands, plain and,
+// after a real BAC, properly protected ones: it must answer each with at
+// least a status word and never panic (a panic would kill `kioskd vcard`).
+func FuzzEMRTDProcess(f *testing.F) {
+	p, err := LoadProfile("testdata/emrtd_vn.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	c, err := New(p, Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(false, []byte{0x00, 0xA4, 0x04, 0x0C, 0x07, 0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01})
+	f.Add(true, []byte{0x00, 0xB0, 0x7F, 0xFF, 0x00})
+	f.Add(true, []byte{0x00, 0xB0, 0x9D, 0x00, 0x00})
+	f.Add(true, []byte{0x00, 0xA4, 0x02, 0x0C, 0x02, 0x01, 0x1D})
+	f.Add(false, []byte{0x0C, 0xB0, 0x00, 0x00, 0x03, 0x8E, 0x01, 0x00, 0x00})
+	f.Fuzz(func(t *testing.T, protect bool, raw []byte) {
+		c.Reset()
+		var s *bac.Session
+		if protect {
+			s = authenticate(t, c, p)
+		}
+		cmd, err := apdu.ParseCommand(raw)
+		if err != nil {
+			if r := c.Process(raw); len(r) < 2 {
+				t.Fatalf("answer of %d bytes to an unparsable command", len(r))
+			}
+			return
+		}
+		if s != nil && cmd.CLA&0x0C == 0 && cmd.INS&1 == 0 {
+			if cmd, err = s.Wrap(cmd); err != nil {
+				return
+			}
+		}
+		b, err := cmd.Bytes()
+		if err != nil {
+			return
+		}
+		r, err := apdu.ParseResponse(c.Process(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s != nil && len(r.Data) > 0 {
+			if _, err := s.Unwrap(r); err != nil {
+				t.Fatalf("the applet's protected answer does not unwrap: %v", err)
+			}
+		}
+	})
+}
