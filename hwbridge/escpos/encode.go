@@ -270,6 +270,9 @@ func (e *encoder) qr(q QR) error {
 		return ErrQRTooLong
 	}
 	e.style(Center, false, 1)
+	// one blank line above: the quiet zone a scanner needs (the LF after
+	// the code gives the one below)
+	e.b.Write([]byte{ESC, 'd', 1})
 	module := byte(6)
 	if e.paper == Paper58 {
 		module = 4

@@ -40,6 +40,7 @@ func ExampleEncode() {
 	// LF
 	// ESC E
 	// GS !
+	// ESC d
 	// QR model
 	// QR size
 	// QR level

@@ -33,7 +33,7 @@ func newRig(t *testing.T, vopt vprinter.Options) *rig {
 		t.Fatal(err)
 	}
 	p := serialprinter.New(serialprinter.Config{Device: link, Baud: 115200, Flow: serialprinter.FlowXonXoff,
-		PollInterval: 100 * time.Millisecond}, quiet)
+		PollInterval: 100 * time.Millisecond, StatusTimeout: 5 * time.Second}, quiet)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 2)
 	go func() { done <- vp.Run(ctx) }()
@@ -156,7 +156,7 @@ func TestXoffHonoured(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	err = r.p.Print(ctx, long)
 	cancel()
 	var np *serialprinter.NotPrintedError
@@ -196,7 +196,7 @@ func TestRunStopsItsGoroutines(t *testing.T) {
 	if err := vp.Link(link); err != nil {
 		t.Fatal(err)
 	}
-	p := serialprinter.New(serialprinter.Config{Device: link, Flow: serialprinter.FlowXonXoff}, quiet)
+	p := serialprinter.New(serialprinter.Config{Device: link, Flow: serialprinter.FlowXonXoff, StatusTimeout: 5 * time.Second}, quiet)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 2)
 	go func() { done <- vp.Run(ctx) }()
