@@ -309,10 +309,13 @@ func TamperDG1(c *Card) error {
 	}
 	mrz, _ := t.Find(0x5F1F)
 	// The last character of the name field: line 3 ends with it in TD1,
-	// line 1 in TD3; neither is covered by a check digit.
+	// line 1 in TD2 and TD3; no check digit covers it.
 	i := len(dg1) - 1
-	if len(mrz.Value) == 88 {
-		i = len(dg1) - len(mrz.Value) + 43
+	switch start := len(dg1) - len(mrz.Value); len(mrz.Value) {
+	case 72:
+		i = start + 35
+	case 88:
+		i = start + 43
 	}
 	if dg1[i] == 'X' {
 		dg1[i] = 'Y'
