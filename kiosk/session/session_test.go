@@ -832,3 +832,53 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestChooseAmongCards(t *testing.T) {
+	r := newRig(t)
+	r.cen.cards[holder.IDNumber] = []Card{{Number: "B00000001", State: "lost"}, {Number: "A12345678", State: "active"}, {Number: "C00000003", State: "frozen?"}}
+	d := r.reportToConfirm()
+	cards := asList(d["cards"])
+	if len(cards) != 3 || cards[1]["selected"] != true || cards[2]["state"] != "unknown" {
+		t.Fatalf("cards %v", cards)
+	}
+	for _, c := range cards {
+		if strings.Contains(c["number"].(string), "0000000") || c["number"] == "A12345678" {
+			t.Errorf("card number not masked: %v", c["number"])
+		}
+	}
+	r.input("card", "0")
+	d = r.expect("confirm")
+	if asList(d["cards"])[0]["selected"] != true {
+		t.Fatalf("choice not shown: %v", d["cards"])
+	}
+	r.input("card", "3")
+	r.expectError("unknown_card")
+	r.confirm()
+	r.expect("done")
+	if ops := r.out.committed(); len(ops) != 1 || ops[0].CardNumber != "B00000001" {
+		t.Fatalf("committed %+v", ops)
+	}
+}
+
+func TestReaderUnplugged(t *testing.T) {
+	r := newRig(t)
+	r.ssToPIN("suspend_settlement")
+	r.dev.ch <- DeviceEvent{Kind: hwbridge.ReaderRemoved, Slot: hwbridge.SlotSS}
+	// The page hears the reader is gone, and the card went with it: idle.
+	sawDevice, sawIdle := false, false
+	for !sawDevice || !sawIdle {
+		f := r.frame()
+		switch f["type"] {
+		case "device":
+			for _, x := range f["readers"].([]any) {
+				if m := x.(map[string]any); m["slot"] == "ss" && m["present"] == false {
+					sawDevice = true
+				}
+			}
+		case "screen":
+			sawIdle = f["name"] == "idle"
+		}
+	}
+	r.dev.ch <- DeviceEvent{Kind: hwbridge.ReaderAdded, Slot: hwbridge.SlotSS}
+	r.assertForgotten()
+}
