@@ -218,6 +218,23 @@ func typeKeys(s string) chromedp.Action[chromedp.Void] {
 
 func (r *browserRig) shot(tb testing.TB, name string) {
 	tb.Helper()
+	// Touch-first: every visible button at least 64 px each way, every
+	// visible text at least 24 px.
+	small := get(tb, r, chromedp.Evaluate[[]string](`(() => {
+		const bad = [];
+		for (const e of document.querySelectorAll("button")) {
+			const b = e.getBoundingClientRect();
+			if (e.offsetParent && (b.width < 64 || b.height < 64)) bad.push("button " + (e.id || e.textContent));
+		}
+		for (const e of document.querySelectorAll("body *")) {
+			if (!e.offsetParent || !e.childNodes.length || ![...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+			if (parseFloat(getComputedStyle(e).fontSize) < 24) bad.push("text " + e.tagName + " " + e.id);
+		}
+		return bad;
+	})()`))
+	if len(small) > 0 {
+		tb.Errorf("%s: too small for touch: %v", name, small)
+	}
 	png := get(tb, r, chromedp.FullScreenshot(100))
 	r.n++
 	p := filepath.Join(r.shots, fmt.Sprintf("%02d-%s.png", r.n, name))
