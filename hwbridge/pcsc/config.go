@@ -40,6 +40,8 @@ var (
 	// ErrShortResponse: the card answered with fewer than the two status
 	// bytes, as a card dying mid-APDU does through vpcd.
 	ErrShortResponse = errors.New("pcsc: card response shorter than a status word")
+	// ErrRunTwice: Run was called a second time on the same Supervisor.
+	ErrRunTwice = errors.New("pcsc: Run called twice on one supervisor")
 	// ErrCardClosed: the Card was used after Close.
 	ErrCardClosed = errors.New("pcsc: card connection closed")
 )

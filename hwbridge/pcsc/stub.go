@@ -5,6 +5,7 @@ package pcsc
 import (
 	"context"
 	"log/slog"
+	"sync"
 
 	"github.com/kioskd/kioskd/hwbridge"
 )
@@ -17,6 +18,7 @@ const Built = false
 type Supervisor struct {
 	cfg    Config
 	events chan hwbridge.ReaderEvent
+	once   sync.Once
 }
 
 // New returns a supervisor that cannot run in this build.
@@ -24,10 +26,13 @@ func New(cfg Config, log *slog.Logger) *Supervisor {
 	return &Supervisor{cfg: cfg, events: make(chan hwbridge.ReaderEvent)}
 }
 
-// Run returns ErrNotBuilt at once.
-func (s *Supervisor) Run(ctx context.Context) error { return ErrNotBuilt }
+// Run closes the event channel and returns ErrNotBuilt at once.
+func (s *Supervisor) Run(ctx context.Context) error {
+	s.once.Do(func() { close(s.events) })
+	return ErrNotBuilt
+}
 
-// Events returns a channel that never delivers.
+// Events returns a channel that delivers nothing and is closed by Run.
 func (s *Supervisor) Events() <-chan hwbridge.ReaderEvent { return s.events }
 
 // Connect returns ErrNotBuilt.

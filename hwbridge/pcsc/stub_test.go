@@ -21,6 +21,9 @@ func TestWithoutPCSCSupportSaysSo(t *testing.T) {
 	if rs := s.Readers(); len(rs) != 1 || rs[0].Present {
 		t.Errorf("Readers = %+v", rs)
 	}
+	if _, open := <-s.Events(); open {
+		t.Error("Events still open after Run returned")
+	}
 	if Built {
 		t.Error("Built is true in a build without the pcsc tag")
 	}

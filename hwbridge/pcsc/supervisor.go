@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ebfe/scard"
@@ -39,6 +40,8 @@ type Supervisor struct {
 	cfg    Config
 	log    *slog.Logger
 	events chan hwbridge.ReaderEvent
+
+	ran atomic.Bool // Run was called
 
 	mu      sync.Mutex
 	readers map[string]*reader // attached readers by name
@@ -110,6 +113,9 @@ func (s *Supervisor) Readers() []hwbridge.ReaderState {
 // Run keeps trying to reach it with backoff and reports every reader as
 // removed meanwhile. Run may be called once.
 func (s *Supervisor) Run(ctx context.Context) error {
+	if s.ran.Swap(true) {
+		return ErrRunTwice
+	}
 	defer close(s.events)
 	loopDone := make(chan struct{})
 	var wg sync.WaitGroup

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/kioskd/kioskd/hwbridge"
 	"github.com/kioskd/kioskd/hwbridge/pcsc"
@@ -28,6 +29,7 @@ func ReaderName(slot hwbridge.Slot) string { return "kioskd simulated reader (" 
 // Readers is one simulated reader per slot.
 type Readers struct {
 	slots []hwbridge.Slot
+	ran   atomic.Bool
 
 	mu      sync.Mutex
 	cards   map[hwbridge.Slot]*cardsim.Card
@@ -111,6 +113,9 @@ func (r *Readers) Events() <-chan hwbridge.ReaderEvent { return r.events }
 // Run delivers events until ctx is done, then returns nil. Run may be
 // called once.
 func (r *Readers) Run(ctx context.Context) error {
+	if r.ran.Swap(true) {
+		return pcsc.ErrRunTwice
+	}
 	defer close(r.events)
 	for {
 		r.mu.Lock()

@@ -129,6 +129,17 @@ func TestInsertReplacesCard(t *testing.T) {
 	}
 }
 
+func TestRunTwice(t *testing.T) {
+	r := New(hwbridge.SlotSS)
+	run(t, r)
+	next(t, r) // the first Run is running
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.Run(ctx); !errors.Is(err, pcsc.ErrRunTwice) {
+		t.Fatalf("second Run = %v, want ErrRunTwice", err)
+	}
+}
+
 func TestBadSlotAndEmptyRemove(t *testing.T) {
 	r := New(hwbridge.SlotSS)
 	if err := r.Insert("printer", ssCard(t)); !errors.Is(err, pcsc.ErrNoReader) {
