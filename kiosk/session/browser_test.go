@@ -386,4 +386,11 @@ func TestBrowserReconnectAndPaperOut(t *testing.T) {
 	if v := text(t, r, "#voucher"); v != voucher.Format(r.out.lastVoucher()) {
 		t.Errorf("voucher %q, outbox %q", v, voucher.Format(r.out.lastVoucher()))
 	}
+	// Five taps on the title open the technicians' placeholder.
+	r.run(t, click("#btn-finish"), screen("idle", ""), click("#btn-start"), screen("menu", ""))
+	for range 5 {
+		r.run(t, click("#title"))
+	}
+	r.run(t, screen("maintenance_locked", ""))
+	r.shot(t, "maintenance")
 }

@@ -282,6 +282,14 @@
     $("btn-back").addEventListener("click", () => send({ type: "back" }));
     $("btn-cancel").addEventListener("click", () => send({ type: "cancel" }));
     $("btn-reconnect").addEventListener("click", () => { takenOver = false; $("btn-reconnect").hidden = true; connect(); });
+    // Technicians: five taps on the title within three seconds ask for the
+    // maintenance menu (the daemon decides whether and what to show).
+    let taps = [];
+    $("title").addEventListener("click", () => {
+      const now = Date.now();
+      taps = taps.filter((x) => now - x < 3000).concat(now);
+      if (taps.length >= 5) { taps = []; send({ type: "start", flow: "maintenance" }); }
+    });
     // A touch tells the daemon the citizen is still there (idle timeout).
     document.addEventListener("pointerdown", () => {
       const now = Date.now();
