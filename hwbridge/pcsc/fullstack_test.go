@@ -343,3 +343,17 @@ func TestVCardBadFlags(t *testing.T) {
 		t.Errorf("missing profile: err %v, output %q; want an error naming the file", err, out)
 	}
 }
+
+// A card answering garbage gives the drivers errors, never a panic or data.
+func TestVCardGarbage(t *testing.T) {
+	st := newStack(t)
+	startVCard(t, st.d.VPCDAddr(), ssProfile, "--garbage")
+	st.want(hwbridge.CardInserted, hwbridge.SlotSS)
+	c := connect(t, st, hwbridge.SlotSS)
+	if h, err := sscard.Read(ctxT(t), c); err == nil {
+		t.Fatalf("read of a garbage-answering card succeeded: %+v", h)
+	}
+	if err := sscard.VerifyPIN(ctxT(t), c, "123456"); err == nil {
+		t.Fatal("VERIFY on a garbage-answering card succeeded")
+	}
+}

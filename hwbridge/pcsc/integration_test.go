@@ -341,3 +341,24 @@ func leakCheck(t *testing.T) {
 		t.Errorf("goroutine leak: %d before, %d after\n%s", before, now, buf[:n])
 	})
 }
+
+// With pcscd gone, Run keeps trying to reach it and still returns promptly
+// when its context ends; Readers shows nothing attached meanwhile.
+func TestRunReturnsWhilePCSCDIsDown(t *testing.T) {
+	leakCheck(t)
+	st := newStack(t)
+	st.d.Stop()
+	st.want(hwbridge.ReaderRemoved, hwbridge.SlotSS)
+	time.Sleep(300 * time.Millisecond) // let Run enter its reconnect backoff
+	for _, r := range st.sup.Readers() {
+		if r.Present {
+			t.Errorf("pcscd is down but Readers() shows %+v", r)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if _, err := st.sup.Connect(ctx, hwbridge.SlotSS); !errors.Is(err, pcsc.ErrNoReader) {
+		t.Errorf("Connect with pcscd down = %v, want ErrNoReader", err)
+	}
+	st.stop()
+}
