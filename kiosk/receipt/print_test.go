@@ -356,3 +356,25 @@ func BenchmarkReceiptSeconds9600(b *testing.B) {
 	}
 	b.ReportMetric(secs, "receipt_seconds_9600:s")
 }
+
+// TestPrintRasterFallbacks: a printer with neither native QR nor a CP1258
+// table gets the QR code and the Vietnamese lines as bitmaps.
+func TestPrintRasterFallbacks(t *testing.T) {
+	r := newRig(t, 0, 0)
+	d := data("vi")
+	d.Voucher = testVoucher
+	if err := r.p.Print(context.Background(), encode(t, d, escpos.Options{QR: escpos.QRRaster, Viet: escpos.VietRaster})); err != nil {
+		t.Fatal(err)
+	}
+	got := r.receipt(t, 1)
+	c := r.vp.Counts()
+	if c[escpos.OpQRStore] != 0 || c[escpos.OpTable] != 0 || c[escpos.OpRaster] < 5 {
+		t.Errorf("commands %v: want raster images, no native QR, no code table", c)
+	}
+	if !strings.Contains(got.Text, d.Voucher+"\n") || strings.Contains(got.Text, "Số phiếu") {
+		t.Errorf("rendered text:\n%s", got.Text)
+	}
+	if qr, want := decodeQR(t, got), "https://si.example.gov/lookup?v="+d.Voucher; qr != want {
+		t.Errorf("raster QR decodes to %q, want %q", qr, want)
+	}
+}

@@ -52,18 +52,18 @@ type Data struct {
 
 // Config is the terminal's part of every receipt.
 type Config struct {
-	Agency   string // issuing agency name, printed at the top
-	Location string // where the terminal stands
+	Agency   string `toml:"agency"`   // issuing agency name, printed at the top
+	Location string `toml:"location"` // where the terminal stands
 	// LookupURL is the case lookup address printed as a QR code;
 	// "{voucher}" is replaced by the voucher.
-	LookupURL string
+	LookupURL string `toml:"lookup_url"`
 	// ReplacementFee is printed as configured ("10 元", "¥10", "20.000 đ").
-	ReplacementFee string
+	ReplacementFee string `toml:"replacement_fee"`
 	// ReplacementDays is the working days within which the formal loss
-	// report and replacement are to be done at an outlet.
-	ReplacementDays int
-	Paper           escpos.Paper   // 58 or 80; 0 = 80
-	TimeZone        *time.Location `toml:"-"` // time zone of the printed time; nil = as given
+	// report and replacement are to be done at an outlet; 0 = 5.
+	ReplacementDays int            `toml:"replacement_days"`
+	Paper           escpos.Paper   `toml:"paper"` // 58 or 80; 0 = 80
+	TimeZone        *time.Location `toml:"-"`     // time zone of the printed time; nil = as given
 }
 
 // words is one language's wording.

@@ -104,7 +104,8 @@ type Rendered struct {
 	Text string   // one line per printed line, decoded to UTF-8
 	PNG  []byte   // the paper as an image, QR codes drawn
 	QR   []string // payloads of the QR codes printed
-	// QRBoxes is where each QR code is in the PNG (same order as QR).
+	// QRBoxes is where each QR code is in the PNG, top to bottom: native
+	// ones (their payloads are in QR) and square raster images.
 	QRBoxes  []image.Rectangle
 	Complete bool   // false when the paper ran out or the printer stopped mid-receipt
 	TextPath string // set when Options.OutDir is
@@ -691,10 +692,22 @@ func (p *Printer) renderPNG(page []row) ([]byte, []image.Rectangle) {
 	for _, rw := range page {
 		var bm [][]bool
 		pad := 0
+		code := rw.img != nil && isCode(rw)
 		if rw.img != nil {
-			bm, pad = rw.img, 32 // quiet zone around images (4 modules of 8 dots)
+			bm = rw.img
+			if code {
+				pad = 32 // quiet zone around codes (4 modules of 8 dots)
+			}
 		} else {
-			bm = escpos.TextBitmap(rw.text, 2*max(1, rw.size), rw.bold)
+			// the printer wraps a line longer than the paper
+			scale := 2 * max(1, rw.size)
+			cols := max(1, width/(escpos.GlyphW*scale))
+			runes := []rune(rw.text)
+			for len(runes) > cols {
+				bm = append(bm, escpos.TextBitmap(string(runes[:cols]), scale, rw.bold)...)
+				runes = runes[cols:]
+			}
+			bm = append(bm, escpos.TextBitmap(string(runes), scale, rw.bold)...)
 			if rw.text == "" {
 				bm = make([][]bool, escpos.GlyphH*2)
 			}
@@ -702,7 +715,7 @@ func (p *Printer) renderPNG(page []row) ([]byte, []image.Rectangle) {
 		for i := 0; i < pad; i++ {
 			bms, aligns = append(bms, nil), append(aligns, escpos.Left)
 		}
-		if rw.img != nil && strings.HasPrefix(rw.text, "[QR ") && len(bm) > 0 {
+		if code {
 			x0 := alignX(rw.align, width, len(bm[0]))
 			boxes = append(boxes, image.Rect(x0, margin+len(bms), x0+len(bm[0]), margin+len(bms)+len(bm)))
 		}
@@ -731,6 +744,16 @@ func (p *Printer) renderPNG(page []row) ([]byte, []image.Rectangle) {
 		p.log.Warn("vprinter: encode PNG", "err", err)
 	}
 	return b.Bytes(), boxes
+}
+
+// isCode tells a QR code (native, or a square raster image as QRRaster
+// sends it) from a raster text line.
+func isCode(rw row) bool {
+	if strings.HasPrefix(rw.text, "[QR ") {
+		return true
+	}
+	h, w := len(rw.img), len(rw.img[0])
+	return h >= 80 && w >= h-8 && w <= h+8
 }
 
 func alignX(a escpos.Align, width, w int) int {
