@@ -377,7 +377,8 @@ func TestBrowserReconnectAndPaperOut(t *testing.T) {
 	if d := text(t, r, "#display"); d != "●●" {
 		t.Errorf("typed digits lost on reconnect: display %q", d)
 	}
-	r.run(t, click("#btn-clear"), typeKeys("924681"), screen("confirm", ""), click("#btn-confirm"),
+	// This time on a hardware keypad: Backspace twice, the PIN, Enter.
+	r.run(t, chromedp.KeyEvent("\b\b924681\r"), screen("confirm", ""), click("#btn-confirm"),
 		chromedp.WaitVisible(chromedp.CSS(`#screen[data-name="done"] #print-state.error-text`)))
 	r.shot(t, "done-paper-out")
 	if p := text(t, r, "#print-state"); !strings.Contains(p, cat["done.not_printed"]) {

@@ -282,6 +282,16 @@
     $("btn-back").addEventListener("click", () => send({ type: "back" }));
     $("btn-cancel").addEventListener("click", () => send({ type: "cancel" }));
     $("btn-reconnect").addEventListener("click", () => { takenOver = false; $("btn-reconnect").hidden = true; connect(); });
+    // A hardware keypad or keyboard works like the on-screen one.
+    document.addEventListener("keydown", (ev) => {
+      if (current.name !== "keypad") return;
+      const k = ev.key.length === 1 ? ev.key.toUpperCase() : ev.key;
+      let b = null;
+      if (k === "Backspace") b = document.querySelector('[data-key="del"]');
+      else if (k === "Enter") b = $("btn-ok");
+      else if (k.length === 1) b = document.querySelector('#screen [data-key="' + (k === '"' || k === "\\" ? "" : k) + '"]');
+      if (b) { ev.preventDefault(); b.click(); }
+    });
     // Technicians: five taps on the title within three seconds ask for the
     // maintenance menu (the daemon decides whether and what to show).
     let taps = [];
