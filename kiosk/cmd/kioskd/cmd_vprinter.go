@@ -135,10 +135,15 @@ func vprinterControl(p *vprinter.Printer) http.Handler {
 			QR       []string `json:"qr"`
 			Complete bool     `json:"complete"`
 			PNGPath  string   `json:"png_path,omitempty"`
+			QRBoxes  [][4]int `json:"qr_boxes,omitempty"` // x0, y0, x1, y1 in the PNG
 		}
 		var out []receipt
 		for _, r := range p.Receipts() {
-			out = append(out, receipt{r.Seq, r.Text, r.QR, r.Complete, r.PNGPath})
+			var boxes [][4]int
+			for _, b := range r.QRBoxes {
+				boxes = append(boxes, [4]int{b.Min.X, b.Min.Y, b.Max.X, b.Max.Y})
+			}
+			out = append(out, receipt{r.Seq, r.Text, r.QR, r.Complete, r.PNGPath, boxes})
 		}
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{"state": p.State(), "receipts": out, "unknown_commands": p.Unknown()})
