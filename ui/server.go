@@ -123,11 +123,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws://"+r.Host+" wss://"+r.Host+"; img-src 'self' data:; frame-ancestors 'none'")
+	connect := "'self'"
+	if safeHost(r.Host) {
+		connect += " ws://" + r.Host + " wss://" + r.Host
+	}
+	h.Set("Content-Security-Policy", "default-src 'self'; connect-src "+connect+"; img-src 'self' data:; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
 	s.files.ServeHTTP(w, r)
+}
+
+// safeHost reports whether h can go into a header as is: host names, IPv4
+// and bracketed IPv6 addresses with a port.
+func safeHost(h string) bool {
+	if h == "" || len(h) > 255 {
+		return false
+	}
+	for _, c := range h {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune(".-:[]", c)) {
+			return false
+		}
+	}
+	return true
 }
 
 // originAllowed accepts the page's own origin (Origin host equal to the
