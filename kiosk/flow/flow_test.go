@@ -580,3 +580,36 @@ func FuzzNext(f *testing.F) {
 		}
 	})
 }
+
+// Nothing the page sends skips a step: at every step, only that step's own
+// field is accepted as input, confirm only where there is something to
+// confirm, and a new flow only from idle or the menu.
+func TestOnlyTheStepsOwnIntents(t *testing.T) {
+	fields := []string{FieldMode, FieldDocNumber, FieldMRZ, FieldBirthDate, FieldExpiryDate, FieldSubjectID,
+		FieldRelationship, FieldOTP, FieldPIN, FieldCard, FieldVoucher}
+	own := map[Step][]string{
+		StepMode: {FieldMode}, StepDocNumber: {FieldDocNumber, FieldMRZ}, StepBirthDate: {FieldBirthDate},
+		StepExpiryDate: {FieldExpiryDate}, StepSubjectID: {FieldSubjectID}, StepRelationship: {FieldRelationship},
+		StepOTP: {FieldOTP}, StepPIN: {FieldPIN}, StepConfirm: {FieldCard}, StepVoucher: {FieldVoucher},
+	}
+	confirmable := []Step{StepIdle, StepConfirm, StepDone, StepError, StepLookupResult}
+	paths := [][]Intent{nil, pMenu, pMode, pDoc, pBirth, pExpiry, pPlaceID, pReadingID, pFetch, pConfirm, pCommit, pDone,
+		pPSubject, pPRel, pPFetch, pSSPlace, pSSReading, pPIN, pPINVerify, pSSConfirm, pVoucher, pLookingUp, pLookupRes,
+		pMaint, pError}
+	for _, p := range paths {
+		s := walk(t, Policy{}, p)
+		for _, f := range fields {
+			_, _, err := Next(s, in(f, "x"))
+			var re *RefusedError
+			if isRefused := errors.As(err, &re); isRefused == slices.Contains(own[s.Step], f) {
+				t.Errorf("step %s, input %s: %v", s.Step, f, err)
+			}
+		}
+		if _, _, err := Next(s, ev(Confirm)); (err == nil) != slices.Contains(confirmable, s.Step) {
+			t.Errorf("step %s, confirm: %v", s.Step, err)
+		}
+		if _, _, err := Next(s, start(Lookup)); (err == nil) != (s.Step == StepIdle || s.Step == StepMenu) {
+			t.Errorf("step %s, start: %v", s.Step, err)
+		}
+	}
+}
