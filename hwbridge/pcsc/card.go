@@ -110,21 +110,6 @@ func (c *card) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	if len(cmd) < 4 {
 		return nil, fmt.Errorf("pcsc: command APDU of %d bytes is shorter than its 4-byte header", len(cmd))
 	}
-	c.mu.Lock()
-	switch {
-	case c.closed:
-		c.mu.Unlock()
-		return nil, ErrCardClosed
-	case c.broken != nil:
-		err := c.broken
-		c.mu.Unlock()
-		return nil, err
-	case c.busy != nil:
-		c.mu.Unlock()
-		return nil, errors.New("pcsc: another APDU is in flight on this card")
-	}
-	c.mu.Unlock()
-
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
@@ -152,6 +137,18 @@ func (c *card) do(ctx context.Context, fn func() error) error {
 	done := make(chan struct{})
 	var err error
 	c.mu.Lock()
+	switch {
+	case c.closed:
+		c.mu.Unlock()
+		return ErrCardClosed
+	case c.broken != nil:
+		err := c.broken
+		c.mu.Unlock()
+		return err
+	case c.busy != nil:
+		c.mu.Unlock()
+		return errors.New("pcsc: another APDU is in flight on this card")
+	}
 	c.busy = done
 	c.mu.Unlock()
 	go func() {
