@@ -237,7 +237,7 @@ func (r *browserRig) shot(tb testing.TB, name string) {
 	}
 	png := get(tb, r, chromedp.FullScreenshot(100))
 	r.n++
-	p := filepath.Join(r.shots, fmt.Sprintf("%02d-%s.png", r.n, name))
+	p := filepath.Join(r.shots, fmt.Sprintf("%s-%02d-%s.png", tb.Name(), r.n, name))
 	if err := os.WriteFile(p, png, 0o644); err != nil {
 		tb.Fatal(err)
 	}
