@@ -3,8 +3,6 @@ package serialprinter_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -14,57 +12,14 @@ import (
 	"github.com/kioskd/kioskd/hwbridge/escpos"
 	"github.com/kioskd/kioskd/hwbridge/serialprinter"
 	"github.com/kioskd/kioskd/hwbridge/sim/vprinter"
+	"github.com/kioskd/kioskd/hwbridge/sim/vprinter/vprintertest"
 )
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+var quiet = vprintertest.Quiet
 
-// rig is the serial driver talking to the virtual printer over a real pty.
-type rig struct {
-	vp *vprinter.Printer
-	p  *serialprinter.Printer
-}
-
-func newRig(t *testing.T, vopt vprinter.Options) *rig {
+func newRig(t *testing.T, vopt vprinter.Options) *vprintertest.Rig {
 	t.Helper()
-	link := filepath.Join(t.TempDir(), "ttyPRN")
-	vopt.Log = quiet
-	vp := vprinter.New(vopt)
-	if err := vp.Link(link); err != nil {
-		t.Fatal(err)
-	}
-	p := serialprinter.New(serialprinter.Config{Device: link, Baud: 115200, Flow: serialprinter.FlowXonXoff,
-		PollInterval: 100 * time.Millisecond, StatusTimeout: 5 * time.Second}, quiet)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 2)
-	go func() { done <- vp.Run(ctx) }()
-	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		for range 2 {
-			if err := <-done; err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		}
-	})
-	r := &rig{vp: vp, p: p}
-	r.waitEvent(t, func(e serialprinter.Event) bool { return e.Connected && e.Err == nil && e.Status.Ready() })
-	return r
-}
-
-// waitEvent reads events until one matches (or fails after 10 s).
-func (r *rig) waitEvent(t *testing.T, match func(serialprinter.Event) bool) serialprinter.Event {
-	t.Helper()
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case e := <-r.p.Events():
-			if match(e) {
-				return e
-			}
-		case <-timeout:
-			t.Fatalf("no matching printer event; last: %v", r.p.Last())
-		}
-	}
+	return vprintertest.New(t, vprintertest.Options{Printer: vopt})
 }
 
 func receipt(t *testing.T, line string) []byte {
@@ -78,27 +33,16 @@ func receipt(t *testing.T, line string) []byte {
 	return b
 }
 
-func lastReceipt(t *testing.T, vp *vprinter.Printer, n int) vprinter.Rendered {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	rs, err := vp.WaitReceipts(ctx, n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rs[n-1]
-}
-
 func TestPrintReady(t *testing.T) {
 	r := newRig(t, vprinter.Options{})
-	if err := r.p.Print(context.Background(), receipt(t, "first")); err != nil {
+	if err := r.P.Print(context.Background(), receipt(t, "first")); err != nil {
 		t.Fatalf("Print: %v", err)
 	}
-	got := lastReceipt(t, r.vp, 1)
+	got := r.Receipt(t, 1)
 	if !got.Complete || !strings.Contains(got.Text, "first\n") {
 		t.Errorf("rendered:\n%s", got.Text)
 	}
-	st, err := r.p.Status(context.Background())
+	st, err := r.P.Status(context.Background())
 	if err != nil || !st.Ready() {
 		t.Errorf("Status after printing: %v, %v", st, err)
 	}
@@ -106,8 +50,8 @@ func TestPrintReady(t *testing.T) {
 
 func TestCoverOpenRefused(t *testing.T) {
 	r := newRig(t, vprinter.Options{})
-	r.vp.SetState(vprinter.StateCoverOpen)
-	err := r.p.Print(context.Background(), receipt(t, "refused"))
+	r.VP.SetState(vprinter.StateCoverOpen)
+	err := r.P.Print(context.Background(), receipt(t, "refused"))
 	var np *serialprinter.NotPrintedError
 	if !errors.As(err, &np) || !np.Reason.CoverOpen {
 		t.Fatalf("Print with the cover open: %v, want NotPrintedError with cover open", err)
@@ -115,31 +59,31 @@ func TestCoverOpenRefused(t *testing.T) {
 	if !strings.Contains(err.Error(), "cover open") {
 		t.Errorf("error %q does not say cover open", err)
 	}
-	r.waitEvent(t, func(e serialprinter.Event) bool { return e.Status.CoverOpen })
-	if r.vp.Received() > 12*2 {
+	r.WaitEvent(t, func(e serialprinter.Event) bool { return e.Status.CoverOpen })
+	if r.VP.Received() > 12*2 {
 		// only status requests (3 bytes each) went out
-		t.Errorf("%d bytes sent to a printer with the cover open", r.vp.Received())
+		t.Errorf("%d bytes sent to a printer with the cover open", r.VP.Received())
 	}
-	r.vp.SetState(vprinter.StateOK)
-	r.waitEvent(t, func(e serialprinter.Event) bool { return e.Status.Ready() })
-	if err := r.p.Print(context.Background(), receipt(t, "after")); err != nil {
+	r.VP.SetState(vprinter.StateOK)
+	r.WaitEvent(t, func(e serialprinter.Event) bool { return e.Status.Ready() })
+	if err := r.P.Print(context.Background(), receipt(t, "after")); err != nil {
 		t.Fatalf("Print after closing the cover: %v", err)
 	}
 }
 
 func TestPaperOutMidReceipt(t *testing.T) {
 	r := newRig(t, vprinter.Options{})
-	r.vp.RunOutAfter(40) // inside the QR code, after the first line
-	err := r.p.Print(context.Background(), receipt(t, "half a receipt"))
+	r.VP.RunOutAfter(40) // inside the QR code, after the first line
+	err := r.P.Print(context.Background(), receipt(t, "half a receipt"))
 	var np *serialprinter.NotPrintedError
 	if !errors.As(err, &np) || !np.Reason.PaperOut {
 		t.Fatalf("Print running out of paper: %v, want NotPrintedError with paper out", err)
 	}
-	got := lastReceipt(t, r.vp, 1)
+	got := r.Receipt(t, 1)
 	if got.Complete {
 		t.Errorf("the interrupted receipt is rendered as complete:\n%s", got.Text)
 	}
-	r.waitEvent(t, func(e serialprinter.Event) bool { return e.Status.PaperOut })
+	r.WaitEvent(t, func(e serialprinter.Event) bool { return e.Status.PaperOut })
 }
 
 func TestXoffHonoured(t *testing.T) {
@@ -147,7 +91,7 @@ func TestXoffHonoured(t *testing.T) {
 	// fills and it sends XOFF. Print must stop writing and give up at its
 	// deadline instead of pushing the rest into the line.
 	r := newRig(t, vprinter.Options{BufferSize: 1024})
-	r.vp.RunOutAfter(10)
+	r.VP.RunOutAfter(10)
 	var blocks []escpos.Block
 	for range 100 {
 		blocks = append(blocks, escpos.Text{S: strings.Repeat("x", 40)})
@@ -157,33 +101,33 @@ func TestXoffHonoured(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	err = r.p.Print(ctx, long)
+	err = r.P.Print(ctx, long)
 	cancel()
 	var np *serialprinter.NotPrintedError
 	if !errors.As(err, &np) || !strings.Contains(err.Error(), "XOFF") {
 		t.Fatalf("Print into a busy printer: %v, want NotPrintedError saying XOFF", err)
 	}
-	if n := r.vp.Received(); n >= int64(len(long)) {
+	if n := r.VP.Received(); n >= int64(len(long)) {
 		t.Errorf("the whole receipt (%d bytes) was sent despite XOFF", n)
 	}
 }
 
 func TestUnplugAndReplug(t *testing.T) {
 	r := newRig(t, vprinter.Options{})
-	r.vp.Unplug()
-	r.waitEvent(t, func(e serialprinter.Event) bool { return !e.Connected })
-	err := r.p.Print(context.Background(), receipt(t, "nowhere"))
+	r.VP.Unplug()
+	r.WaitEvent(t, func(e serialprinter.Event) bool { return !e.Connected })
+	err := r.P.Print(context.Background(), receipt(t, "nowhere"))
 	if !errors.Is(err, serialprinter.ErrDisconnected) {
 		t.Fatalf("Print while unplugged: %v, want ErrDisconnected", err)
 	}
-	if err := r.vp.Plug(); err != nil {
+	if err := r.VP.Plug(); err != nil {
 		t.Fatal(err)
 	}
-	r.waitEvent(t, func(e serialprinter.Event) bool { return e.Connected && e.Status.Ready() })
-	if err := r.p.Print(context.Background(), receipt(t, "back")); err != nil {
+	r.WaitEvent(t, func(e serialprinter.Event) bool { return e.Connected && e.Status.Ready() })
+	if err := r.P.Print(context.Background(), receipt(t, "back")); err != nil {
 		t.Fatalf("Print after replug: %v", err)
 	}
-	if got := lastReceipt(t, r.vp, 1); !strings.Contains(got.Text, "back\n") {
+	if got := r.Receipt(t, 1); !strings.Contains(got.Text, "back\n") {
 		t.Errorf("rendered after replug:\n%s", got.Text)
 	}
 }

@@ -4,126 +4,38 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"image"
-	"image/draw"
-	"image/png"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/makiuchi-d/gozxing"
-	zxqr "github.com/makiuchi-d/gozxing/qrcode"
-
 	"github.com/kioskd/kioskd/hwbridge/escpos"
 	"github.com/kioskd/kioskd/hwbridge/serialprinter"
 	"github.com/kioskd/kioskd/hwbridge/sim/vprinter"
+	"github.com/kioskd/kioskd/hwbridge/sim/vprinter/vprintertest"
 	"github.com/kioskd/kioskd/kiosk/receipt"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/store/voucher"
 )
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+var quiet = vprintertest.Quiet
 
-// rig: serialprinter -> real pty -> vprinter.
-type rig struct {
-	vp *vprinter.Printer
-	p  *serialprinter.Printer
-}
+type rig = vprintertest.Rig
 
-// newRig starts both; poll is the status poll interval (0: 100 ms).
+// newRig starts serialprinter -> pty -> vprinter; poll is the status poll
+// interval (0: 100 ms).
 func newRig(t testing.TB, baud int, poll time.Duration) *rig {
 	t.Helper()
-	link := filepath.Join(t.TempDir(), "ttyPRN")
-	vp := vprinter.New(vprinter.Options{Log: quiet, Baud: baud, OutDir: t.TempDir()})
-	if err := vp.Link(link); err != nil {
-		t.Fatal(err)
-	}
-	if baud == 0 {
-		baud = 115200
-	}
-	if poll == 0 {
-		poll = 100 * time.Millisecond
-	}
-	p := serialprinter.New(serialprinter.Config{Device: link, Baud: baud, Flow: serialprinter.FlowXonXoff,
-		PollInterval: poll, StatusTimeout: 5 * time.Second}, quiet)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 2)
-	go func() { done <- vp.Run(ctx) }()
-	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		for range 2 {
-			if err := <-done; err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		}
-	})
-	r := &rig{vp: vp, p: p}
-	r.waitEvent(t, func(e serialprinter.Event) bool { return e.Connected && e.Status.Ready() })
-	return r
+	return vprintertest.New(t, vprintertest.Options{Baud: baud, Poll: poll, Printer: vprinter.Options{OutDir: t.TempDir()}})
 }
 
-func (r *rig) waitEvent(t testing.TB, match func(serialprinter.Event) bool) serialprinter.Event {
-	t.Helper()
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case e := <-r.p.Events():
-			if match(e) {
-				return e
-			}
-		case <-timeout:
-			t.Fatalf("no matching printer event; last: %v", r.p.Last())
-		}
-	}
-}
-
-func (r *rig) receipt(t testing.TB, n int) vprinter.Rendered {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	rs, err := r.vp.WaitReceipts(ctx, n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rs[n-1]
-}
-
-// decodeQR reads the QR code back from the receipt's PNG with gozxing: the
-// whole page first; ZXing's finder-pattern search misses some valid codes
-// (gozxing issue #14), so then the code's own box, as a pure barcode.
 func decodeQR(t testing.TB, r vprinter.Rendered) string {
 	t.Helper()
-	img, err := png.Decode(bytes.NewReader(r.PNG))
-	if err != nil {
-		t.Fatalf("PNG: %v", err)
-	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	s, err := vprintertest.DecodeQR(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := zxqr.NewQRCodeReader().Decode(bmp, nil)
-	if err == nil {
-		return res.GetText()
-	}
-	if len(r.QRBoxes) == 0 {
-		t.Fatalf("no QR code on the receipt: %v", err)
-	}
-	box := r.QRBoxes[0]
-	crop := image.NewGray(image.Rect(0, 0, box.Dx(), box.Dy()))
-	draw.Draw(crop, crop.Bounds(), img, box.Min, draw.Src)
-	bmp, err = gozxing.NewBinaryBitmapFromImage(crop)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err = zxqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]interface{}{gozxing.DecodeHintType_PURE_BARCODE: true})
-	if err != nil {
-		t.Fatalf("QR not decodable from the receipt PNG: %v", err)
-	}
-	return res.GetText()
+	return s
 }
 
 var testVoucher = voucher.Format(voucher.New(1234, 42))
@@ -148,10 +60,10 @@ func TestPrintReportLossAllLanguages(t *testing.T) {
 	for i, lang := range []string{"zh-CN", "vi", "en"} {
 		d := data(lang)
 		d.Voucher = voucher.Format(voucher.New(1234, uint64(100+i)))
-		if err := receipt.PrintAndJournal(context.Background(), r.p, j, d.Voucher, encode(t, d, escpos.Options{})); err != nil {
+		if err := receipt.PrintAndJournal(context.Background(), r.P, j, d.Voucher, encode(t, d, escpos.Options{})); err != nil {
 			t.Fatalf("%s: PrintAndJournal: %v", lang, err)
 		}
-		got := r.receipt(t, i+1)
+		got := r.Receipt(t, i+1)
 		if !got.Complete {
 			t.Errorf("%s: receipt incomplete", lang)
 		}
@@ -169,7 +81,7 @@ func TestPrintReportLossAllLanguages(t *testing.T) {
 			t.Errorf("%s: journal %+v, %v", lang, e, err)
 		}
 	}
-	if u := r.vp.Unknown(); len(u) != 0 {
+	if u := r.VP.Unknown(); len(u) != 0 {
 		t.Errorf("printer rejected commands: %v", u)
 	}
 }
@@ -182,12 +94,12 @@ func TestControlBytesInNameNeverReachThePrinter(t *testing.T) {
 	dirty.Name = "\x1b@Zhang\x1bE\x01\x1dV\x00 San\x10\x04\x01\x1c&\x1dV\x42\x00"
 	dirty.IDNumber = "1101011990\x1b@03071234"
 	count := func(d receipt.Data, n int) map[escpos.Op]int {
-		before := r.vp.Counts()
-		if err := r.p.Print(context.Background(), encode(t, d, escpos.Options{})); err != nil {
+		before := r.VP.Counts()
+		if err := r.P.Print(context.Background(), encode(t, d, escpos.Options{})); err != nil {
 			t.Fatal(err)
 		}
-		r.receipt(t, n)
-		after := r.vp.Counts()
+		r.Receipt(t, n)
+		after := r.VP.Counts()
 		for op := range after {
 			after[op] -= before[op]
 		}
@@ -200,10 +112,10 @@ func TestControlBytesInNameNeverReachThePrinter(t *testing.T) {
 			t.Errorf("%v: %d from the receipt with control bytes in the name, %d from the clean one", op, got[op], want[op])
 		}
 	}
-	if u := r.vp.Unknown(); len(u) != 0 {
+	if u := r.VP.Unknown(); len(u) != 0 {
 		t.Errorf("unknown commands reached the printer: %v", u)
 	}
-	text := r.vp.Receipts()[1].Text
+	text := r.VP.Receipts()[1].Text
 	if !strings.Contains(text, "Name: @") || !strings.Contains(text, "ID number: 110") {
 		t.Errorf("masked name and number not printed:\n%s", text)
 	}
@@ -258,21 +170,21 @@ func TestFailureJournaledAndReprintedAsCopy(t *testing.T) {
 		recover func(t *testing.T, r *rig)
 	}{
 		{"paper out mid-receipt",
-			func(r *rig) { r.vp.RunOutAfter(200) },
+			func(r *rig) { r.VP.RunOutAfter(200) },
 			func(e serialprinter.Event) bool { return e.Status.PaperOut },
 			"paper out",
-			func(t *testing.T, r *rig) { r.vp.SetState(vprinter.StateOK) }},
+			func(t *testing.T, r *rig) { r.VP.SetState(vprinter.StateOK) }},
 		{"cover open",
-			func(r *rig) { r.vp.SetState(vprinter.StateCoverOpen) },
+			func(r *rig) { r.VP.SetState(vprinter.StateCoverOpen) },
 			func(e serialprinter.Event) bool { return e.Status.CoverOpen },
 			"cover open",
-			func(t *testing.T, r *rig) { r.vp.SetState(vprinter.StateOK) }},
+			func(t *testing.T, r *rig) { r.VP.SetState(vprinter.StateOK) }},
 		{"unplugged",
-			func(r *rig) { r.vp.Unplug() },
+			func(r *rig) { r.VP.Unplug() },
 			func(e serialprinter.Event) bool { return !e.Connected },
 			"not connected",
 			func(t *testing.T, r *rig) {
-				if err := r.vp.Plug(); err != nil {
+				if err := r.VP.Plug(); err != nil {
 					t.Fatal(err)
 				}
 			}},
@@ -286,15 +198,15 @@ func TestFailureJournaledAndReprintedAsCopy(t *testing.T) {
 				d.Voucher = testVoucher
 				tc.fail(r)
 				if tc.name == "unplugged" {
-					r.waitEvent(t, tc.event)
+					r.WaitEvent(t, tc.event)
 				}
-				err := receipt.PrintAndJournal(context.Background(), r.p, j, d.Voucher, encode(t, d, escpos.Options{}))
+				err := receipt.PrintAndJournal(context.Background(), r.P, j, d.Voucher, encode(t, d, escpos.Options{}))
 				var np *serialprinter.NotPrintedError
 				if !errors.As(err, &np) {
 					t.Fatalf("PrintAndJournal: %v, want a NotPrintedError", err)
 				}
 				if tc.name != "unplugged" {
-					r.waitEvent(t, tc.event)
+					r.WaitEvent(t, tc.event)
 				}
 				un, err := j.UnprintedReceipts()
 				if err != nil || len(un) != 1 || voucher.Format(un[0].Voucher) != d.Voucher || un[0].Printed ||
@@ -302,16 +214,16 @@ func TestFailureJournaledAndReprintedAsCopy(t *testing.T) {
 					t.Fatalf("unprinted receipts %+v, %v: want this voucher, with %q", un, err, tc.reason)
 				}
 				tc.recover(t, r)
-				r.waitEvent(t, func(e serialprinter.Event) bool { return e.Connected && e.Status.Ready() })
+				r.WaitEvent(t, func(e serialprinter.Event) bool { return e.Connected && e.Status.Ready() })
 				rebuild := func(copy bool) []byte {
 					c := d
 					c.Copy = copy
 					return encode(t, c, escpos.Options{})
 				}
-				if err := receipt.Reprint(context.Background(), r.p, j, d.Voucher, rebuild); err != nil {
+				if err := receipt.Reprint(context.Background(), r.P, j, d.Voucher, rebuild); err != nil {
 					t.Fatalf("Reprint after recovery: %v", err)
 				}
-				rs := r.vp.Receipts()
+				rs := r.VP.Receipts()
 				got := rs[len(rs)-1]
 				if !got.Complete || !strings.Contains(got.Text, "*** 副本 ***") || !strings.Contains(got.Text, d.Voucher) {
 					t.Errorf("reprint:\n%s", got.Text)
@@ -349,7 +261,7 @@ func BenchmarkReceiptSeconds9600(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		start := time.Now()
-		if err := r.p.Print(context.Background(), body); err != nil {
+		if err := r.P.Print(context.Background(), body); err != nil {
 			b.Fatal(err)
 		}
 		secs = time.Since(start).Seconds()
@@ -363,11 +275,11 @@ func TestPrintRasterFallbacks(t *testing.T) {
 	r := newRig(t, 0, 0)
 	d := data("vi")
 	d.Voucher = testVoucher
-	if err := r.p.Print(context.Background(), encode(t, d, escpos.Options{QR: escpos.QRRaster, Viet: escpos.VietRaster})); err != nil {
+	if err := r.P.Print(context.Background(), encode(t, d, escpos.Options{QR: escpos.QRRaster, Viet: escpos.VietRaster})); err != nil {
 		t.Fatal(err)
 	}
-	got := r.receipt(t, 1)
-	c := r.vp.Counts()
+	got := r.Receipt(t, 1)
+	c := r.VP.Counts()
 	if c[escpos.OpQRStore] != 0 || c[escpos.OpTable] != 0 || c[escpos.OpRaster] < 5 {
 		t.Errorf("commands %v: want raster images, no native QR, no code table", c)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/kioskd/kioskd/hwbridge/escpos"
 	"github.com/kioskd/kioskd/hwbridge/serialprinter"
 	"github.com/kioskd/kioskd/hwbridge/sim/vprinter"
+	"github.com/kioskd/kioskd/hwbridge/sim/vprinter/vprintertest"
 	"github.com/kioskd/kioskd/kiosk/receipt"
 	scriptsrig "github.com/kioskd/kioskd/scripts/rig"
 	"github.com/kioskd/kioskd/store/voucher"
@@ -121,8 +122,7 @@ func TestKioskdVprinterProcess(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- p.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	r := &rig{p: p}
-	r.waitEvent(t, func(e serialprinter.Event) bool { return e.Connected && e.Status.Ready() })
+	vprintertest.WaitEvent(t, p, func(e serialprinter.Event) bool { return e.Connected && e.Status.Ready() })
 
 	j := receipt.NewMemoryJournal()
 	promise := map[string]string{"zh-CN": "1小时内停止", "vi": "trong vòng 1 giờ", "en": "within one hour"}
@@ -167,9 +167,9 @@ func TestKioskdVprinterProcess(t *testing.T) {
 	}
 	v.post(t, "/state/ok")
 	v.post(t, "/unplug")
-	r.waitEvent(t, func(e serialprinter.Event) bool { return !e.Connected })
+	vprintertest.WaitEvent(t, p, func(e serialprinter.Event) bool { return !e.Connected })
 	v.post(t, "/plug")
-	r.waitEvent(t, func(e serialprinter.Event) bool { return e.Connected && e.Status.Ready() })
+	vprintertest.WaitEvent(t, p, func(e serialprinter.Event) bool { return e.Connected && e.Status.Ready() })
 	if un, _ := j.UnprintedReceipts(); len(un) != 1 || !strings.Contains(un[0].LastError, "cover open") {
 		t.Fatalf("unprinted: %+v", un)
 	}

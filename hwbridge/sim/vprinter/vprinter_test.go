@@ -3,54 +3,14 @@ package vprinter
 import (
 	"bytes"
 	"context"
-	"image"
-	"image/draw"
-	"image/png"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/makiuchi-d/gozxing"
-	zxqr "github.com/makiuchi-d/gozxing/qrcode"
 	"go.bug.st/serial"
 
 	"github.com/kioskd/kioskd/hwbridge/escpos"
 )
-
-// decodeQR reads the QR code back from the receipt's PNG with gozxing: the
-// whole page first; ZXing's finder-pattern search misses some valid codes
-// (gozxing issue #14), so then the code's own box, as a pure barcode.
-func decodeQR(t testing.TB, r Rendered) string {
-	t.Helper()
-	img, err := png.Decode(bytes.NewReader(r.PNG))
-	if err != nil {
-		t.Fatalf("PNG: %v", err)
-	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := zxqr.NewQRCodeReader().Decode(bmp, nil)
-	if err == nil {
-		return res.GetText()
-	}
-	if len(r.QRBoxes) == 0 {
-		t.Fatalf("no QR code on the receipt: %v", err)
-	}
-	box := r.QRBoxes[0]
-	crop := image.NewGray(image.Rect(0, 0, box.Dx(), box.Dy()))
-	draw.Draw(crop, crop.Bounds(), img, box.Min, draw.Src)
-	bmp, err = gozxing.NewBinaryBitmapFromImage(crop)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err = zxqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]interface{}{gozxing.DecodeHintType_PURE_BARCODE: true})
-	if err != nil {
-		t.Fatalf("QR not decodable from the receipt PNG: %v", err)
-	}
-	return res.GetText()
-}
 
 func start(t *testing.T, opt Options) (*Printer, string) {
 	t.Helper()
@@ -84,46 +44,6 @@ func open(t *testing.T, link string) serial.Port {
 	port.SetReadTimeout(2 * time.Second)
 	t.Cleanup(func() { port.Close() })
 	return port
-}
-
-func TestPrintThroughPty(t *testing.T) {
-	for _, mode := range []escpos.QRMode{escpos.QRNative, escpos.QRRaster} {
-		p, link := start(t, Options{})
-		port := open(t, link)
-		url := "https://lookup.example/v/01234-000042-7"
-		doc := escpos.Doc{Lang: "zh-CN", Blocks: []escpos.Block{
-			escpos.Text{S: "临时挂失凭证", Size: 2, Align: escpos.Center},
-			escpos.Text{S: "Số phiếu: 01234-000042-7"},
-			escpos.QR{Data: url},
-			escpos.Cut{},
-		}}
-		out, err := escpos.Encode(doc, escpos.Options{QR: mode})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := port.Write(out); err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		rs, err := p.WaitReceipts(ctx, 1)
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := rs[0]
-		if !r.Complete || !strings.Contains(r.Text, "临时挂失凭证\n") || !strings.Contains(r.Text, "Số phiếu: 01234-000042-7\n") {
-			t.Errorf("QR mode %d: rendered text:\n%s", mode, r.Text)
-		}
-		if got := decodeQR(t, r); got != url {
-			t.Errorf("QR mode %d: QR decodes to %q, want %q", mode, got, url)
-		}
-		if u := p.Unknown(); len(u) != 0 {
-			t.Errorf("unknown commands: %v", u)
-		}
-		if r.PNGPath == "" || r.TextPath == "" {
-			t.Errorf("receipt not written to the out dir")
-		}
-	}
 }
 
 func TestStatusAndUnknown(t *testing.T) {
