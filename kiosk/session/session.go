@@ -157,7 +157,8 @@ type Config struct {
 }
 
 // Deps are the parts a Session drives. Central and Printer may be nil (no
-// central link: offline; no printer: nothing printed).
+// central link: offline; no printer: nothing printed); a nil Identity or
+// Outbox makes the flows that need them end on their error screen.
 type Deps struct {
 	Outbox   Outbox
 	Identity Identity
@@ -512,12 +513,26 @@ func (s *Session) run(ctx context.Context, wg *sync.WaitGroup, e flow.Effect) {
 	}()
 }
 
-var errOffline = errors.New("central link not configured")
+var (
+	errOffline = errors.New("central link not configured")
+	errMissing = errors.New("device or outbox not configured")
+)
+
+var resultOf = map[flow.EffectKind]flow.IntentKind{
+	flow.ReadID: flow.IDRead, flow.ReadSS: flow.SSRead, flow.VerifyPIN: flow.PINChecked,
+	flow.Commit: flow.Committed, flow.LookupVouch: flow.LookedUp,
+}
 
 // do runs one effect. It runs on its own goroutine and touches no session
 // field.
 func (s *Session) do(ctx context.Context, e flow.Effect, rd ReceiptData, printerState string) flow.Intent {
 	d := s.deps
+	switch {
+	case d.Identity == nil && (e.Kind == flow.ReadID || e.Kind == flow.ReadSS || e.Kind == flow.VerifyPIN),
+		d.Outbox == nil && (e.Kind == flow.Commit || e.Kind == flow.LookupVouch):
+		// A terminal without that part: the flow shows its error screen.
+		return flow.Intent{Kind: resultOf[e.Kind], Err: errMissing}
+	}
 	switch e.Kind {
 	case flow.ReadID:
 		p, err := d.Identity.ReadID(ctx, e.BAC)

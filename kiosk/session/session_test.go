@@ -882,3 +882,23 @@ func TestReaderUnplugged(t *testing.T) {
 	r.dev.ch <- DeviceEvent{Kind: hwbridge.ReaderAdded, Slot: hwbridge.SlotSS}
 	r.assertForgotten()
 }
+
+func TestMissingPartsEndOnErrorScreens(t *testing.T) {
+	r := newRig(t, func(_ *Config, d *Deps) { d.Identity, d.Outbox, d.Central, d.Printer = nil, nil, nil, nil })
+	r.ssToPINFails()
+	r.cancelFlow()
+	r.expect("idle")
+	r.toMenu()
+	r.start("lookup")
+	r.expect("keypad", "field", "voucher")
+	r.input("voucher", voucher.New(1, 1))
+	r.expect("error", "code", flow.CodeLookupFailed)
+}
+
+func (r *rig) ssToPINFails() {
+	r.toMenu()
+	r.start("suspend_settlement")
+	r.expect("identify", "slot", "ss")
+	r.dev.insert(hwbridge.SlotSS)
+	r.expect("error", "code", flow.CodeSSReadFailed)
+}
