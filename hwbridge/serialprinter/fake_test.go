@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -99,7 +100,7 @@ func TestRTSCTSWaitsForClearToSend(t *testing.T) {
 	err := p.Print(ctx, receipt)
 	cancel()
 	var np *NotPrintedError
-	if !errors.As(err, &np) || !errors.Is(err, context.DeadlineExceeded) {
+	if !errors.As(err, &np) || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "CTS low") {
 		t.Fatalf("Print with CTS low: %v, want *NotPrintedError after the deadline", err)
 	}
 	if got := f.receipt(); len(got) != 0 {

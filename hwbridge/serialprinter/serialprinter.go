@@ -439,47 +439,63 @@ func (p *Printer) write(ctx context.Context, c *conn, b []byte, flow bool) error
 	return nil
 }
 
+// notReady is returned by waitReady when the printer, asked while busy,
+// says it cannot print (paper out, cover open): no point waiting for XON.
+type notReady struct{ st escpos.Status }
+
+func (e notReady) Error() string { return "printer " + e.st.String() }
+
+// busyCheck is how often a busy printer is asked for its status.
+const busyCheck = time.Second
+
 // waitReady blocks while the printer signals busy: XOFF until XON, or CTS
-// low (go.bug.st/serial has no hardware flow control of its own).
+// low (go.bug.st/serial has no hardware flow control of its own). Every
+// busyCheck it asks the status (real-time requests pass a busy printer) and
+// gives up with notReady when the printer is stopped rather than slow.
 func (p *Printer) waitReady(ctx context.Context, c *conn) (waited bool, err error) {
-	switch p.cfg.Flow {
-	case FlowXonXoff:
-		for {
+	busy := func() (bool, <-chan struct{}, error) {
+		switch p.cfg.Flow {
+		case FlowXonXoff:
 			c.mu.Lock()
-			paused, resumed := c.paused, c.resumed
-			c.mu.Unlock()
-			if !paused {
-				return waited, nil
-			}
-			waited = true
-			select {
-			case <-resumed:
-			case <-c.lost:
-				return waited, fmt.Errorf("%w: %v", ErrDisconnected, c.err)
-			case <-ctx.Done():
-				return waited, fmt.Errorf("printer busy (XOFF): %w", ctx.Err())
-			}
-		}
-	case FlowRTSCTS:
-		for {
+			defer c.mu.Unlock()
+			return c.paused, c.resumed, nil
+		case FlowRTSCTS:
 			bits, err := c.port.GetModemStatusBits()
 			if err != nil {
-				return waited, fmt.Errorf("read CTS: %w", err)
+				return false, nil, fmt.Errorf("read CTS: %w", err)
 			}
-			if bits.CTS {
-				return waited, nil
-			}
-			waited = true
-			select {
-			case <-time.After(10 * time.Millisecond):
-			case <-c.lost:
-				return waited, fmt.Errorf("%w: %v", ErrDisconnected, c.err)
-			case <-ctx.Done():
-				return waited, fmt.Errorf("printer busy (CTS low): %w", ctx.Err())
-			}
+			return !bits.CTS, nil, nil // nil channel: poll CTS
 		}
+		return false, nil, nil
 	}
-	return false, nil
+	signal := map[Flow]string{FlowXonXoff: "XOFF", FlowRTSCTS: "CTS low"}[p.cfg.Flow]
+	check := time.Now().Add(busyCheck)
+	for {
+		isBusy, resumed, err := busy()
+		if err != nil || !isBusy {
+			return waited, err
+		}
+		waited = true
+		if time.Now().After(check) {
+			st, err := p.status(ctx, c, p.cfg.StatusTimeout)
+			if err == nil && !st.Ready() {
+				return waited, notReady{st}
+			}
+			check = time.Now().Add(busyCheck)
+		}
+		poll := time.NewTimer(10 * time.Millisecond)
+		select {
+		case <-resumed:
+		case <-poll.C:
+		case <-c.lost:
+			poll.Stop()
+			return waited, fmt.Errorf("%w: %v", ErrDisconnected, c.err)
+		case <-ctx.Done():
+			poll.Stop()
+			return waited, fmt.Errorf("printer busy (%s): %w", signal, ctx.Err())
+		}
+		poll.Stop()
+	}
 }
 
 // DefaultPrintTimeout bounds Print when ctx has no deadline.
@@ -518,6 +534,10 @@ func (p *Printer) Print(ctx context.Context, data []byte) error {
 		return fail(st, nil)
 	}
 	if err := p.write(ctx, c, data, p.cfg.Flow != FlowNone); err != nil {
+		var nr notReady
+		if errors.As(err, &nr) {
+			return fail(nr.st, nil)
+		}
 		return fail(escpos.Status{}, err)
 	}
 	// The reply to the status request comes after the printer has taken the
