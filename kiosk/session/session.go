@@ -16,6 +16,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"slices"
@@ -504,7 +505,7 @@ func (s *Session) run(ctx context.Context, wg *sync.WaitGroup, e flow.Effect) {
 		defer wg.Done()
 		ectx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		r := s.do(ectx, e, rd, printerState)
+		r := s.doSafe(ectx, e, rd, printerState)
 		r.Seq = e.Seq
 		select {
 		case s.results <- r:
@@ -521,6 +522,24 @@ var (
 var resultOf = map[flow.EffectKind]flow.IntentKind{
 	flow.ReadID: flow.IDRead, flow.ReadSS: flow.SSRead, flow.VerifyPIN: flow.PINChecked,
 	flow.Commit: flow.Committed, flow.LookupVouch: flow.LookedUp,
+	flow.FetchCards: flow.CardsFetched, flow.RequestOTP: flow.OTPRequested, flow.VerifyOTP: flow.OTPChecked,
+	flow.Print: flow.Printed,
+}
+
+var errPanicked = errors.New("internal error")
+
+func resultKind(k flow.EffectKind) flow.IntentKind { return resultOf[k] }
+
+// doSafe runs do and turns a panic in an adapter into a failed result, so a
+// bug below the session shows an error screen instead of ending the daemon.
+func (s *Session) doSafe(ctx context.Context, e flow.Effect, rd ReceiptData, printerState string) (r flow.Intent) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("effect panicked", "effect", e.Kind, "panic", fmt.Sprintf("%T", p))
+			r = flow.Intent{Kind: resultKind(e.Kind), Err: errPanicked}
+		}
+	}()
+	return s.do(ctx, e, rd, printerState)
 }
 
 // do runs one effect. It runs on its own goroutine and touches no session

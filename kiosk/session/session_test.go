@@ -902,3 +902,23 @@ func (r *rig) ssToPINFails() {
 	r.dev.insert(hwbridge.SlotSS)
 	r.expect("error", "code", flow.CodeSSReadFailed)
 }
+
+type panickyPrinter struct{}
+
+func (panickyPrinter) PrintReceipt(context.Context, ReceiptData) (bool, string, error) {
+	panic("driver bug")
+}
+
+// A bug in an adapter shows as a problem on screen, not a dead daemon; the
+// operation committed before stays committed and its voucher shown.
+func TestAdapterPanicIsContained(t *testing.T) {
+	r := newRig(t, func(_ *Config, d *Deps) { d.Printer = panickyPrinter{} })
+	r.ssToPIN("suspend_settlement")
+	r.input("pin", "924681")
+	r.expect("confirm")
+	r.confirm()
+	d := r.expect("done", "printing", "false")
+	if d["printed"] != false || d["voucher"] != voucher.Format(r.out.lastVoucher()) {
+		t.Errorf("done %v", d)
+	}
+}
