@@ -18,7 +18,7 @@ import (
 // Connect opens the card in slot's reader. The Card has its own PC/SC
 // context, so a waiting supervisor never blocks it; Close releases both.
 func (s *Supervisor) Connect(ctx context.Context, slot hwbridge.Slot) (hwbridge.Card, error) {
-	name, err := s.readerFor(slot)
+	name, err := s.tab.readerFor(slot)
 	if err != nil {
 		return nil, err
 	}
@@ -54,33 +54,6 @@ func (s *Supervisor) Connect(ctx context.Context, slot hwbridge.Slot) (hwbridge.
 		return nil, err
 	}
 	return c, nil
-}
-
-// readerFor picks the reader serving slot, preferring one with a card.
-func (s *Supervisor) readerFor(slot hwbridge.Slot) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var serving []*reader
-	for _, r := range s.readers {
-		if slices.Contains(r.slots, slot) {
-			serving = append(serving, r)
-		}
-	}
-	if len(serving) == 0 {
-		return "", fmt.Errorf("%w (slot %q)", ErrNoReader, slot)
-	}
-	slices.SortFunc(serving, func(a, b *reader) int {
-		if a.name < b.name {
-			return -1
-		}
-		return 1
-	})
-	for _, r := range serving {
-		if r.card {
-			return r.name, nil
-		}
-	}
-	return "", fmt.Errorf("%w (slot %q)", ErrNoCard, slot)
 }
 
 // card is a connection to one card through pcscd.

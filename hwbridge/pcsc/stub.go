@@ -41,11 +41,4 @@ func (s *Supervisor) Connect(ctx context.Context, slot hwbridge.Slot) (hwbridge.
 }
 
 // Readers lists the configured slots, none present.
-func (s *Supervisor) Readers() []hwbridge.ReaderState {
-	var out []hwbridge.ReaderState
-	for slot := range s.cfg.Slots {
-		out = append(out, hwbridge.ReaderState{Slot: slot})
-	}
-	sortStates(out)
-	return out
-}
+func (s *Supervisor) Readers() []hwbridge.ReaderState { return newTable(s.cfg).states() }

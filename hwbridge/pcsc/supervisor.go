@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,21 +42,10 @@ type Supervisor struct {
 
 	ran atomic.Bool // Run was called
 
-	mu      sync.Mutex
-	readers map[string]*reader // attached readers by name
-	sctx    *scard.Context     // monitoring context while Run holds one
-}
+	tab *table
 
-// reader is what the supervisor knows of one attached reader.
-type reader struct {
-	name  string
-	slots []hwbridge.Slot
-	card  bool
-	atr   []byte
-	// count is pcsc-lite's card event counter (upper 16 bits of the event
-	// state): it moves on every insertion and removal, so a card pulled and
-	// put back between two waits is still seen.
-	count uint16
+	mu   sync.Mutex
+	sctx *scard.Context // monitoring context while Run holds one
 }
 
 // New returns a supervisor for cfg. It starts nothing: Run does. log may be
@@ -67,10 +55,10 @@ func New(cfg Config, log *slog.Logger) *Supervisor {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Supervisor{
-		cfg:     cfg,
-		log:     log.With("component", "pcsc"),
-		events:  make(chan hwbridge.ReaderEvent, 64),
-		readers: map[string]*reader{},
+		cfg:    cfg,
+		log:    log.With("component", "pcsc"),
+		events: make(chan hwbridge.ReaderEvent, 64),
+		tab:    newTable(cfg),
 	}
 }
 
@@ -83,30 +71,7 @@ func (s *Supervisor) Events() <-chan hwbridge.ReaderEvent { return s.events }
 // one entry per (slot, reader) pair, a configured slot without a reader as
 // an entry with Present false, and a reader that serves no slot with an
 // empty Slot.
-func (s *Supervisor) Readers() []hwbridge.ReaderState {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []hwbridge.ReaderState
-	served := map[hwbridge.Slot]bool{}
-	for _, r := range s.readers {
-		st := hwbridge.ReaderState{Reader: r.name, Present: true, Card: r.card, ATR: slices.Clone(r.atr)}
-		if len(r.slots) == 0 {
-			out = append(out, st)
-		}
-		for _, slot := range r.slots {
-			st.Slot = slot
-			served[slot] = true
-			out = append(out, st)
-		}
-	}
-	for slot := range s.cfg.Slots {
-		if !served[slot] {
-			out = append(out, hwbridge.ReaderState{Slot: slot})
-		}
-	}
-	sortStates(out)
-	return out
-}
+func (s *Supervisor) Readers() []hwbridge.ReaderState { return s.tab.states() }
 
 // Run watches the readers until ctx is done, then returns nil after its
 // goroutines have exited. pcscd being absent or restarting is not an error:
@@ -185,7 +150,7 @@ func (s *Supervisor) loop(ctx context.Context) {
 		}
 		// pcscd went away: every reader with it.
 		s.log.Warn("lost pcscd; re-establishing", "err", err)
-		s.sync(ctx, nil)
+		s.emit(ctx, s.tab.sync(nil))
 		if !sleep(ctx, minBackoff) {
 			return
 		}
@@ -207,7 +172,7 @@ func (s *Supervisor) watch(ctx context.Context, sctx *scard.Context) error {
 				return fmt.Errorf("list readers: %w", err)
 			}
 			states = keepStates(states, names)
-			s.sync(ctx, names)
+			s.emit(ctx, s.tab.sync(names))
 			relist = false
 		}
 		err := sctx.GetStatusChange(states, -1)
@@ -236,7 +201,7 @@ func (s *Supervisor) watch(ctx context.Context, sctx *scard.Context) error {
 				continue
 			}
 			present := st.EventState&scard.StatePresent != 0 && st.EventState&scard.StateMute == 0
-			s.setCard(ctx, st.Reader, present, st.Atr, uint16(st.EventState>>16))
+			s.emit(ctx, s.tab.setCard(st.Reader, present, st.Atr, uint16(st.EventState>>16)))
 		}
 	}
 	return ctx.Err()
@@ -255,74 +220,6 @@ func keepStates(old []scard.ReaderState, names []string) []scard.ReaderState {
 			}
 		}
 		out = append(out, st)
-	}
-	return out
-}
-
-// sync makes the reader table match names (nil: pcscd is gone), emitting
-// CardRemoved and ReaderRemoved for readers that left and ReaderAdded for
-// readers that came.
-func (s *Supervisor) sync(ctx context.Context, names []string) {
-	var evs []hwbridge.ReaderEvent
-	s.mu.Lock()
-	for name, r := range s.readers {
-		if slices.Contains(names, name) {
-			continue
-		}
-		if r.card {
-			evs = append(evs, r.events(hwbridge.CardRemoved, nil)...)
-		}
-		evs = append(evs, r.events(hwbridge.ReaderRemoved, nil)...)
-		delete(s.readers, name)
-	}
-	for _, name := range names {
-		if _, ok := s.readers[name]; ok {
-			continue
-		}
-		r := &reader{name: name, slots: s.cfg.slotsFor(name)}
-		s.readers[name] = r
-		evs = append(evs, r.events(hwbridge.ReaderAdded, nil)...)
-	}
-	s.mu.Unlock()
-	s.emit(ctx, evs)
-}
-
-// setCard records whether reader holds a card and emits the change.
-func (s *Supervisor) setCard(ctx context.Context, name string, present bool, atr []byte, count uint16) {
-	var evs []hwbridge.ReaderEvent
-	s.mu.Lock()
-	r, ok := s.readers[name]
-	moved := ok && r.count != count
-	if ok {
-		r.count = count
-	}
-	if ok && r.card != present {
-		r.card = present
-		if present {
-			r.atr = slices.Clone(atr)
-			evs = r.events(hwbridge.CardInserted, r.atr)
-		} else {
-			r.atr = nil
-			evs = r.events(hwbridge.CardRemoved, nil)
-		}
-	} else if ok && present && (moved || !slices.Equal(r.atr, atr)) {
-		// Removed and inserted again between two waits: report both.
-		r.atr = slices.Clone(atr)
-		evs = append(r.events(hwbridge.CardRemoved, nil), r.events(hwbridge.CardInserted, r.atr)...)
-	}
-	s.mu.Unlock()
-	s.emit(ctx, evs)
-}
-
-// events builds one event per slot the reader serves (one with an empty
-// slot when it serves none).
-func (r *reader) events(kind hwbridge.EventKind, atr []byte) []hwbridge.ReaderEvent {
-	if len(r.slots) == 0 {
-		return []hwbridge.ReaderEvent{{Kind: kind, Reader: r.name, ATR: slices.Clone(atr)}}
-	}
-	out := make([]hwbridge.ReaderEvent, 0, len(r.slots))
-	for _, slot := range r.slots {
-		out = append(out, hwbridge.ReaderEvent{Kind: kind, Slot: slot, Reader: r.name, ATR: slices.Clone(atr)})
 	}
 	return out
 }
