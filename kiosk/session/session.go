@@ -251,8 +251,9 @@ func New(cfg Config, deps Deps) *Session {
 	}
 }
 
-// Run drives sessions until ctx is done. It returns after every effect it
-// started has returned; personal data is wiped on the way out.
+// Run drives sessions until ctx is done, then returns nil after every effect
+// it started has returned; personal data is wiped and the idle screen shown
+// on the way out. Call it once.
 func (s *Session) Run(ctx context.Context) error {
 	defer s.runOnce.Do(func() { close(s.running) })
 	ctx, cancel := context.WithCancel(ctx)
@@ -261,6 +262,7 @@ func (s *Session) Run(ctx context.Context) error {
 		cancel()
 		wg.Wait()
 		s.endSession()
+		s.render() // nothing of the citizen stays on the page server
 	}()
 	ticks, stop := s.clock.Ticker(time.Second)
 	defer stop()
@@ -289,7 +291,9 @@ func (s *Session) Run(ctx context.Context) error {
 		case now := <-ticks:
 			s.onTick(ctx, &wg, now)
 		case ch := <-s.inspect:
-			ch <- Snapshot{ID: s.id, Lang: s.lang, State: s.state}
+			st := s.state
+			st.Cards = slices.Clone(st.Cards) // Wipe zeroes the loop's copy in place
+			ch <- Snapshot{ID: s.id, Lang: s.lang, State: st}
 		}
 	}
 }
