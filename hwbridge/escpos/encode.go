@@ -35,7 +35,8 @@ const MaxQRData = 512
 var ErrQRTooLong = errors.New("escpos: QR data longer than 512 bytes")
 
 // Clean removes every control character (C0 including ESC, GS, FS and DLE,
-// DEL and C1) and invalid UTF-8 from s, turning tabs and line breaks into
+// DEL and C1), invalid UTF-8, U+FFFD, zero-width and bidirectional
+// controls from s, turning tabs and line breaks into
 // spaces. Encode applies it to every text and QR payload.
 func Clean(s string) string {
 	var b strings.Builder
@@ -44,8 +45,8 @@ func Clean(s string) string {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		i += size
 		switch {
-		case r == utf8.RuneError && size == 1:
-			// invalid byte: dropped, it could be anything on the wire
+		case r == utf8.RuneError:
+			// invalid byte (or U+FFFD standing for one): dropped
 		case r == '\t' || r == '\n' || r == '\r':
 			b.WriteByte(' ')
 		case r < 0x20 || (r >= 0x7F && r <= 0x9F):

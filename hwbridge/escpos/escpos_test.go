@@ -19,7 +19,7 @@ func TestClean(t *testing.T) {
 		{"\x10\x04\x01x", "\x01x"[1:]},
 		{"tab\there\nnext", "tab here next"},
 		{"del\x7f c1\u0085\u009b.", "del c1."},
-		{"bad\xffutf8", "badutf8"},
+		{"bad\xffutf8\ufffd", "badutf8"},
 		{"rtl\u202eoverride", "rtloverride"},
 		{"Nguyễn", "Nguyễn"},
 	}

@@ -185,14 +185,12 @@ func Build(r Data, cfg Config) escpos.Doc {
 	add(escpos.Text{S: w.voucher, Align: escpos.Center})
 	add(escpos.Text{S: escpos.Clean(r.Voucher), Bold: true, Size: 2, Align: escpos.Center})
 	add(escpos.Rule{})
-	// Clean before masking: a control character must not be the one
-	// character of a name that stays visible.
-	line(w.name, mask.Name(escpos.Clean(r.Name)))
-	line(w.id, mask.Number(escpos.Clean(r.IDNumber)))
-	line(w.card, mask.Number(escpos.Clean(r.CardNumber)))
+	line(w.name, maskedName(r.Name))
+	line(w.id, maskedNumber(r.IDNumber))
+	line(w.card, maskedNumber(r.CardNumber))
 	if r.Proxy {
-		line(w.agent, mask.Name(escpos.Clean(r.AgentName)))
-		line(w.agentID, mask.Number(escpos.Clean(r.AgentIDNumber)))
+		line(w.agent, maskedName(r.AgentName))
+		line(w.agentID, maskedNumber(r.AgentIDNumber))
 	}
 	t := r.Time
 	if cfg.TimeZone != nil {
@@ -224,3 +222,9 @@ func Build(r Data, cfg Config) escpos.Doc {
 	add(escpos.Feed(2), escpos.Cut{})
 	return escpos.Doc{Width: paper, Lang: code, Blocks: b}
 }
+
+// maskedName and maskedNumber clean before masking: a control character or
+// a space must not be the one character of a name that stays visible.
+func maskedName(s string) string { return mask.Name(strings.TrimSpace(escpos.Clean(s))) }
+
+func maskedNumber(s string) string { return mask.Number(strings.TrimSpace(escpos.Clean(s))) }
