@@ -95,6 +95,9 @@ func PCSCD(t testing.TB) *PCSCDaemon {
 	}
 	t.Cleanup(func() {
 		p.Stop()
+		// The folder's name stays this process's socket path; it is made
+		// again by the next Start.
+		os.RemoveAll(sockDir)
 		liveMu.Lock()
 		live = nil
 		liveMu.Unlock()
@@ -182,6 +185,9 @@ func (p *PCSCDaemon) Start() {
 	// think another pcscd owns the folder.
 	os.Remove(filepath.Join(sockDir, "pcscd.comm"))
 	os.Remove(filepath.Join(sockDir, "pcscd.pid"))
+	if err := os.MkdirAll(sockDir, 0o755); err != nil {
+		p.t.Fatalf("rig: pcscd socket folder: %v", err)
+	}
 	script := `mkdir -p /run/pcscd && mount --bind "$1" /run/pcscd && exec pcscd --foreground --info --config "$2"`
 	cmd := exec.Command("unshare", "--mount", "--propagation", "private",
 		"sh", "-c", script, "rig-pcscd", sockDir, p.confDir)
