@@ -7,6 +7,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,11 +20,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/kioskd/kioskd/hwbridge/card/emrtd"
+	"github.com/kioskd/kioskd/hwbridge/escpos"
+	"github.com/kioskd/kioskd/hwbridge/sim/cardsim"
 	"github.com/kioskd/kioskd/kiosk"
 	"github.com/kioskd/kioskd/kiosk/central"
 	"github.com/kioskd/kioskd/kiosk/config"
+	"github.com/kioskd/kioskd/kiosk/flow"
 	"github.com/kioskd/kioskd/kiosk/mgmt"
+	"github.com/kioskd/kioskd/kiosk/receipt"
+	"github.com/kioskd/kioskd/kiosk/session"
 	"github.com/kioskd/kioskd/store"
+	"github.com/kioskd/kioskd/store/voucher"
+	"github.com/kioskd/kioskd/ui"
 )
 
 // Addrs are the base URLs the daemon listens on, known once it is ready.
@@ -40,6 +49,10 @@ type Daemon struct {
 	drainer *central.Drainer
 	metrics *metrics
 	started time.Time
+	dev     *devices
+	page    *ui.Server
+	session *session.Session
+	events  chan session.DeviceEvent
 
 	ui, mgmt, central net.Listener
 	sim               *central.Sim // embedded central simulator, or nil
@@ -95,8 +108,92 @@ func Open(cfg config.Config, log *slog.Logger) (*Daemon, error) {
 		Log:        log,
 		OnResult:   d.metrics.delivered,
 	})
-	d.metrics.registry = reg
+	if d.dev, err = openDevices(cfg, log); err != nil {
+		d.Close()
+		return nil, err
+	}
+	if err := d.openSession(); err != nil {
+		d.Close()
+		return nil, err
+	}
 	return d, nil
+}
+
+// openSession builds the citizen session and the touch page over the
+// devices, the store and the central link.
+func (d *Daemon) openSession() error {
+	cfg := d.cfg
+	var cscas []*x509.Certificate
+	switch {
+	case cfg.Readers.CSCAFile != "":
+		var err error
+		if cscas, err = emrtd.LoadCSCAs(cfg.Readers.CSCAFile); err != nil {
+			return fmt.Errorf("readers.csca_file: %w", err)
+		}
+	case d.dev.sim != nil:
+		// Simulated ID cards are signed by the test CSCA.
+		cscas = []*x509.Certificate{cardsim.TestCSCA().Cert}
+	}
+	d.page = ui.NewServer(ui.Config{
+		KioskID:        cfg.KioskID,
+		Version:        kiosk.Version,
+		Languages:      cfg.UI.Languages,
+		AllowedOrigins: cfg.UI.AllowedOrigins,
+		Logger:         d.log.With("part", "ui"),
+	})
+	d.events = make(chan session.DeviceEvent, 16)
+	d.session = session.New(session.Config{
+		KioskID:     cfg.KioskID,
+		IdleTimeout: cfg.UI.IdleTimeout.Duration,
+		Languages:   cfg.UI.Languages,
+		Policy:      flow.Policy{RequireOTP: cfg.Central.OTP == "when_online", CheckVoucher: voucher.Normalize},
+		Logger:      d.log.With("part", "session"),
+	}, session.Deps{
+		Outbox:   sessionOutbox{d},
+		Identity: identity{readers: d.dev.readers, cscas: cscas},
+		Central:  sessionCentral{d.client},
+		Printer: sessionPrinter{d: d, cfg: receipt.Config{
+			Agency: cfg.Receipt.Agency, Location: cfg.Receipt.Location, LookupURL: cfg.Receipt.LookupURL,
+			ReplacementFee: cfg.Receipt.ReplacementFee, ReplacementDays: cfg.Receipt.ReplacementDays,
+			Paper: escpos.Paper(cfg.Printer.Paper),
+		}, opt: escpos.Options{
+			Paper:    escpos.Paper(cfg.Printer.Paper),
+			QR:       map[string]escpos.QRMode{"native": escpos.QRNative, "raster": escpos.QRRaster}[cfg.Printer.QR],
+			Viet:     map[string]escpos.VietMode{"cp1258": escpos.VietCP1258, "raster": escpos.VietRaster}[cfg.Printer.Vietnamese],
+			Codepage: byte(cfg.Printer.CodeTable),
+		}},
+		Devices: deviceEvents(d.events),
+		Display: d.page,
+	})
+	d.page.SetDriver(d.session)
+	return nil
+}
+
+// deviceEvents hands the session the daemon's merged device events.
+type deviceEvents chan session.DeviceEvent
+
+func (e deviceEvents) Events() <-chan session.DeviceEvent { return e }
+
+// pumpEvents merges reader and printer events for the session, and keeps
+// the printer's last status for /v1/status.
+func (d *Daemon) pumpEvents(ctx context.Context) error {
+	for {
+		var ev session.DeviceEvent
+		select {
+		case <-ctx.Done():
+			return nil
+		case re := <-d.dev.readers.Events():
+			ev = session.DeviceEvent{Kind: re.Kind, Slot: re.Slot}
+		case pe := <-d.dev.printer.Events():
+			d.dev.notePrinter(pe)
+			ev = session.DeviceEvent{Kind: session.PrinterChanged, Printer: printerState(pe)}
+		}
+		select {
+		case d.events <- ev:
+		case <-ctx.Done():
+			return nil
+		}
+	}
 }
 
 func (d *Daemon) listen() error {
@@ -152,7 +249,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	})
 	d.mountSimControl(mg)
 	g.serve(ctx, cancel, d.mgmt, mg)
-	g.serve(ctx, cancel, d.ui, d.uiHandler())
+	g.serve(ctx, cancel, d.ui, d.page)
+	d.dev.run(ctx, &g, cancel)
+	g.run(ctx, cancel, d.pumpEvents)
+	g.run(ctx, cancel, d.session.Run)
 	if d.sim != nil {
 		g.serve(ctx, cancel, d.central, d.sim)
 	}
@@ -160,6 +260,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	g.run(ctx, cancel, d.purgeLoop)
 	d.log.Info("kioskd ready", "ui", d.Addrs().UI, "mgmt", d.Addrs().Mgmt, "central", d.Addrs().Central, "kiosk_id", d.cfg.KioskID, "version", kiosk.Version)
 	<-ctx.Done()
+	d.page.Close()
 	return g.wait()
 }
 

@@ -5,6 +5,9 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/hwbridge/sim/cardsim"
+	"github.com/kioskd/kioskd/hwbridge/sim/vprinter"
 	"github.com/kioskd/kioskd/kiosk/mgmt"
 )
 
@@ -24,6 +27,56 @@ func (d *Daemon) mountSimControl(m *mgmt.Server) {
 	// {idempotency_key, voucher} only once it is on disk. It lets tests
 	// and demos load the outbox without walking the touch flow.
 	m.Handle("POST /v1/sim/operations", http.HandlerFunc(d.simEnqueue))
+	m.Handle("POST /v1/sim/reader/{slot}/insert", http.HandlerFunc(d.simInsert))
+	m.Handle("POST /v1/sim/reader/{slot}/remove", http.HandlerFunc(d.simRemove))
+	m.Handle("POST /v1/sim/printer/{state}", http.HandlerFunc(d.simPrinter))
+}
+
+// simInsert puts a card made from the body's card profile into a
+// simulated reader.
+func (d *Daemon) simInsert(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		mgmt.WriteError(w, http.StatusBadRequest, "invalid", "read body: "+err.Error())
+		return
+	}
+	p, err := cardsim.ParseProfile(body)
+	if err != nil {
+		mgmt.WriteError(w, http.StatusBadRequest, "invalid_profile", err.Error())
+		return
+	}
+	card, err := cardsim.New(p, cardsim.Options{})
+	if err != nil {
+		mgmt.WriteError(w, http.StatusBadRequest, "invalid_profile", err.Error())
+		return
+	}
+	if err := d.dev.sim.Insert(hwbridge.Slot(r.PathValue("slot")), card); err != nil {
+		mgmt.WriteError(w, http.StatusNotFound, "no_such_reader", err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (d *Daemon) simRemove(w http.ResponseWriter, r *http.Request) {
+	if err := d.dev.sim.Remove(hwbridge.Slot(r.PathValue("slot"))); err != nil {
+		mgmt.WriteError(w, http.StatusNotFound, "no_such_reader", err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// simPrinter switches the simulated printer: ok, paper_out,
+// paper_near_end, cover_open, offline.
+func (d *Daemon) simPrinter(w http.ResponseWriter, r *http.Request) {
+	st, err := vprinter.ParseState(r.PathValue("state"))
+	if err == nil {
+		err = d.dev.vprint.SetState(st)
+	}
+	if err != nil {
+		mgmt.WriteError(w, http.StatusBadRequest, "invalid_state", err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (d *Daemon) simEnqueue(w http.ResponseWriter, r *http.Request) {

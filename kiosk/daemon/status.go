@@ -31,7 +31,7 @@ func (d *Daemon) Status(ctx context.Context) (mgmt.Status, error) {
 		KioskID:       d.cfg.KioskID,
 		Version:       kiosk.Version,
 		UptimeS:       int64(now.Sub(d.started).Seconds()),
-		Devices:       d.devices(),
+		Devices:       d.dev.describe(d.cfg),
 		Queue:         q,
 		DiskFreeBytes: diskFree(d.cfg.DataDir),
 	}
@@ -49,14 +49,6 @@ func (d *Daemon) Ready(ctx context.Context) error {
 		return fmt.Errorf("store not writable: %w", err)
 	}
 	return nil
-}
-
-// devices describes each device for /v1/status.
-func (d *Daemon) devices() map[string]any {
-	return map[string]any{
-		"readers": map[string]any{"mode": d.cfg.Readers.Mode},
-		"printer": map[string]any{"mode": d.cfg.Printer.Mode},
-	}
 }
 
 func diskFree(dir string) uint64 {

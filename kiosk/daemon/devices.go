@@ -1,0 +1,143 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/hwbridge/escpos"
+	"github.com/kioskd/kioskd/hwbridge/pcsc"
+	"github.com/kioskd/kioskd/hwbridge/serialprinter"
+	"github.com/kioskd/kioskd/hwbridge/sim/simreader"
+	"github.com/kioskd/kioskd/hwbridge/sim/vprinter"
+	"github.com/kioskd/kioskd/kiosk/config"
+)
+
+// readers is what the daemon needs of the card readers: the PC/SC
+// supervisor and the simulated readers both are one.
+type readers interface {
+	Run(ctx context.Context) error
+	Events() <-chan hwbridge.ReaderEvent
+	Connect(ctx context.Context, slot hwbridge.Slot) (hwbridge.Card, error)
+	Readers() []hwbridge.ReaderState
+}
+
+// devices are the terminal's readers and printer, real or simulated.
+type devices struct {
+	readers readers
+	sim     *simreader.Readers // set in sim mode, for sim control
+	printer *serialprinter.Printer
+	vprint  *vprinter.Printer // set in sim mode: the virtual printer behind a real pty
+	device  string            // the printer's serial device
+
+	mu     sync.Mutex
+	status escpos.Status
+	online bool
+	err    string
+}
+
+func openDevices(cfg config.Config, log *slog.Logger) (*devices, error) {
+	d := &devices{}
+	switch cfg.Readers.Mode {
+	case "sim":
+		d.sim = simreader.New(hwbridge.SlotID, hwbridge.SlotSS)
+		d.readers = d.sim
+	case "pcsc":
+		d.readers = pcsc.New(pcsc.Config{
+			Slots:           map[hwbridge.Slot][]string{hwbridge.SlotID: cfg.Readers.ID, hwbridge.SlotSS: cfg.Readers.SS},
+			TransmitTimeout: cfg.Readers.TransmitTimeout.Duration,
+		}, log.With("part", "readers"))
+	}
+	pc := serialprinter.Config{
+		Device: cfg.Printer.Device,
+		Baud:   cfg.Printer.Baud,
+		Flow:   serialprinter.Flow(cfg.Printer.Flow),
+	}
+	if cfg.Printer.Mode == "sim" {
+		// The simulated printer sits behind a real pseudo-terminal, so the
+		// serial driver runs exactly as on a terminal.
+		d.vprint = vprinter.New(vprinter.Options{
+			OutDir:      filepath.Join(cfg.DataDir, "vprinter"),
+			Paper:       escpos.Paper(cfg.Printer.Paper),
+			CP1258Table: byte(cfg.Printer.CodeTable),
+			Log:         log.With("part", "vprinter"),
+		})
+		pc.Device = filepath.Join(cfg.DataDir, "vprinter.tty")
+		_ = os.Remove(pc.Device)
+		if err := d.vprint.Link(pc.Device); err != nil {
+			return nil, fmt.Errorf("simulated printer: %w", err)
+		}
+	}
+	if err := pc.Validate(); err != nil {
+		return nil, fmt.Errorf("printer: %w", err)
+	}
+	d.device = pc.Device
+	d.printer = serialprinter.New(pc, log.With("part", "printer"))
+	return d, nil
+}
+
+// run runs the devices and keeps the printer's last status for status
+// reports, forwarding events to onEvent.
+func (d *devices) run(ctx context.Context, g *group, cancel context.CancelFunc) {
+	g.run(ctx, cancel, d.readers.Run)
+	g.run(ctx, cancel, d.printer.Run)
+	if d.vprint != nil {
+		g.run(ctx, cancel, d.vprint.Run)
+	}
+}
+
+// notePrinter records the printer's last reported state.
+func (d *devices) notePrinter(e serialprinter.Event) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.online = e.Connected && e.Err == nil
+	d.status = e.Status
+	d.err = ""
+	if e.Err != nil {
+		d.err = e.Err.Error()
+	}
+}
+
+// printerState is the printer's state in the words of the sim control and
+// the page: ok, paper_out, paper_near_end, cover_open, offline.
+func printerState(e serialprinter.Event) string {
+	switch {
+	case !e.Connected || e.Err != nil:
+		return "offline"
+	case e.Status.CoverOpen:
+		return "cover_open"
+	case e.Status.PaperOut:
+		return "paper_out"
+	case !e.Status.Online || e.Status.Unrecoverable || e.Status.CutterError:
+		return "offline"
+	case e.Status.PaperNearEnd:
+		return "paper_near_end"
+	}
+	return "ok"
+}
+
+// describe is the devices part of /v1/status.
+func (d *devices) describe(cfg config.Config) map[string]any {
+	var rs []map[string]any
+	for _, r := range d.readers.Readers() {
+		rs = append(rs, map[string]any{"slot": r.Slot, "reader": r.Reader, "present": r.Present, "card": r.Card})
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	state := printerState(serialprinter.Event{Connected: d.online, Status: d.status})
+	p := map[string]any{
+		"mode": cfg.Printer.Mode, "device": d.device, "baud": cfg.Printer.Baud,
+		"state": state, "status": d.status.String(),
+	}
+	if d.err != "" {
+		p["error"] = d.err
+	}
+	return map[string]any{
+		"readers": map[string]any{"mode": cfg.Readers.Mode, "list": rs},
+		"printer": p,
+	}
+}

@@ -1,0 +1,236 @@
+package daemon
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/hwbridge/card/emrtd"
+	"github.com/kioskd/kioskd/hwbridge/card/sscard"
+	"github.com/kioskd/kioskd/hwbridge/escpos"
+	"github.com/kioskd/kioskd/kiosk/central"
+	"github.com/kioskd/kioskd/kiosk/flow"
+	"github.com/kioskd/kioskd/kiosk/receipt"
+	"github.com/kioskd/kioskd/kiosk/session"
+	"github.com/kioskd/kioskd/store"
+)
+
+// The adapters below give the citizen session (kiosk/session) the
+// terminal's parts in its own terms.
+
+// sessionOutbox commits flows' operations to the store.
+type sessionOutbox struct{ d *Daemon }
+
+func (o sessionOutbox) Commit(ctx context.Context, op flow.Operation) (flow.Receipt, error) {
+	p := Personal{Subject: mustJSON(map[string]string{"id_number": op.Subject.IDNumber, "name": op.Subject.Name, "birth_date": op.Subject.BirthDate})}
+	if op.CardNumber != "" {
+		p.Card = mustJSON(map[string]string{"card_number": op.CardNumber})
+	}
+	if op.Agent != nil {
+		p.Agent = mustJSON(map[string]string{"id_number": op.Agent.IDNumber, "name": op.Agent.Name, "relationship": op.Agent.Relationship})
+	}
+	p.Evidence = mustJSON(op.Evidence)
+	stored, err := o.d.Commit(ctx, string(op.Kind), p)
+	if err != nil {
+		return flow.Receipt{}, err
+	}
+	return flow.Receipt{Voucher: stored.Voucher, Key: stored.Key}, nil
+}
+
+func (o sessionOutbox) Lookup(ctx context.Context, v string) (flow.LookupResult, error) {
+	op, err := o.d.store.ByVoucher(v)
+	if errors.Is(err, store.ErrNotFound) {
+		return flow.LookupResult{}, session.ErrNotFound
+	}
+	if err != nil {
+		return flow.LookupResult{}, err
+	}
+	return flow.LookupResult{
+		Found: true, Kind: flow.Kind(op.Kind), State: string(op.State), CreatedAt: op.CreatedAt,
+		CentralRef: op.CentralRef, Reason: op.RejectReason,
+	}, nil
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only maps of strings and flow structs reach here
+	}
+	return b
+}
+
+// identity reads cards in the readers.
+type identity struct {
+	readers readers
+	cscas   []*x509.Certificate
+}
+
+func (i identity) ReadID(ctx context.Context, k flow.BACKey) (flow.Person, error) {
+	card, err := i.readers.Connect(ctx, hwbridge.SlotID)
+	if err != nil {
+		return flow.Person{}, err
+	}
+	defer card.Close()
+	doc, err := emrtd.Read(ctx, card, emrtd.BACKey{DocumentNumber: k.DocNumber, BirthDate: k.BirthDate, ExpiryDate: k.ExpiryDate},
+		emrtd.Options{CSCA: i.cscas})
+	if err != nil {
+		return flow.Person{}, err
+	}
+	p := flow.Person{IDNumber: doc.DG1.DocumentNumber, Name: strings.TrimSpace(doc.DG1.GivenNames + " " + doc.DG1.Surname), BirthDate: century(doc.DG1.BirthDate)}
+	if id := strings.TrimRight(doc.DG1.OptionalData1, "<"); len(id) >= 12 {
+		// A Vietnamese CCCD carries the 12-digit personal number here.
+		p.IDNumber = id[len(id)-12:]
+	}
+	if g := doc.DG13; g != nil {
+		if g.IDNumber != "" {
+			p.IDNumber = g.IDNumber
+		}
+		if g.FullName != "" {
+			p.Name = g.FullName
+		}
+	}
+	return p, nil
+}
+
+// century turns an MRZ YYMMDD birth date into YYYYMMDD: a birth year
+// after this one's last two digits is of the last century.
+func century(yymmdd string) string {
+	if len(yymmdd) != 6 {
+		return yymmdd
+	}
+	if yymmdd[:2] > "30" {
+		return "19" + yymmdd
+	}
+	return "20" + yymmdd
+}
+
+func (i identity) ReadSS(ctx context.Context) (flow.SSCard, error) {
+	card, err := i.readers.Connect(ctx, hwbridge.SlotSS)
+	if err != nil {
+		return flow.SSCard{}, err
+	}
+	defer card.Close()
+	h, err := sscard.Read(ctx, card)
+	if err != nil {
+		return flow.SSCard{}, err
+	}
+	return flow.SSCard{CardNumber: h.CardNumber, SSN: h.SSN, Name: h.Name}, nil
+}
+
+func (i identity) VerifyPIN(ctx context.Context, pin string) (flow.PINResult, error) {
+	card, err := i.readers.Connect(ctx, hwbridge.SlotSS)
+	if err != nil {
+		return flow.PINResult{}, err
+	}
+	defer card.Close()
+	err = sscard.VerifyPIN(ctx, card, pin)
+	var wrong *sscard.WrongPIN
+	switch {
+	case err == nil:
+		return flow.PINResult{OK: true}, nil
+	case errors.As(err, &wrong):
+		return flow.PINResult{TriesLeft: wrong.TriesLeft}, nil
+	case errors.Is(err, sscard.ErrPINBlocked):
+		return flow.PINResult{Blocked: true}, nil
+	}
+	return flow.PINResult{}, err
+}
+
+// sessionCentral is the central client in the session's terms.
+type sessionCentral struct{ c *central.Client }
+
+func (c sessionCentral) PersonCards(ctx context.Context, id string) ([]flow.Card, error) {
+	cards, err := c.c.PersonCards(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]flow.Card, len(cards))
+	for i, pc := range cards {
+		out[i] = flow.Card{Number: pc.CardNumber, State: pc.State}
+	}
+	return out, nil
+}
+
+func (c sessionCentral) RequestOTP(ctx context.Context, id string) error {
+	return c.c.RequestOTP(ctx, id)
+}
+
+func (c sessionCentral) VerifyOTP(ctx context.Context, id, code string) (bool, error) {
+	return c.c.VerifyOTP(ctx, id, code)
+}
+
+func (c sessionCentral) Lookup(ctx context.Context, v string) (session.CentralState, error) {
+	st, err := c.c.Voucher(ctx, v)
+	if errors.Is(err, central.ErrUnknownVoucher) {
+		return session.CentralState{}, session.ErrNotFound
+	}
+	if err != nil {
+		return session.CentralState{}, err
+	}
+	return session.CentralState{State: st.State, Ref: st.CentralRef}, nil
+}
+
+// sessionPrinter builds, prints and journals receipts.
+type sessionPrinter struct {
+	d   *Daemon
+	cfg receipt.Config
+	opt escpos.Options
+}
+
+func (p sessionPrinter) PrintReceipt(ctx context.Context, r session.ReceiptData) (bool, string, error) {
+	doc := receipt.Build(receipt.Data{
+		Op: receipt.Operation(r.Kind), Lang: r.Lang, Voucher: r.Voucher,
+		Name: r.Name, IDNumber: r.IDNumber, CardNumber: r.CardNumber,
+		Proxy: r.Proxy, AgentName: r.AgentName, AgentIDNumber: r.AgentIDNumber, Time: r.Time,
+	}, p.cfg)
+	body, err := escpos.Encode(doc, p.opt)
+	if err != nil {
+		return false, "", fmt.Errorf("encode receipt: %w", err)
+	}
+	preview := previewText(doc)
+	if err := receipt.PrintAndJournal(ctx, p.d.dev.printer, journal{p.d.store}, r.Voucher, body); err != nil {
+		return false, preview, err
+	}
+	return true, preview, nil
+}
+
+// previewText is the receipt as plain lines, for the done screen.
+func previewText(doc escpos.Doc) string {
+	var b strings.Builder
+	for _, bl := range doc.Blocks {
+		switch v := bl.(type) {
+		case escpos.Text:
+			b.WriteString(escpos.Clean(v.S))
+			b.WriteByte('\n')
+		case escpos.Rule:
+			b.WriteString(strings.Repeat("-", 32))
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+// journal is the store's receipt journal in receipt's terms.
+type journal struct{ s *store.Store }
+
+func (j journal) JournalReceipt(e receipt.JournalEntry) error {
+	return j.s.JournalReceipt(store.Receipt(e))
+}
+
+func (j journal) Receipt(v string) (receipt.JournalEntry, error) {
+	r, err := j.s.Receipt(v)
+	return receipt.JournalEntry(r), err
+}
+
+func (j journal) UnprintedReceipts() ([]receipt.JournalEntry, error) {
+	rs, err := j.s.UnprintedReceipts()
+	out := make([]receipt.JournalEntry, len(rs))
+	for i, r := range rs {
+		out[i] = receipt.JournalEntry(r)
+	}
+	return out, err
+}
