@@ -169,3 +169,43 @@ func TestRunStopsItsGoroutines(t *testing.T) {
 		t.Fatalf("%d goroutines before, %d after Run returned:\n%s", before, n, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// TestUnplugMidReceipt: the adapter is pulled while a receipt is on the
+// line; Print says the printer is gone instead of hanging.
+func TestUnplugMidReceipt(t *testing.T) {
+	r := vprintertest.New(t, vprintertest.Options{Baud: 9600})
+	var blocks []escpos.Block
+	for range 60 {
+		blocks = append(blocks, escpos.Text{S: strings.Repeat("y", 40)})
+	}
+	long, err := escpos.Encode(escpos.Doc{Blocks: append(blocks, escpos.Cut{})}, escpos.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.P.Print(context.Background(), long) }()
+	for r.VP.Received() < 300 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	r.VP.Unplug()
+	err = <-done
+	var np *serialprinter.NotPrintedError
+	if !errors.As(err, &np) || !errors.Is(err, serialprinter.ErrDisconnected) {
+		t.Fatalf("Print when unplugged mid-receipt: %v, want NotPrintedError wrapping ErrDisconnected", err)
+	}
+	r.WaitEvent(t, func(e serialprinter.Event) bool { return !e.Connected })
+	if len(r.VP.Receipts()) != 0 {
+		t.Errorf("a receipt was rendered though the line was cut")
+	}
+	if err := r.VP.Plug(); err != nil {
+		t.Fatal(err)
+	}
+	r.WaitEvent(t, func(e serialprinter.Event) bool { return e.Connected && e.Status.Ready() })
+	if err := r.P.Print(context.Background(), receipt(t, "again")); err != nil {
+		t.Fatalf("Print after replug: %v", err)
+	}
+	rs := r.VP.Receipts()
+	if len(rs) != 2 || rs[0].Complete || !rs[1].Complete || strings.Contains(rs[1].Text, "yyyy") {
+		t.Errorf("want the cut-off receipt on record as interrupted and the next one whole, got %d receipts", len(rs))
+	}
+}

@@ -13,8 +13,9 @@
 // paper_near_end, cover_open, offline), RunOutAfter (paper runs out after n
 // more bytes of a receipt), Unplug (symlink removed, pty closed) and Plug (a
 // new pty, symlink back). While the printer cannot print, receipt data is
-// buffered and dropped: a receipt interrupted that way is recorded with
-// Complete false, and is not printed when the state returns to ok.
+// buffered and dropped, and is not printed when the state returns to ok. A
+// receipt interrupted that way, or by Unplug, is recorded with Complete
+// false (at its cut, or at the next ESC @, which clears the print buffer).
 //
 // `kioskd vprinter --link PATH [--out DIR] [--baud N] [--control ADDR]`
 // runs one until killed; with --control, an HTTP server on ADDR accepts
@@ -500,7 +501,13 @@ func (p *Printer) handleLocked(c escpos.Command, n int) {
 	case escpos.OpAutoStatus:
 		return
 	case escpos.OpInit:
+		// ESC @ clears the print buffer: what came out of a receipt that
+		// never reached its cut is on record as interrupted.
 		p.flushRawLocked()
+		if len(p.page) > 0 || p.line.Len() > 0 {
+			p.broken = true
+			p.finishLocked()
+		}
 		p.resetStyle()
 		return
 	}
