@@ -290,3 +290,26 @@ func TestPrintRasterFallbacks(t *testing.T) {
 		t.Errorf("raster QR decodes to %q, want %q", qr, want)
 	}
 }
+
+// TestPrint58mm: the same receipt on a 58 mm printer.
+func TestPrint58mm(t *testing.T) {
+	r := vprintertest.New(t, vprintertest.Options{Printer: vprinter.Options{Paper: escpos.Paper58}})
+	c := cfg
+	c.Paper = escpos.Paper58
+	d := data("zh-CN")
+	d.Voucher = testVoucher
+	body, err := escpos.Encode(receipt.Build(d, c), escpos.Options{Paper: escpos.Paper58})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.P.Print(context.Background(), body); err != nil {
+		t.Fatal(err)
+	}
+	got := r.Receipt(t, 1)
+	if !strings.Contains(got.Text, d.Voucher+"\n") || !strings.Contains(got.Text, strings.Repeat("-", 32)+"\n") || strings.Contains(got.Text, strings.Repeat("-", 33)) {
+		t.Errorf("58 mm receipt:\n%s", got.Text)
+	}
+	if qr, want := decodeQR(t, got), "https://si.example.gov/lookup?v="+d.Voucher; qr != want {
+		t.Errorf("QR decodes to %q, want %q", qr, want)
+	}
+}
