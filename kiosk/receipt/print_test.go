@@ -121,28 +121,6 @@ func TestControlBytesInNameNeverReachThePrinter(t *testing.T) {
 	}
 }
 
-// storeJournal adapts the real store to receipt.Journal, as the
-// application does.
-type storeJournal struct{ s *store.Store }
-
-func (a storeJournal) JournalReceipt(e receipt.JournalEntry) error {
-	return a.s.JournalReceipt(store.Receipt(e))
-}
-
-func (a storeJournal) Receipt(v string) (receipt.JournalEntry, error) {
-	r, err := a.s.Receipt(v)
-	return receipt.JournalEntry(r), err
-}
-
-func (a storeJournal) UnprintedReceipts() ([]receipt.JournalEntry, error) {
-	rs, err := a.s.UnprintedReceipts()
-	out := make([]receipt.JournalEntry, len(rs))
-	for i, r := range rs {
-		out[i] = receipt.JournalEntry(r)
-	}
-	return out, err
-}
-
 func journals(t *testing.T) map[string]func() receipt.Journal {
 	return map[string]func() receipt.Journal{
 		"memory": func() receipt.Journal { return receipt.NewMemoryJournal() },
@@ -152,7 +130,7 @@ func journals(t *testing.T) map[string]func() receipt.Journal {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { s.Close() })
-			return storeJournal{s}
+			return receipt.StoreJournal{Store: s}
 		},
 	}
 }
