@@ -9,7 +9,8 @@
 // It owns the receipt's content and the print-and-journal sequence. It does
 // not own bytes on the wire (package hwbridge/escpos), the printer
 // (hwbridge/serialprinter, through the Printer interface) or storage (the
-// Journal interface, implemented over package store by the application).
+// Journal interface: StoreJournal keeps it in package store, MemoryJournal
+// in memory).
 // Personal data is masked here (package kiosk/mask) before it reaches the
 // document; callers pass the values as read.
 package receipt
