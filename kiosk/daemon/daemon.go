@@ -7,6 +7,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -53,6 +54,7 @@ type Daemon struct {
 	page    *ui.Server
 	session *session.Session
 	events  chan session.DeviceEvent
+	stats   statsCache
 
 	ui, mgmt, central net.Listener
 	sim               *central.Sim // embedded central simulator, or nil
@@ -150,7 +152,7 @@ func (d *Daemon) openSession() error {
 		Logger:      d.log.With("part", "session"),
 	}, session.Deps{
 		Outbox:   sessionOutbox{d},
-		Identity: identity{readers: d.dev.readers, cscas: cscas},
+		Identity: identity{readers: d.dev.readers, cscas: cscas, metrics: d.metrics},
 		Central:  sessionCentral{d.client},
 		Printer: sessionPrinter{d: d, cfg: receipt.Config{
 			Agency: cfg.Receipt.Agency, Location: cfg.Receipt.Location, LookupURL: cfg.Receipt.LookupURL,
@@ -177,15 +179,26 @@ func (e deviceEvents) Events() <-chan session.DeviceEvent { return e }
 // pumpEvents merges reader and printer events for the session, and keeps
 // the printer's last status for /v1/status.
 func (d *Daemon) pumpEvents(ctx context.Context) error {
+	readerEvents, printerEvents := d.dev.readers.Events(), d.dev.printer.Events()
 	for {
 		var ev session.DeviceEvent
 		select {
 		case <-ctx.Done():
 			return nil
-		case re := <-d.dev.readers.Events():
+		case re, ok := <-readerEvents:
+			if !ok { // the readers stopped
+				readerEvents = nil
+				continue
+			}
 			ev = session.DeviceEvent{Kind: re.Kind, Slot: re.Slot}
-		case pe := <-d.dev.printer.Events():
+			d.metrics.readerEvent(re)
+		case pe, ok := <-printerEvents:
+			if !ok {
+				printerEvents = nil
+				continue
+			}
 			d.dev.notePrinter(pe)
+			d.metrics.printerState(printerState(pe))
 			ev = session.DeviceEvent{Kind: session.PrinterChanged, Printer: printerState(pe)}
 		}
 		select {
@@ -201,8 +214,19 @@ func (d *Daemon) listen() error {
 	if d.ui, err = net.Listen("tcp", d.cfg.UI.Listen); err != nil {
 		return fmt.Errorf("ui listener: %w", err)
 	}
-	if d.mgmt, err = net.Listen("tcp", d.cfg.Mgmt.Listen); err != nil {
+	m := d.cfg.Mgmt
+	if !mgmt.IsLoopback(m.Listen) && m.TokenFile == "" && m.ClientCA == "" {
+		return fmt.Errorf("mgmt.listen %s is not a loopback address: set mgmt.token_file or mgmt.client_ca, or nobody can use it", m.Listen)
+	}
+	if d.mgmt, err = net.Listen("tcp", m.Listen); err != nil {
 		return fmt.Errorf("management listener: %w", err)
+	}
+	if m.TLSCert != "" {
+		tc, err := mgmtTLS(m.TLSCert, m.TLSKey, m.ClientCA)
+		if err != nil {
+			return err
+		}
+		d.mgmt = tls.NewListener(d.mgmt, tc)
 	}
 	if d.cfg.EmbeddedCentral() {
 		if d.central, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
@@ -213,9 +237,35 @@ func (d *Daemon) listen() error {
 	return nil
 }
 
+// mgmtTLS is the management API's TLS: client certificates signed by
+// clientCA are verified when given; a request without one needs the token.
+func mgmtTLS(certFile, keyFile, clientCA string) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("mgmt.tls_cert/tls_key: %w", err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if clientCA != "" {
+		pem, err := os.ReadFile(clientCA)
+		if err != nil {
+			return nil, fmt.Errorf("mgmt.client_ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("mgmt.client_ca: %s holds no PEM certificate", clientCA)
+		}
+		tc.ClientCAs, tc.ClientAuth = pool, tls.VerifyClientCertIfGiven
+	}
+	return tc, nil
+}
+
 // Addrs are the URLs the daemon serves.
 func (d *Daemon) Addrs() Addrs {
-	a := Addrs{UI: "http://" + d.ui.Addr().String(), Mgmt: "http://" + d.mgmt.Addr().String(), Central: d.cfg.Central.URL}
+	scheme := "http://"
+	if d.cfg.Mgmt.TLSCert != "" {
+		scheme = "https://"
+	}
+	a := Addrs{UI: "http://" + d.ui.Addr().String(), Mgmt: scheme + d.mgmt.Addr().String(), Central: d.cfg.Central.URL}
 	if d.central != nil {
 		a.Central = "http://" + d.central.Addr().String()
 	}
@@ -249,7 +299,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	})
 	d.mountSimControl(mg)
 	g.serve(ctx, cancel, d.mgmt, mg)
-	g.serve(ctx, cancel, d.ui, d.page)
+	g.serve(ctx, cancel, d.ui, d.metrics.countPages(d.page))
 	d.dev.run(ctx, &g, cancel)
 	g.run(ctx, cancel, d.pumpEvents)
 	g.run(ctx, cancel, d.session.Run)
@@ -258,6 +308,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	g.run(ctx, cancel, d.drainer.Run)
 	g.run(ctx, cancel, d.purgeLoop)
+	g.run(ctx, cancel, d.heartbeatLoop)
 	d.log.Info("kioskd ready", "ui", d.Addrs().UI, "mgmt", d.Addrs().Mgmt, "central", d.Addrs().Central, "kiosk_id", d.cfg.KioskID, "version", kiosk.Version)
 	<-ctx.Done()
 	d.page.Close()

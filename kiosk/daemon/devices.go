@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/kioskd/kioskd/hwbridge"
 	"github.com/kioskd/kioskd/hwbridge/escpos"
@@ -56,6 +57,8 @@ func openDevices(cfg config.Config, log *slog.Logger) (*devices, error) {
 		Device: cfg.Printer.Device,
 		Baud:   cfg.Printer.Baud,
 		Flow:   serialprinter.Flow(cfg.Printer.Flow),
+		// Ops and the page hear of paper out within about a second.
+		PollInterval: time.Second,
 	}
 	if cfg.Printer.Mode == "sim" {
 		// The simulated printer sits behind a real pseudo-terminal, so the

@@ -67,9 +67,11 @@ func mustJSON(v any) json.RawMessage {
 type identity struct {
 	readers readers
 	cscas   []*x509.Certificate
+	metrics *metrics
 }
 
-func (i identity) ReadID(ctx context.Context, k flow.BACKey) (flow.Person, error) {
+func (i identity) ReadID(ctx context.Context, k flow.BACKey) (p flow.Person, err error) {
+	defer func() { i.metrics.cardRead("id", err) }()
 	card, err := i.readers.Connect(ctx, hwbridge.SlotID)
 	if err != nil {
 		return flow.Person{}, err
@@ -80,7 +82,7 @@ func (i identity) ReadID(ctx context.Context, k flow.BACKey) (flow.Person, error
 	if err != nil {
 		return flow.Person{}, err
 	}
-	p := flow.Person{IDNumber: doc.DG1.DocumentNumber, Name: strings.TrimSpace(doc.DG1.GivenNames + " " + doc.DG1.Surname), BirthDate: century(doc.DG1.BirthDate)}
+	p = flow.Person{IDNumber: doc.DG1.DocumentNumber, Name: strings.TrimSpace(doc.DG1.GivenNames + " " + doc.DG1.Surname), BirthDate: century(doc.DG1.BirthDate)}
 	if id := strings.TrimRight(doc.DG1.OptionalData1, "<"); len(id) >= 12 {
 		// A Vietnamese CCCD carries the 12-digit personal number here.
 		p.IDNumber = id[len(id)-12:]
@@ -108,7 +110,8 @@ func century(yymmdd string) string {
 	return "20" + yymmdd
 }
 
-func (i identity) ReadSS(ctx context.Context) (flow.SSCard, error) {
+func (i identity) ReadSS(ctx context.Context) (_ flow.SSCard, err error) {
+	defer func() { i.metrics.cardRead("ss", err) }()
 	card, err := i.readers.Connect(ctx, hwbridge.SlotSS)
 	if err != nil {
 		return flow.SSCard{}, err
@@ -121,7 +124,8 @@ func (i identity) ReadSS(ctx context.Context) (flow.SSCard, error) {
 	return flow.SSCard{CardNumber: h.CardNumber, SSN: h.SSN, Name: h.Name}, nil
 }
 
-func (i identity) VerifyPIN(ctx context.Context, pin string) (flow.PINResult, error) {
+func (i identity) VerifyPIN(ctx context.Context, pin string) (_ flow.PINResult, err error) {
+	defer func() { i.metrics.cardRead("pin", err) }()
 	card, err := i.readers.Connect(ctx, hwbridge.SlotSS)
 	if err != nil {
 		return flow.PINResult{}, err
@@ -171,7 +175,22 @@ func (c sessionCentral) Lookup(ctx context.Context, v string) (session.CentralSt
 	if err != nil {
 		return session.CentralState{}, err
 	}
-	return session.CentralState{State: st.State, Ref: st.CentralRef}, nil
+	return session.CentralState{State: centralState(st.State), Ref: st.CentralRef}, nil
+}
+
+// centralState puts central's word for an operation's state into the
+// session's: "pending", "acknowledged" or "rejected". Central says
+// "accepted" (or "applied") for an operation it has taken, which the
+// terminal calls acknowledged; anything else is passed on as it came and
+// shown as unknown.
+func centralState(s string) string {
+	switch s {
+	case "accepted", "applied", "acknowledged":
+		return "acknowledged"
+	case "received", "processing", "pending":
+		return "pending"
+	}
+	return s
 }
 
 // sessionPrinter builds, prints and journals receipts.
@@ -193,8 +212,10 @@ func (p sessionPrinter) PrintReceipt(ctx context.Context, r session.ReceiptData)
 	}
 	preview := previewText(doc)
 	if err := receipt.PrintAndJournal(ctx, p.d.dev.printer, journal{p.d.store}, r.Voucher, body); err != nil {
+		p.d.metrics.prints.WithLabelValues("not_printed").Inc()
 		return false, preview, err
 	}
+	p.d.metrics.prints.WithLabelValues("printed").Inc()
 	return true, preview, nil
 }
 

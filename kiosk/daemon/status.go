@@ -3,6 +3,8 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"sync"
 	"syscall"
 	"time"
 
@@ -12,35 +14,26 @@ import (
 
 // Status is the management API's /v1/status.
 func (d *Daemon) Status(ctx context.Context) (mgmt.Status, error) {
-	st, err := d.store.Stats()
-	if err != nil {
-		return mgmt.Status{}, fmt.Errorf("outbox stats: %w", err)
+	v := d.statsView()
+	if v.err != nil {
+		return mgmt.Status{}, fmt.Errorf("outbox stats: %w", v.err)
 	}
-	now := time.Now()
-	q := mgmt.Queue{Pending: st.Pending, Rejected: st.Rejected}
-	if !st.OldestPending.IsZero() {
-		q.OldestPendingAgeS = int64(now.Sub(st.OldestPending).Seconds())
-	}
-	if !st.LastAckAt.IsZero() {
-		t := st.LastAckAt
+	q := mgmt.Queue{Pending: v.Pending, Rejected: v.Rejected, OldestPendingAgeS: int64(v.OldestAge.Seconds())}
+	if !v.LastAckAt.IsZero() {
+		t := v.LastAckAt
 		q.LastAckAt = &t
 	}
 	ds := d.drainer.Status()
 	q.CentralOnline, q.CentralLastError = ds.Online, ds.LastError
-	s := mgmt.Status{
+	return mgmt.Status{
 		KioskID:       d.cfg.KioskID,
 		Version:       kiosk.Version,
-		UptimeS:       int64(now.Sub(d.started).Seconds()),
+		UptimeS:       int64(time.Since(d.started).Seconds()),
 		Devices:       d.dev.describe(d.cfg),
 		Queue:         q,
+		SLABreached:   v.SLABreached,
 		DiskFreeBytes: diskFree(d.cfg.DataDir),
-	}
-	if !st.OldestPending.IsZero() && now.Sub(st.OldestPending) > d.cfg.SLA.Duration {
-		// Pending is delivered in order, so the oldest pending operation is
-		// the first to breach; counting all breaches would need a scan.
-		s.SLABreached = 1
-	}
-	return s, nil
+	}, nil
 }
 
 // Ready is /readyz: the store takes writes and devices are initialised.
@@ -51,10 +44,80 @@ func (d *Daemon) Ready(ctx context.Context) error {
 	return nil
 }
 
+// slaScanLimit bounds how many breaching operations one status counts:
+// beyond it the figure reads "at least".
+const slaScanLimit = 1024
+
+// statsCache keeps the last statsView for a moment: a Prometheus scrape
+// reads several series from one view.
+type statsCache struct {
+	mu   sync.Mutex
+	at   time.Time
+	view statsView
+}
+
+func (d *Daemon) statsView() statsView {
+	d.stats.mu.Lock()
+	defer d.stats.mu.Unlock()
+	if time.Since(d.stats.at) < 500*time.Millisecond {
+		return d.stats.view
+	}
+	v := statsView{}
+	st, err := d.store.Stats()
+	if err != nil {
+		v.err = err
+		return v
+	}
+	now := time.Now()
+	v.Pending, v.Rejected, v.Acknowledged, v.LastAckAt = st.Pending, st.Rejected, st.Acknowledged, st.LastAckAt
+	if !st.OldestPending.IsZero() {
+		v.OldestAge = now.Sub(st.OldestPending)
+	}
+	if v.OldestAge > d.cfg.SLA.Duration {
+		v.SLABreached = d.countBreaches(now.Add(-d.cfg.SLA.Duration))
+	}
+	d.stats.at, d.stats.view = now, v
+	return v
+}
+
+// countBreaches counts pending operations created before deadline. They
+// are delivered in order, so they are the oldest: it reads from the head
+// and stops at the first one within its SLA.
+func (d *Daemon) countBreaches(deadline time.Time) int {
+	n := 0
+	var after uint64
+	for n < slaScanLimit {
+		page, err := d.store.Pending(after, 256)
+		if err != nil || len(page) == 0 {
+			return n
+		}
+		for _, op := range page {
+			if !op.CreatedAt.Before(deadline) {
+				return n
+			}
+			n++
+			after = op.Seq
+		}
+	}
+	return n
+}
+
 func diskFree(dir string) uint64 {
 	var fs syscall.Statfs_t
 	if err := syscall.Statfs(dir, &fs); err != nil {
 		return 0
 	}
 	return fs.Bavail * uint64(fs.Bsize)
+}
+
+// countPages counts connected touch pages for the metrics: the page's
+// WebSocket handler runs for as long as its connection.
+func (m *metrics) countPages(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ws" {
+			m.pages.Inc()
+			defer m.pages.Dec()
+		}
+		h.ServeHTTP(w, r)
+	})
 }
