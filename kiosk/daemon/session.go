@@ -211,7 +211,7 @@ func (p sessionPrinter) PrintReceipt(ctx context.Context, r session.ReceiptData)
 		return false, "", fmt.Errorf("encode receipt: %w", err)
 	}
 	preview := previewText(doc)
-	if err := receipt.PrintAndJournal(ctx, p.d.dev.printer, journal{p.d.store}, r.Voucher, body); err != nil {
+	if err := receipt.PrintAndJournal(ctx, p.d.dev.printer, receipt.StoreJournal{Store: p.d.store}, r.Voucher, body); err != nil {
 		p.d.metrics.prints.WithLabelValues("not_printed").Inc()
 		return false, preview, err
 	}
@@ -233,25 +233,4 @@ func previewText(doc escpos.Doc) string {
 		}
 	}
 	return b.String()
-}
-
-// journal is the store's receipt journal in receipt's terms.
-type journal struct{ s *store.Store }
-
-func (j journal) JournalReceipt(e receipt.JournalEntry) error {
-	return j.s.JournalReceipt(store.Receipt(e))
-}
-
-func (j journal) Receipt(v string) (receipt.JournalEntry, error) {
-	r, err := j.s.Receipt(v)
-	return receipt.JournalEntry(r), err
-}
-
-func (j journal) UnprintedReceipts() ([]receipt.JournalEntry, error) {
-	rs, err := j.s.UnprintedReceipts()
-	out := make([]receipt.JournalEntry, len(rs))
-	for i, r := range rs {
-		out[i] = receipt.JournalEntry(r)
-	}
-	return out, err
 }
