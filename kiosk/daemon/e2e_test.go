@@ -1,0 +1,713 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/hwbridge/sim/cardsim"
+	"github.com/kioskd/kioskd/kiosk/config"
+	"github.com/kioskd/kioskd/kiosk/flow"
+	"github.com/kioskd/kioskd/store"
+	"github.com/kioskd/kioskd/store/voucher"
+)
+
+// End-to-end tests of the citizen flows through the real daemon: the touch
+// page's WebSocket protocol spoken by a gorilla client, the session, the
+// real bbolt store, the embedded central simulator over real HTTP, the
+// simulated readers with cards made from the cardsim profiles, and the
+// serial printer driver talking over a real pty to the virtual printer.
+
+const cardsimData = "../../hwbridge/sim/cardsim/testdata"
+
+// The test subjects, as the profiles in cardsimData hold them.
+var (
+	// emrtd_vn.json: a Vietnamese CCCD. BAC key from its MRZ.
+	vnDoc, vnBirth, vnExpiry = "090012345", "900307", "300307"
+	vnID, vnName             = "001090012345", "Nguyễn Văn An"
+	// emrtd_td3.json: a passport (ICAO 9303 specimen), used as the agent.
+	tdDoc, tdBirth, tdExpiry = "L898902C3", "740812", "320415"
+	// ss_zhangsan.json: a social security card.
+	ssID, ssCard, ssName, ssPIN = "110101199003071233", "A12345678", "张三", "123456"
+)
+
+// personalData is every personal datum the tests' cards carry; none may
+// show on an idle screen, in the session after it ends, or in the logs.
+var personalData = []string{vnID, vnName, "NGUYEN", "Nguyễn Văn Bình", "Trần Thị Cúc", "Tràng Tiền", vnDoc,
+	tdDoc, "ERIKSSON", "ANNA", ssID, ssCard, ssName, ssPIN}
+
+func assertNoPersonalData(t testing.TB, what string, v any) {
+	t.Helper()
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = x
+	default:
+		b, _ := json.Marshal(v)
+		s = fmt.Sprintf("%s %#v", b, v)
+	}
+	for _, p := range personalData {
+		if strings.Contains(s, p) {
+			t.Errorf("%s holds %q", what, p)
+		}
+	}
+}
+
+// e2e is one in-process daemon and a page connected to it.
+type e2e struct {
+	t    testing.TB
+	d    *Daemon
+	a    Addrs
+	c    *websocket.Conn
+	logs *lockedBuffer
+	last map[string]any
+	dev  map[string]any // last device frame
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startDaemon runs the embedded default (simulated readers and printer,
+// embedded central) on free loopback ports with its data in a temp dir.
+func startDaemon(t testing.TB, mod ...func(*config.Config)) *e2e {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.UI.Listen = "127.0.0.1:0"
+	cfg.Mgmt.Listen = "127.0.0.1:0"
+	cfg.Central.MinBackoff = config.Duration{Duration: 50 * time.Millisecond}
+	cfg.Central.MaxBackoff = config.Duration{Duration: 500 * time.Millisecond}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	logs := &lockedBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	d, err := Open(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	e := &e2e{t: t, d: d, a: d.Addrs(), logs: logs}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("Run did not return")
+		}
+		// Whatever happened, the logs name no one.
+		assertNoPersonalData(t, "the daemon's log", logs.String())
+	})
+	e.connect()
+	e.expect("idle")
+	return e
+}
+
+func (e *e2e) connect() {
+	e.t.Helper()
+	h := http.Header{"Origin": {e.a.UI}}
+	var c *websocket.Conn
+	var err error
+	for range 50 { // the UI server may still be starting
+		if c, _, err = websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.a.UI, "http")+"/ws", h); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		e.t.Fatalf("connect the page: %v", err)
+	}
+	e.t.Cleanup(func() { c.Close() })
+	e.c = c
+}
+
+func (e *e2e) send(v map[string]string) {
+	e.t.Helper()
+	b, _ := json.Marshal(v)
+	if err := e.c.WriteMessage(websocket.TextMessage, b); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *e2e) start(f string) { e.send(map[string]string{"type": "start", "flow": f}) }
+func (e *e2e) input(field, val string) {
+	e.send(map[string]string{"type": "input", "field": field, "value": val})
+}
+func (e *e2e) confirm()    { e.send(map[string]string{"type": "confirm"}) }
+func (e *e2e) back()       { e.send(map[string]string{"type": "back"}) }
+func (e *e2e) cancelFlow() { e.send(map[string]string{"type": "cancel"}) }
+
+func (e *e2e) frame() map[string]any {
+	e.t.Helper()
+	e.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, b, err := e.c.ReadMessage()
+	if err != nil {
+		e.t.Fatalf("read: %v", err)
+	}
+	var f map[string]any
+	if err := json.Unmarshal(b, &f); err != nil {
+		e.t.Fatal(err)
+	}
+	if f["type"] == "device" {
+		e.dev = f
+	}
+	return f
+}
+
+// expect reads frames until a screen called name whose data has every
+// key=value pair in kv; an error frame on the way fails the test.
+func (e *e2e) expect(name string, kv ...string) map[string]any {
+	e.t.Helper()
+	var seen []string
+	for {
+		f := e.frame()
+		switch f["type"] {
+		case "error":
+			e.t.Fatalf("error frame %v while waiting for %s (seen %v)", f, name, seen)
+		case "screen":
+			d, _ := f["data"].(map[string]any)
+			seen = append(seen, fmt.Sprint(f["name"], d["field"], d["stage"], d["code"]))
+			if f["name"] != name {
+				continue
+			}
+			ok := true
+			for i := 0; i+1 < len(kv); i += 2 {
+				if fmt.Sprint(d[kv[i]]) != kv[i+1] {
+					ok = false
+				}
+			}
+			if ok {
+				e.last = d
+				return d
+			}
+		}
+		if len(seen) > 50 {
+			e.t.Fatalf("no screen %s %v; seen %v", name, kv, seen)
+		}
+	}
+}
+
+// expectError reads frames until an error frame and checks its code.
+func (e *e2e) expectError(code string) {
+	e.t.Helper()
+	for range 50 {
+		f := e.frame()
+		if f["type"] == "error" {
+			if f["code"] != code {
+				e.t.Fatalf("error %v, want code %s", f, code)
+			}
+			return
+		}
+	}
+	e.t.Fatalf("no error frame %s", code)
+}
+
+// expectPrinter reads frames until a device frame with the printer in state.
+func (e *e2e) expectPrinter(state string) {
+	e.t.Helper()
+	for range 50 {
+		if f := e.frame(); f["type"] == "device" && f["printer"] == state {
+			return
+		}
+	}
+	e.t.Fatalf("no device frame with printer %s", state)
+}
+
+// post calls the management API and checks the status code.
+func (e *e2e) post(path string, body []byte, want int) string {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, e.a.Mgmt+path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		e.t.Fatalf("POST %s: %s %s, want %d", path, resp.Status, b, want)
+	}
+	return string(b)
+}
+
+// insertHTTP puts the card of a profile file into a reader through the
+// sim control API.
+func (e *e2e) insertHTTP(slot, profile string) {
+	e.t.Helper()
+	b, err := os.ReadFile(filepath.Join(cardsimData, profile))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.post("/v1/sim/reader/"+slot+"/insert", b, http.StatusNoContent)
+}
+
+// loadCard makes a card from a profile file.
+func loadCard(t testing.TB, profile string) *cardsim.Card {
+	t.Helper()
+	p, err := cardsim.LoadProfile(filepath.Join(cardsimData, profile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cardsim.New(p, cardsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (e *e2e) insert(slot hwbridge.Slot, c *cardsim.Card) {
+	e.t.Helper()
+	if err := e.d.dev.sim.Insert(slot, c); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *e2e) remove(slot hwbridge.Slot) {
+	e.t.Helper()
+	if err := e.d.dev.sim.Remove(slot); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// ops are the operations in the store, newest first, with their personal
+// data decrypted.
+func (e *e2e) ops() []store.Operation {
+	e.t.Helper()
+	list, err := e.d.store.List("", 100)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for i, op := range list {
+		if list[i], err = e.d.store.Get(op.Key); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return list
+}
+
+func (e *e2e) personal(op store.Operation) (p struct {
+	Subject, Card, Agent map[string]string
+	Evidence             flow.Evidence
+}) {
+	e.t.Helper()
+	if err := json.Unmarshal(op.Personal, &p); err != nil {
+		e.t.Fatalf("operation %s: personal data: %v", op.Key, err)
+	}
+	return p
+}
+
+// waitState polls the store until the operation is in state.
+func (e *e2e) waitState(key string, state store.State) store.Operation {
+	e.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		op, err := e.d.store.Get(key)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if op.State == state {
+			return op
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("operation still %s (last error %q), want %s", op.State, op.LastError, state)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// receiptWith waits for a receipt from the virtual printer whose text
+// holds s.
+func (e *e2e) receiptWith(s string) string {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for n := 1; ; n++ {
+		rs, err := e.d.dev.vprint.WaitReceipts(ctx, n)
+		if err != nil {
+			e.t.Fatalf("no receipt holding %q: %v", s, err)
+		}
+		if r := rs[n-1]; strings.Contains(r.Text, s) {
+			if !r.Complete {
+				e.t.Errorf("receipt %d cut short", r.Seq)
+			}
+			return r.Text
+		}
+	}
+}
+
+func (e *e2e) snapshot() (s struct {
+	ID    string
+	Lang  string
+	State flow.State
+}) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	snap, err := e.d.session.Inspect(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	s.ID, s.Lang, s.State = snap.ID, snap.Lang, snap.State
+	return s
+}
+
+// assertForgotten checks the session state and the screen a fresh page
+// gets: idle, and nothing of the last citizen.
+func (e *e2e) assertForgotten() {
+	e.t.Helper()
+	s := e.snapshot()
+	if s.State.Step != flow.StepIdle || s.ID != "" {
+		e.t.Errorf("session not idle: step %s id %q", s.State.Step, s.ID)
+	}
+	if s.State.HavePerson || s.State.HaveSS || s.State.Cards != nil || s.State.Voucher != "" {
+		e.t.Errorf("session state not wiped: %#v", s.State)
+	}
+	assertNoPersonalData(e.t, "session state", s)
+	e.connect() // a new page gets the current screen: idle, empty
+	d := e.expect("idle")
+	assertNoPersonalData(e.t, "idle screen", d)
+}
+
+func rowsOf(d map[string]any) map[string]string {
+	out := map[string]string{}
+	list, _ := d["rows"].([]any)
+	for _, x := range list {
+		m, _ := x.(map[string]any)
+		out[fmt.Sprint(m["label"])] = fmt.Sprint(m["value"])
+	}
+	return out
+}
+
+// reportToIdentify walks report_loss from idle to the identify screen.
+func (e *e2e) reportToIdentify(mode, doc, birth, expiry string) {
+	e.t.Helper()
+	e.confirm()
+	e.expect("menu")
+	e.start("report_loss")
+	e.expect("menu", "field", "mode")
+	e.input("mode", mode)
+	e.expect("keypad", "field", "doc_number")
+	e.input("doc_number", doc)
+	e.expect("keypad", "field", "birth_date")
+	e.input("birth_date", birth)
+	e.expect("keypad", "field", "expiry_date")
+	e.input("expiry_date", expiry)
+	e.expect("identify", "slot", "id")
+}
+
+// TestE2EReportLoss: a citizen reports their card lost with their own ID
+// card; the card goes in through the sim control API.
+func TestE2EReportLoss(t *testing.T) {
+	e := startDaemon(t)
+	e.reportToIdentify("self", vnDoc, vnBirth, vnExpiry)
+	e.insertHTTP("id", "emrtd_vn.json")
+	d := e.expect("confirm")
+	rw := rowsOf(d)
+	if rw["row.name"] != vnName {
+		t.Errorf("confirm shows name %q, want the chip's %q", rw["row.name"], vnName)
+	}
+	if id := rw["row.id_number"]; id == vnID || !strings.Contains(id, "*") || !strings.HasSuffix(id, vnID[len(vnID)-3:]) {
+		t.Errorf("confirm shows ID number %q, want it masked", rw["row.id_number"])
+	}
+	if len(e.ops()) != 0 {
+		t.Fatal("committed before confirmation")
+	}
+	e.confirm()
+	done := e.expect("done", "printing", "false")
+	ops := e.ops()
+	if len(ops) != 1 {
+		t.Fatalf("%d operations in the store, want 1", len(ops))
+	}
+	op := ops[0]
+	want := voucher.Format(op.Voucher)
+	if op.Kind != "report_loss" || done["voucher"] != want {
+		t.Errorf("done shows voucher %v, store has %s (%s)", done["voucher"], want, op.Kind)
+	}
+	p := e.personal(op)
+	if p.Subject["id_number"] != vnID || p.Subject["name"] != vnName || p.Agent != nil {
+		t.Errorf("stored subject %v agent %v", p.Subject, p.Agent)
+	}
+	if p.Evidence.Method != "id_chip" || p.Evidence.Offline {
+		t.Errorf("stored evidence %+v", p.Evidence)
+	}
+	if done["printed"] != true || !strings.Contains(fmt.Sprint(done["preview"]), want) {
+		t.Errorf("done screen: printed %v, preview %q", done["printed"], done["preview"])
+	}
+	assertNoPersonalData(t, "done screen", done)
+	text := e.receiptWith(want)
+	assertNoPersonalData(t, "printed receipt", text)
+
+	// The embedded central acknowledges; lookup shows it.
+	op = e.waitState(op.Key, store.Acknowledged)
+	if op.CentralRef == "" {
+		t.Error("acknowledged without a central reference")
+	}
+	e.confirm()
+	e.expect("idle")
+	e.assertForgotten()
+	e.confirm()
+	e.expect("menu")
+	e.start("lookup")
+	e.expect("keypad", "field", "voucher")
+	e.input("voucher", want)
+	l := e.expect("lookup_result", "found", "true")
+	lr := rowsOf(l)
+	if l["voucher"] != want || lr["row.kind"] != "kind.report_loss" || lr["row.state"] != "state.acknowledged" || lr["row.central"] != "state.acknowledged" {
+		t.Errorf("lookup %v", l)
+	}
+	e.cancelFlow()
+	e.expect("idle")
+}
+
+// TestE2EProxyReport: an agent reports for a cardholder with their own ID
+// chip and the cardholder's ID number.
+func TestE2EProxyReport(t *testing.T) {
+	e := startDaemon(t)
+	e.confirm()
+	e.expect("menu")
+	e.send(map[string]string{"type": "lang", "code": "en"})
+	e.expect("menu", "lang", "en")
+	e.start("report_loss")
+	e.expect("menu", "field", "mode")
+	e.input("mode", "proxy")
+	e.input("doc_number", tdDoc)
+	e.input("birth_date", tdBirth)
+	e.input("expiry_date", tdExpiry)
+	e.expect("identify", "slot", "id")
+	e.insert(hwbridge.SlotID, loadCard(t, "emrtd_td3.json"))
+	e.expect("keypad", "field", "subject_id")
+	e.input("subject_id", "110101199003071234") // check character wrong
+	e.expectError("id_check_failed")
+	e.input("subject_id", ssID)
+	e.expect("menu", "field", "relationship")
+	e.input("relationship", "child")
+	d := e.expect("confirm")
+	if rw := rowsOf(d); rw["row.relationship"] != "rel.child" || rw["row.subject_id"] == ssID || rw["row.agent"] == "" {
+		t.Errorf("confirm rows %v", rw)
+	}
+	e.confirm()
+	done := e.expect("done", "printing", "false")
+	ops := e.ops()
+	if len(ops) != 1 {
+		t.Fatalf("%d operations, want 1", len(ops))
+	}
+	p := e.personal(ops[0])
+	if p.Subject["id_number"] != ssID || p.Agent["id_number"] != tdDoc || p.Agent["relationship"] != "child" {
+		t.Errorf("stored subject %v agent %v", p.Subject, p.Agent)
+	}
+	want := voucher.Format(ops[0].Voucher)
+	if done["voucher"] != want {
+		t.Errorf("done voucher %v, store %s", done["voucher"], want)
+	}
+	text := e.receiptWith(want)
+	if !strings.Contains(text, "(filed by proxy)") {
+		t.Errorf("receipt does not say it was filed by a proxy:\n%s", text)
+	}
+	assertNoPersonalData(t, "printed receipt", text)
+	assertNoPersonalData(t, "done screen", done)
+	e.waitState(ops[0].Key, store.Acknowledged)
+	e.cancelFlow()
+	e.expect("idle")
+	e.assertForgotten()
+}
+
+// TestE2ESettlementPIN: suspend with the right PIN; resume with wrong PINs
+// (tries left shown) until the card blocks; the right PIN is then refused.
+func TestE2ESettlementPIN(t *testing.T) {
+	e := startDaemon(t)
+	card := loadCard(t, "ss_zhangsan.json")
+	toPIN := func(f string) {
+		t.Helper()
+		e.confirm()
+		e.expect("menu")
+		e.start(f)
+		e.expect("identify", "slot", "ss")
+		e.insert(hwbridge.SlotSS, card)
+		e.expect("keypad", "field", "pin", "secret", "true")
+	}
+	toPIN("suspend_settlement")
+	e.input("pin", ssPIN)
+	d := e.expect("confirm", "title", "confirm.title.suspend_settlement")
+	if rw := rowsOf(d); rw["row.name"] != ssName || rw["row.card"] == ssCard {
+		t.Errorf("confirm rows %v", rw)
+	}
+	e.confirm()
+	done := e.expect("done", "printing", "false")
+	ops := e.ops()
+	if len(ops) != 1 || ops[0].Kind != "suspend_settlement" {
+		t.Fatalf("operations %+v", ops)
+	}
+	p := e.personal(ops[0])
+	if p.Card["card_number"] != ssCard || p.Subject["id_number"] != ssID || p.Evidence.Method != "ss_card_pin" {
+		t.Errorf("stored card %v subject %v evidence %+v", p.Card, p.Subject, p.Evidence)
+	}
+	if want := voucher.Format(ops[0].Voucher); done["voucher"] != want {
+		t.Errorf("done voucher %v, store %s", done["voucher"], want)
+	}
+	assertNoPersonalData(t, "done screen", done)
+	e.remove(hwbridge.SlotSS) // taking the card on the done screen keeps the voucher shown
+	e.confirm()
+	e.expect("idle")
+	e.assertForgotten()
+
+	toPIN("resume_settlement")
+	e.input("pin", "000000")
+	e.expect("keypad", "field", "pin", "tries_left", "2", "error", "wrong_pin")
+	e.input("pin", "111111")
+	e.expect("keypad", "field", "pin", "tries_left", "1")
+	e.input("pin", "222222")
+	d = e.expect("error", "code", flow.CodePINBlocked)
+	if d["retry"] != false {
+		t.Errorf("a blocked PIN offers a retry: %v", d)
+	}
+	e.back()
+	e.expect("menu")
+	e.cancelFlow()
+	e.expect("idle")
+	e.remove(hwbridge.SlotSS)
+
+	// The card keeps its blocked PIN: the right one is refused now.
+	toPIN("resume_settlement")
+	e.input("pin", ssPIN)
+	e.expect("error", "code", flow.CodePINBlocked)
+	if n := len(e.ops()); n != 1 {
+		t.Errorf("%d operations, want only the suspension", n)
+	}
+	e.cancelFlow()
+	e.expect("idle")
+	e.assertForgotten()
+}
+
+// TestE2ECardRemovedMidFlow: the ID card taken out (sim control) on the
+// confirm screen ends the session and forgets the citizen; intents that
+// skip steps are refused.
+func TestE2ECardRemovedMidFlow(t *testing.T) {
+	e := startDaemon(t)
+	e.reportToIdentify("self", vnDoc, vnBirth, vnExpiry)
+	e.insertHTTP("id", "emrtd_vn.json")
+	e.expect("confirm")
+	e.post("/v1/sim/reader/id/remove", nil, http.StatusNoContent)
+	d := e.expect("idle")
+	assertNoPersonalData(t, "idle screen", d)
+	e.assertForgotten()
+	if n := len(e.ops()); n != 0 {
+		t.Fatalf("%d operations committed after the card was taken away", n)
+	}
+
+	// Skipped steps: confirm at identify, a later field, another flow.
+	e.reportToIdentify("self", vnDoc, vnBirth, vnExpiry)
+	e.confirm()
+	e.expectError("refused")
+	e.input("pin", ssPIN)
+	e.expectError("refused")
+	e.start("suspend_settlement")
+	e.expectError("refused")
+	if s := e.snapshot(); s.State.Step != flow.StepPlaceID {
+		t.Errorf("step %s after refused intents, want %s", s.State.Step, flow.StepPlaceID)
+	}
+	// The flow still works after the refusals.
+	e.insertHTTP("id", "emrtd_vn.json")
+	e.expect("confirm")
+	e.cancelFlow()
+	e.expect("idle")
+	if n := len(e.ops()); n != 0 {
+		t.Fatalf("%d operations committed", n)
+	}
+}
+
+// TestE2EPaperOut: with the paper out the report is still filed; the done
+// screen says the receipt was not printed and the journal keeps it as
+// unprinted.
+func TestE2EPaperOut(t *testing.T) {
+	e := startDaemon(t)
+	e.post("/v1/sim/printer/paper_out", nil, http.StatusNoContent)
+	e.expectPrinter("paper_out")
+	e.reportToIdentify("self", vnDoc, vnBirth, vnExpiry)
+	e.insert(hwbridge.SlotID, loadCard(t, "emrtd_vn.json"))
+	e.expect("confirm")
+	e.confirm()
+	done := e.expect("done", "printing", "false")
+	ops := e.ops()
+	if len(ops) != 1 {
+		t.Fatalf("%d operations, want 1", len(ops))
+	}
+	want := voucher.Format(ops[0].Voucher)
+	if done["voucher"] != want || done["printed"] != false || done["printer_problem"] != "paper_out" {
+		t.Errorf("done screen: voucher %v (store %s), printed %v, problem %v", done["voucher"], want, done["printed"], done["printer_problem"])
+	}
+	un, err := e.d.store.UnprintedReceipts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range un {
+		if v, err := voucher.Normalize(r.Voucher); err == nil && v == ops[0].Voucher && !r.Printed {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("receipt of %s not journaled as unprinted: %+v", want, un)
+	}
+	for _, r := range e.d.dev.vprint.Receipts() {
+		if strings.Contains(r.Text, want) && r.Complete {
+			t.Errorf("a receipt with %s came out with the paper out", want)
+		}
+	}
+	e.confirm()
+	e.expect("idle")
+	e.post("/v1/sim/printer/ok", nil, http.StatusNoContent)
+	e.expectPrinter("ok")
+}
+
+// TestE2ESimControlRefusesBadInput: the sim control API names what is
+// wrong and changes nothing.
+func TestE2ESimControlRefusesBadInput(t *testing.T) {
+	e := startDaemon(t)
+	if b := e.post("/v1/sim/reader/id/insert", []byte(`{"type":"ss_card","card_number":"x"}`), http.StatusBadRequest); !strings.Contains(b, "invalid_profile") {
+		t.Errorf("bad profile answer %s", b)
+	}
+	b, _ := os.ReadFile(filepath.Join(cardsimData, "ss_zhangsan.json"))
+	if a := e.post("/v1/sim/reader/nope/insert", b, http.StatusNotFound); !strings.Contains(a, "no_such_reader") {
+		t.Errorf("unknown slot answer %s", a)
+	}
+	e.post("/v1/sim/printer/on_fire", nil, http.StatusBadRequest)
+	for _, r := range e.d.dev.readers.Readers() {
+		if r.Card {
+			t.Errorf("reader %s has a card after refused inserts", r.Slot)
+		}
+	}
+}
