@@ -95,8 +95,18 @@ func (l *lockedBuffer) String() string {
 }
 
 // startDaemon runs the embedded default (simulated readers and printer,
-// embedded central) on free loopback ports with its data in a temp dir.
+// embedded central) on free loopback ports with its data in a temp dir,
+// and connects a page to it.
 func startDaemon(t testing.TB, mod ...func(*config.Config)) *e2e {
+	t.Helper()
+	e := runDaemon(t, mod...)
+	e.connect()
+	e.expect("idle")
+	return e
+}
+
+// runDaemon runs the daemon without connecting a page.
+func runDaemon(t testing.TB, mod ...func(*config.Config)) *e2e {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
@@ -130,8 +140,6 @@ func startDaemon(t testing.TB, mod ...func(*config.Config)) *e2e {
 		// Whatever happened, the logs name no one.
 		assertNoPersonalData(t, "the daemon's log", logs.String())
 	})
-	e.connect()
-	e.expect("idle")
 	return e
 }
 
