@@ -719,3 +719,217 @@ func TestE2ESimControlRefusesBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestE2ECancelAtEveryStep: cancel on every screen of every flow ends the
+// session and forgets the citizen; the daemon then serves the next one.
+func TestE2ECancelAtEveryStep(t *testing.T) {
+	e := startDaemon(t)
+	type step struct {
+		name string
+		do   func()
+	}
+	report := []step{
+		{"menu", func() { e.confirm(); e.expect("menu") }},
+		{"mode", func() { e.start("report_loss"); e.expect("menu", "field", "mode") }},
+		{"doc", func() { e.input("mode", "self"); e.expect("keypad", "field", "doc_number") }},
+		{"birth", func() { e.input("doc_number", vnDoc); e.expect("keypad", "field", "birth_date") }},
+		{"expiry", func() { e.input("birth_date", vnBirth); e.expect("keypad", "field", "expiry_date") }},
+		{"identify", func() { e.input("expiry_date", vnExpiry); e.expect("identify") }},
+		{"confirm", func() { e.insert(hwbridge.SlotID, loadCard(t, "emrtd_vn.json")); e.expect("confirm") }},
+		{"done", func() { e.confirm(); e.expect("done", "printing", "false") }},
+	}
+	ss := []step{
+		{"menu", func() { e.confirm(); e.expect("menu") }},
+		{"identify", func() { e.start("suspend_settlement"); e.expect("identify", "slot", "ss") }},
+		{"pin", func() {
+			e.insert(hwbridge.SlotSS, loadCard(t, "ss_zhangsan.json"))
+			e.expect("keypad", "field", "pin")
+		}},
+		{"confirm", func() { e.input("pin", ssPIN); e.expect("confirm") }},
+		{"done", func() { e.confirm(); e.expect("done", "printing", "false") }},
+	}
+	lookup := []step{
+		{"menu", func() { e.confirm(); e.expect("menu") }},
+		{"voucher", func() { e.start("lookup"); e.expect("keypad", "field", "voucher") }},
+		{"result", func() { e.input("voucher", voucher.New(1, 999)); e.expect("lookup_result", "found", "false") }},
+	}
+	committed := 0
+	for _, f := range []struct {
+		name  string
+		steps []step
+	}{{"report_loss", report}, {"suspend", ss}, {"lookup", lookup}} {
+		for n := range f.steps {
+			for _, s := range f.steps[:n+1] {
+				s.do()
+			}
+			if f.steps[n].name == "done" {
+				committed++
+			}
+			e.cancelFlow()
+			e.expect("idle")
+			for _, r := range e.d.dev.readers.Readers() {
+				if r.Card {
+					e.remove(r.Slot)
+				}
+			}
+			e.assertForgotten()
+			if got := len(e.ops()); got != committed {
+				t.Fatalf("%s: cancel at %s: %d operations, want %d", f.name, f.steps[n].name, got, committed)
+			}
+		}
+	}
+}
+
+// TestE2EIdleTimeout: a citizen who walks away mid-flow is forgotten when
+// the idle timeout ends the session; the countdown shows before.
+func TestE2EIdleTimeout(t *testing.T) {
+	e := startDaemon(t, func(c *config.Config) { c.UI.IdleTimeout = config.Duration{Duration: 2 * time.Second} })
+	e.confirm()
+	e.expect("menu")
+	e.start("suspend_settlement")
+	e.expect("identify", "slot", "ss")
+	e.insert(hwbridge.SlotSS, loadCard(t, "ss_zhangsan.json"))
+	e.expect("keypad", "field", "pin")
+	sawCountdown := false
+	for {
+		f := e.frame()
+		if f["type"] != "screen" {
+			continue
+		}
+		if d, _ := f["data"].(map[string]any); d["countdown"] != nil {
+			sawCountdown = true
+		}
+		if f["name"] == "idle" {
+			break
+		}
+	}
+	if !sawCountdown {
+		t.Error("no countdown shown before the session timed out")
+	}
+	e.assertForgotten()
+}
+
+// TestE2EReportWithOTP: with OTP policy and central reachable, the code
+// central texted is asked for; a wrong one is refused, the right one
+// leads on.
+func TestE2EReportWithOTP(t *testing.T) {
+	e := startDaemon(t, func(c *config.Config) { c.Central.OTP = "when_online" })
+	e.reportToIdentify("self", vnDoc, vnBirth, vnExpiry)
+	e.insert(hwbridge.SlotID, loadCard(t, "emrtd_vn.json"))
+	e.expect("keypad", "field", "otp")
+	e.input("otp", "111111")
+	e.expect("keypad", "field", "otp", "error", "wrong_otp")
+	e.input("otp", "246810") // central.SimOTP
+	e.expect("confirm")
+	e.confirm()
+	e.expect("done", "printing", "false")
+	ops := e.ops()
+	if len(ops) != 1 || !e.personal(ops[0]).Evidence.OTP {
+		t.Fatalf("operations %+v", ops)
+	}
+}
+
+// TestE2ELookupRefusesBadVouchers: a typo in a voucher is caught by its
+// check digit before anything is asked; an unknown one is not found.
+func TestE2ELookupRefusesBadVouchers(t *testing.T) {
+	e := startDaemon(t)
+	e.confirm()
+	e.expect("menu")
+	e.start("lookup")
+	e.expect("keypad", "field", "voucher")
+	v := []byte(voucher.New(1, 12345))
+	v[7], v[8] = v[8], v[7] // two digits swapped
+	if string(v) == voucher.New(1, 12345) {
+		t.Fatal("swap changed nothing")
+	}
+	e.input("voucher", string(v))
+	e.expectError("invalid_voucher")
+	e.input("voucher", voucher.Format(voucher.New(1, 12345)))
+	d := e.expect("lookup_result", "found", "false")
+	if d["voucher"] != voucher.Format(voucher.New(1, 12345)) {
+		t.Errorf("lookup result %v", d)
+	}
+}
+
+// TestE2EForeignOriginAndFlood: a page from another origin is refused;
+// 10,000 malformed frames change nothing and the legitimate page carries
+// on.
+func TestE2EForeignOriginAndFlood(t *testing.T) {
+	e := startDaemon(t)
+	ws := "ws" + strings.TrimPrefix(e.a.UI, "http") + "/ws"
+	for _, o := range []string{"http://evil.example", "http://127.0.0.1:1", ""} {
+		h := http.Header{}
+		if o != "" {
+			h.Set("Origin", o)
+		}
+		c, resp, err := websocket.DefaultDialer.Dial(ws, h)
+		if err == nil {
+			c.Close()
+			t.Errorf("origin %q accepted", o)
+			continue
+		}
+		if resp == nil || resp.StatusCode != http.StatusForbidden {
+			t.Errorf("origin %q: %v %v, want 403", o, resp, err)
+		}
+	}
+
+	e.confirm()
+	e.expect("menu")
+	e.start("suspend_settlement")
+	e.expect("identify", "slot", "ss")
+	e.insert(hwbridge.SlotSS, loadCard(t, "ss_zhangsan.json"))
+	e.expect("keypad", "field", "pin")
+	before := e.snapshot()
+	drained := make(chan struct{})
+	go func() { // drain the answers until the flood is over
+		defer close(drained)
+		for {
+			e.c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			if _, _, err := e.c.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	junk := []string{`{"type":"input","field":"pin"`, `{"type":"confirm","x":}`, `[1]`, `{"type":"commit"}`, "\x00\x01"}
+	for i := range 10000 {
+		if err := e.c.WriteMessage(websocket.TextMessage, []byte(junk[i%len(junk)])); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+	}
+	after := e.snapshot()
+	if after.State.Step != before.State.Step || after.State.Seq != before.State.Seq || after.ID != before.ID {
+		t.Fatalf("flood changed the session: %s → %s", before.State.Step, after.State.Step)
+	}
+	<-drained
+	// A frame over 64 KiB is answered with an error frame or a close,
+	// never taken.
+	e.connect()
+	e.expect("keypad", "field", "pin")
+	big := `{"type":"input","field":"pin","value":"` + strings.Repeat("9", 70<<10) + `"}`
+	if err := e.c.WriteMessage(websocket.TextMessage, []byte(big)); err == nil {
+		e.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		for {
+			_, b, err := e.c.ReadMessage()
+			if err != nil || strings.Contains(string(b), `"type":"error"`) {
+				break
+			}
+		}
+	}
+	if s := e.snapshot(); s.State.Step != before.State.Step || s.State.Seq != before.State.Seq {
+		t.Fatalf("oversized frame changed the session to %s", s.State.Step)
+	}
+	// The page comes back (it may have been cut off) and goes on.
+	e.connect()
+	e.expect("keypad", "field", "pin")
+	deadline := time.Now().Add(10 * time.Second)
+	for e.snapshot().State.Step != flow.StepConfirm && time.Now().Before(deadline) {
+		e.input("pin", ssPIN) // dropped while the rate limit refills
+		time.Sleep(200 * time.Millisecond)
+	}
+	if s := e.snapshot(); s.State.Step != flow.StepConfirm {
+		t.Fatalf("page stuck at %s after the flood", s.State.Step)
+	}
+	if n := len(e.ops()); n != 0 {
+		t.Fatalf("flood committed %d operations", n)
+	}
+}
