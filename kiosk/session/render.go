@@ -63,6 +63,9 @@ func (s *Session) screen() ui.Screen {
 	name := string(st.Step.Screen())
 	d := map[string]any{"lang": s.lang}
 	sc := ui.Screen{Name: name, Data: d, Session: s.id}
+	if s.maintOn() {
+		return s.maintScreen(d)
+	}
 	switch st.Step {
 	case flow.StepIdle, flow.StepMaintenance:
 	case flow.StepMenu:

@@ -167,6 +167,9 @@ type Deps struct {
 	Printer  Printer
 	Devices  Devices
 	Display  Display
+	// Maintenance is the technician's menu; nil shows its locked
+	// placeholder.
+	Maintenance Maintenance
 }
 
 // Session is the one citizen session of the terminal. It implements
@@ -191,6 +194,8 @@ type Session struct {
 	shownCount   int // countdown shown on screen, 0 = none
 	readers      map[hwbridge.Slot]ui.Reader
 	printer      string
+	m            maintState       // the maintenance menu (maintenance.go)
+	maintDone    chan maintResult // its calls' answers
 }
 
 type pageMsg struct {
@@ -241,8 +246,10 @@ func New(cfg Config, deps Deps) *Session {
 		results: make(chan flow.Intent),
 		inspect: make(chan chan Snapshot),
 		running: make(chan struct{}),
-		state:   flow.New(cfg.Policy),
-		lang:    cfg.Languages[0],
+
+		maintDone: make(chan maintResult),
+		state:     flow.New(cfg.Policy),
+		lang:      cfg.Languages[0],
 		readers: map[hwbridge.Slot]ui.Reader{
 			hwbridge.SlotID: {Slot: string(hwbridge.SlotID), Present: true},
 			hwbridge.SlotSS: {Slot: string(hwbridge.SlotSS), Present: true},
@@ -290,6 +297,8 @@ func (s *Session) Run(ctx context.Context) error {
 			s.step(ctx, &wg, r)
 		case now := <-ticks:
 			s.onTick(ctx, &wg, now)
+		case r := <-s.maintDone:
+			s.onMaintDone(r)
 		case ch := <-s.inspect:
 			st := s.state
 			st.Cards = slices.Clone(st.Cards) // Wipe zeroes the loop's copy in place
@@ -329,6 +338,9 @@ func (s *Session) Inspect(ctx context.Context) (Snapshot, error) {
 
 func (s *Session) onPage(ctx context.Context, wg *sync.WaitGroup, in ui.Intent) error {
 	s.lastActivity = s.clock.Now()
+	if s.maintOn() && in.Type != ui.TypePing && in.Type != ui.TypeLang {
+		return s.maintIntent(ctx, wg, in)
+	}
 	var fi flow.Intent
 	switch in.Type {
 	case ui.TypePing:
@@ -380,6 +392,9 @@ func pageError(err error) error {
 }
 
 func (s *Session) onDevice(ctx context.Context, wg *sync.WaitGroup, ev DeviceEvent) {
+	if s.maintOn() {
+		defer s.maintDevice(ctx, wg, ev)
+	}
 	switch ev.Kind {
 	case PrinterChanged:
 		s.printer = ev.Printer
@@ -422,6 +437,10 @@ func (s *Session) onDevice(ctx context.Context, wg *sync.WaitGroup, ev DeviceEve
 }
 
 func (s *Session) onTick(ctx context.Context, wg *sync.WaitGroup, now time.Time) {
+	if s.maintOn() {
+		s.maintTick(ctx, wg, now)
+		return
+	}
 	if s.state.Step == flow.StepIdle || s.state.Step == flow.StepCommitting {
 		return
 	}
@@ -444,7 +463,11 @@ func (s *Session) countdown(now time.Time) int {
 	if s.state.Step == flow.StepIdle || s.state.Step == flow.StepCommitting {
 		return 0
 	}
-	left := s.cfg.IdleTimeout - now.Sub(s.lastActivity)
+	timeout := s.cfg.IdleTimeout
+	if s.maintOn() {
+		timeout = s.deps.Maintenance.IdleTimeout()
+	}
+	left := timeout - now.Sub(s.lastActivity)
 	if left > s.cfg.Countdown || left <= 0 {
 		return 0
 	}
@@ -459,7 +482,11 @@ func (s *Session) step(ctx context.Context, wg *sync.WaitGroup, in flow.Intent) 
 		return err
 	}
 	wasIdle := s.state.Step == flow.StepIdle
+	wasMaint := s.maintOn()
 	s.state = next
+	if !wasMaint && s.maintOn() {
+		s.maintEnter()
+	}
 	if wasIdle && s.state.Step != flow.StepIdle {
 		s.id = newID()
 		s.log.Info("session started", "session", s.id)

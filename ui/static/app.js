@@ -146,10 +146,97 @@
       m.appendChild(button("btn.finish", () => send({ type: "confirm" }), "primary", "btn-finish"));
     },
     maintenance_locked(d, m) {
-      m.appendChild(el("h1", { text: t("maintenance.title") }));
-      m.appendChild(el("p", { class: "hint", text: t("maintenance.hint") }));
+      m.appendChild(el("h1", { text: t(d.title || "maintenance.title") }));
+      if (d.until) m.appendChild(el("p", { class: "error-text", id: "maint-locked", text: t("maint.locked.hint", { n: d.minutes, until: d.until }) }));
+      else m.appendChild(el("p", { class: "hint", text: t("maintenance.hint") }));
+    },
+    maintenance_pin(d, m) {
+      screens.keypad(d, m);
     },
   };
+  // The technician's screens share one renderer: the daemon sends only the
+  // parts each screen has.
+  for (const n of ["home", "devices", "queue", "test_print", "reader_test", "log", "config", "about"]) {
+    screens["maintenance_" + n] = maint;
+  }
+
+  function maint(d, m) {
+    m.appendChild(el("h1", { text: t(d.title) }));
+    if (d.tech) m.appendChild(el("p", { class: "hint", id: "maint-tech", text: t("maint.tech", { who: d.tech }) }));
+    if (d.result) {
+      m.appendChild(el("p", { id: "maint-result", "data-result": d.result, class: /failed/.test(d.result) ? "error-text" : "",
+        text: t(d.result) + (d.detail ? " — " + d.detail : "") }));
+    }
+    if (d.busy) m.appendChild(el("div", { class: "spinner", id: "maint-busy" }));
+    if (d.options) {
+      const box = el("div", { class: "options" });
+      for (const o of d.options) {
+        const b = button(o.label, () => send({ type: "input", field: "screen", value: o.value }));
+        b.setAttribute("data-value", o.value);
+        box.appendChild(b);
+      }
+      m.appendChild(box);
+    }
+    if (d.readers) {
+      const dl = el("dl", { id: "maint-readers" });
+      for (const r of d.readers) {
+        dl.appendChild(el("dt", { text: t("maint.reader." + r.slot) }));
+        const state = !r.present ? t("maint.reader.absent") : t(r.card ? "maint.reader.card" : "maint.reader.empty");
+        dl.appendChild(el("dd", { "data-slot": r.slot, text: (r.reader ? r.reader + " · " : "") + state + (r.atr ? " · ATR " + r.atr : "") }));
+      }
+      m.appendChild(dl);
+    }
+    if (d.printer) {
+      const p = d.printer;
+      m.appendChild(rows([
+        { label: "maint.printer.state", value: "device.printer." + (p.state || "unknown"), t: true },
+        { label: "maint.printer.status", value: p.status || "" },
+        { label: "maint.printer.port", value: p.device || "" },
+        { label: "maint.printer.baud", value: String(p.baud || "") },
+      ].concat(p.error ? [{ label: "maint.printer.error", value: p.error }] : [])));
+    }
+    if (d.rows) m.appendChild(rows(d.rows));
+    if (d.ops) {
+      if (!d.ops.length) m.appendChild(el("p", { class: "hint", id: "maint-ops-empty", text: t("maint.queue.empty") }));
+      const box = el("div", { class: "maint-ops", id: "maint-ops" });
+      for (const o of d.ops) {
+        const line = el("div", { class: "maint-op", "data-key": o.key });
+        line.appendChild(el("span", { class: "mono", text: o.voucher }));
+        line.appendChild(el("span", { text: t(o.kind) + " · " + t("maint.op." + o.state) + " · " + o.attempts + " " + t("maint.queue.attempts") + (o.next ? " · " + o.next : "") }));
+        if (o.reason) line.appendChild(el("span", { class: "error-text", text: o.reason }));
+        if (!d.busy) line.appendChild(button("maint.queue.retry", () => send({ type: "input", field: "retry", value: o.key }), "", "btn-retry-" + o.voucher.replace(/\s/g, "")));
+        box.appendChild(line);
+      }
+      m.appendChild(box);
+    }
+    if (d.tests) {
+      m.appendChild(el("p", { class: "hint", text: t("maint.reader_test.hint") }));
+      for (const r of d.tests) {
+        const box = el("div", { class: "maint-op", id: "maint-test-" + r.slot });
+        box.appendChild(el("strong", { text: t("maint.reader." + r.slot) }));
+        if (r.atr) box.appendChild(el("span", { class: "mono", "data-atr": r.atr, text: t("maint.atr") + " " + r.atr }));
+        if (r.card_type) box.appendChild(el("span", { text: t("maint.card_type") + ": " + t("maint.card_type." + r.card_type) }));
+        if (r.error) box.appendChild(el("span", { class: "error-text", text: r.error }));
+        if (!d.busy) box.appendChild(button("maint.reader_test.now", () => send({ type: "input", field: "reader_test", value: r.slot }), "", "btn-test-" + r.slot));
+        m.appendChild(box);
+      }
+    }
+    if (d.lines) m.appendChild(el("pre", { class: "log", id: "maint-log", text: d.lines.join("\n") }));
+    if (d.settings) {
+      const dl = el("dl", { id: "maint-settings" });
+      for (const x of d.settings) {
+        dl.appendChild(el("dt", { class: "mono", text: x.key }));
+        dl.appendChild(el("dd", { class: "mono", text: x.value }));
+      }
+      m.appendChild(dl);
+    }
+    if (d.action) {
+      m.appendChild(el("p", { class: "hint", text: t("maint.test_print.hint") }));
+      if (!d.busy) m.appendChild(button(d.action, () => send({ type: "confirm" }), "primary", "btn-maint-action"));
+    } else if (!d.options) {
+      m.appendChild(button("maint.refresh", () => send({ type: "confirm" }), "", "btn-refresh"));
+    }
+  }
 
   // rows renders [{label, value, t}] where label is a catalogue key and value
   // is shown as is, or translated when t is set.
@@ -284,7 +371,7 @@
     $("btn-reconnect").addEventListener("click", () => { takenOver = false; $("btn-reconnect").hidden = true; connect(); });
     // A hardware keypad or keyboard works like the on-screen one.
     document.addEventListener("keydown", (ev) => {
-      if (current.name !== "keypad") return;
+      if (current.name !== "keypad" && current.name !== "maintenance_pin") return;
       const k = ev.key.length === 1 ? ev.key.toUpperCase() : ev.key;
       let b = null;
       if (k === "Backspace") b = document.querySelector('[data-key="del"]');

@@ -1,0 +1,585 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/kiosk/flow"
+	"github.com/kioskd/kioskd/store/voucher"
+	"github.com/kioskd/kioskd/ui"
+)
+
+// The technician's maintenance menu. `start {flow:"maintenance"}` (the
+// page's hidden gesture) puts the flow on flow.StepMaintenance; while it is
+// there the session drives the menu below instead of the citizen flows: PIN
+// entry, then screens the daemon fills through the Maintenance interface.
+// The lockout and the audit log live behind that interface (in the daemon),
+// so leaving the menu does not reset the count of wrong PINs.
+
+// Maintenance is what the technician's menu reads and does. Methods that
+// act (Login, Logout, Retry, TestPrint, ReaderTest) record themselves in
+// the audit log under who ("unknown" before a login). Nothing returned
+// holds personal data: vouchers and kinds, never names or numbers.
+type Maintenance interface {
+	// IdleTimeout logs the technician out after no touch for that long.
+	IdleTimeout() time.Duration
+	// LockedUntil is the end of the lockout after too many wrong PINs, or
+	// zero when the menu is not locked.
+	LockedUntil() time.Time
+	Login(ctx context.Context, pin string) (MaintLogin, error)
+	Logout(ctx context.Context, who, why string) error
+	Devices(ctx context.Context) (MaintDevices, error)
+	Queue(ctx context.Context) (MaintQueue, error)
+	Retry(ctx context.Context, who, key string) error
+	TestPrint(ctx context.Context, who string) error
+	ReaderTest(ctx context.Context, who string, slot hwbridge.Slot) (ReaderTest, error)
+	Log(ctx context.Context) ([]string, error)
+	Settings(ctx context.Context) ([]Setting, error)
+	About(ctx context.Context) (About, error)
+}
+
+// MaintLogin is the answer to a PIN: OK with the technician's Label, or
+// wrong with TriesLeft, or refused because the menu is locked until
+// LockedUntil (set too by the wrong PIN that locks it).
+type MaintLogin struct {
+	OK          bool
+	Label       string
+	TriesLeft   int
+	LockedUntil time.Time
+}
+
+// MaintDevices is the devices screen.
+type MaintDevices struct {
+	Readers []MaintReader `json:"readers"`
+	Printer MaintPrinter  `json:"printer"`
+}
+
+// MaintReader is one card reader and its card.
+type MaintReader struct {
+	Slot    string `json:"slot"`
+	Reader  string `json:"reader"`
+	Present bool   `json:"present"`
+	Card    bool   `json:"card"`
+	ATR     string `json:"atr,omitempty"` // hex
+}
+
+// MaintPrinter is the receipt printer: its state word (as in `device`
+// frames), its status bits in words, and its port.
+type MaintPrinter struct {
+	State  string `json:"state"`
+	Status string `json:"status"` // e.g. "ready, paper near end"
+	Mode   string `json:"mode"`
+	Device string `json:"device"`
+	Baud   int    `json:"baud"`
+	Error  string `json:"error,omitempty"`
+}
+
+// MaintQueue is the outbox as a technician sees it.
+type MaintQueue struct {
+	Pending       int
+	OldestPending time.Time // zero when nothing is pending
+	Rejected      int
+	SLABreached   bool
+	// Ops are the operations a technician may retry: rejected ones and
+	// pending ones waiting out a backoff.
+	Ops []QueuedOp
+}
+
+// QueuedOp is one operation: vouchers and kinds, never personal data.
+type QueuedOp struct {
+	Key         string // idempotency key: what Retry takes
+	Voucher     string
+	Kind        string
+	State       string // "pending" or "rejected"
+	Reason      string // central's reason for a rejection, or the last delivery error
+	Attempts    int
+	NextAttempt time.Time
+}
+
+// ReaderTest is what a card in a reader says about itself.
+type ReaderTest struct {
+	Slot     string `json:"slot"`
+	ATR      string `json:"atr"`       // hex
+	CardType string `json:"card_type"` // "emrtd", "ss_card" or "unknown"
+	Error    string `json:"error,omitempty"`
+}
+
+// Setting is one line of the configuration summary, secrets already hidden.
+type Setting struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// About is the version screen.
+type About struct {
+	KioskID   string
+	Version   string
+	Commit    string
+	GoVersion string
+	Uptime    time.Duration
+}
+
+// Maintenance screens (ui.Screen names are "maintenance_" + these).
+const (
+	mPIN        = "pin"
+	mLocked     = "locked"
+	mHome       = "home"
+	mDevices    = "devices"
+	mQueue      = "queue"
+	mTestPrint  = "test_print"
+	mReaderTest = "reader_test"
+	mLog        = "log"
+	mConfig     = "config"
+	mAbout      = "about"
+)
+
+// MaintScreens are the menu's entries, in display order.
+var MaintScreens = []string{mDevices, mQueue, mTestPrint, mReaderTest, mLog, mConfig, mAbout}
+
+// Fields the maintenance screens send with `input {field, value}`.
+const (
+	FieldTechPIN    = "tech_pin"    // maintenance_pin: the technician's PIN
+	FieldMaintGo    = "screen"      // maintenance_home: which screen to open
+	FieldRetry      = "retry"       // maintenance_queue: the key of the operation to retry
+	FieldReaderTest = "reader_test" // maintenance_reader_test: the slot to test now
+)
+
+// maintState is the menu's state, owned by the Run goroutine.
+type maintState struct {
+	active    bool
+	screen    string
+	who       string // the technician's label once logged in
+	until     time.Time
+	pinErr    string
+	triesLeft int
+	seq       uint64 // numbers calls; only the latest call's answer is applied
+	busy      string // the call in flight, "" when none
+	result    string // catalogue key: how the last action went
+	detail    string // a device's error text for result (no personal data)
+	data      map[string]any
+	tests     map[string]ReaderTest
+}
+
+type maintResult struct {
+	seq   uint64
+	apply func()
+}
+
+func (s *Session) maintOn() bool {
+	return s.deps.Maintenance != nil && s.state.Step == flow.StepMaintenance
+}
+
+// maintEnter starts the menu: PIN entry, or the lock screen while locked.
+func (s *Session) maintEnter() {
+	s.m = maintState{active: true, screen: mPIN}
+	if u := s.deps.Maintenance.LockedUntil(); !u.IsZero() {
+		s.m.screen, s.m.until = mLocked, u
+	}
+}
+
+// maintExit leaves the menu for the idle screen, logging the technician
+// out (why: "logout", "idle_timeout").
+func (s *Session) maintExit(ctx context.Context, wg *sync.WaitGroup, why string) {
+	if s.m.who != "" {
+		who, m := s.m.who, s.deps.Maintenance
+		s.goMaint(ctx, wg, func(ctx context.Context) {
+			if err := m.Logout(ctx, who, why); err != nil {
+				s.log.Error("maintenance logout not audited", "err", err)
+			}
+		})
+	}
+	s.m = maintState{}
+	s.m.seq++ // drop answers still in flight
+	if err := s.step(ctx, wg, flow.Intent{Kind: flow.Cancel}); err != nil {
+		s.log.Error("leaving maintenance", "err", err)
+	}
+	s.log.Info("maintenance menu closed", "why", why)
+}
+
+var (
+	errMaintRefused = &ui.Error{Code: "refused", Message: "not on this screen"}
+	errMaintBusy    = &ui.Error{Code: "busy", Message: "please wait for the last action to finish"}
+)
+
+// maintIntent applies one page intent while the menu is open.
+func (s *Session) maintIntent(ctx context.Context, wg *sync.WaitGroup, in ui.Intent) error {
+	m := &s.m
+	switch in.Type {
+	case ui.TypeCancel:
+		s.maintExit(ctx, wg, "logout")
+		return nil
+	case ui.TypeBack:
+		switch m.screen {
+		case mPIN, mLocked, mHome:
+			s.maintExit(ctx, wg, "logout")
+		default:
+			m.busy = ""
+			m.seq++
+			s.maintShow(ctx, wg, mHome)
+			s.render()
+		}
+		return nil
+	case ui.TypeStart:
+		return errMaintRefused
+	}
+	if m.busy != "" {
+		return errMaintBusy
+	}
+	switch in.Type {
+	case ui.TypeConfirm:
+		switch m.screen {
+		case mTestPrint:
+			s.maintTestPrint(ctx, wg)
+		case mHome, mPIN, mLocked:
+			return errMaintRefused
+		default: // refresh
+			s.maintShow(ctx, wg, m.screen)
+		}
+		s.render()
+		return nil
+	case ui.TypeInput:
+	default:
+		return &ui.Error{Code: ui.CodeUnknownType, Message: "unknown message type"}
+	}
+	switch {
+	case in.Field == FieldTechPIN && (m.screen == mPIN || m.screen == mLocked):
+		s.maintLogin(ctx, wg, in.Value)
+	case in.Field == FieldMaintGo && m.screen == mHome:
+		if !contains(MaintScreens, in.Value) {
+			return &ui.Error{Code: "unknown_screen", Message: "no such maintenance screen"}
+		}
+		s.maintShow(ctx, wg, in.Value)
+	case in.Field == FieldRetry && m.screen == mQueue:
+		s.maintRetry(ctx, wg, in.Value)
+	case in.Field == FieldReaderTest && m.screen == mReaderTest:
+		if in.Value != string(hwbridge.SlotID) && in.Value != string(hwbridge.SlotSS) {
+			return &ui.Error{Code: "unknown_slot", Message: "no such reader"}
+		}
+		s.maintReaderTest(ctx, wg, hwbridge.Slot(in.Value))
+	default:
+		return errMaintRefused
+	}
+	s.render()
+	return nil
+}
+
+func contains(l []string, v string) bool {
+	for _, x := range l {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// goMaint runs f on its own goroutine with the call deadline; f touches no
+// session field.
+func (s *Session) goMaint(ctx context.Context, wg *sync.WaitGroup, f func(context.Context)) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
+		defer cancel()
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("maintenance call panicked", "panic", fmt.Sprintf("%T", p))
+			}
+		}()
+		f(ctx)
+	}()
+}
+
+// maintCall runs f (busy names it) off the Run goroutine; the func it
+// returns is applied on the Run goroutine, unless another call or a screen
+// change came since.
+func (s *Session) maintCall(ctx context.Context, wg *sync.WaitGroup, busy string, f func(ctx context.Context) func()) {
+	s.m.seq++
+	seq := s.m.seq
+	s.m.busy = busy
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		cctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
+		defer cancel()
+		apply := func() { s.m.result = "maint.result.failed" }
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					s.log.Error("maintenance call panicked", "call", busy, "panic", fmt.Sprintf("%T", p))
+				}
+			}()
+			apply = f(cctx)
+		}()
+		select {
+		case s.maintDone <- maintResult{seq: seq, apply: apply}:
+		case <-ctx.Done():
+		}
+	}()
+}
+
+func (s *Session) onMaintDone(r maintResult) {
+	if !s.maintOn() || r.seq != s.m.seq {
+		return
+	}
+	s.m.busy = ""
+	r.apply()
+	s.render()
+}
+
+func (s *Session) maintLogin(ctx context.Context, wg *sync.WaitGroup, pin string) {
+	mt := s.deps.Maintenance
+	s.m.pinErr = ""
+	s.maintCall(ctx, wg, "login", func(cctx context.Context) func() {
+		res, err := mt.Login(cctx, pin)
+		return func() {
+			m := &s.m
+			switch {
+			case err != nil:
+				s.log.Error("maintenance login", "err", err)
+				m.screen, m.pinErr = mPIN, "maint_failed"
+			case res.OK:
+				s.log.Info("technician logged in", "who", res.Label)
+				m.who, m.until, m.triesLeft = res.Label, time.Time{}, 0
+				s.maintShow(ctx, wg, mHome)
+			case !res.LockedUntil.IsZero():
+				m.screen, m.until = mLocked, res.LockedUntil
+			default:
+				m.screen, m.pinErr, m.triesLeft = mPIN, "wrong_tech_pin", res.TriesLeft
+			}
+		}
+	})
+}
+
+// maintShow opens a screen and loads what it shows.
+func (s *Session) maintShow(ctx context.Context, wg *sync.WaitGroup, screen string) {
+	m := &s.m
+	if m.screen != screen {
+		m.result, m.detail = "", ""
+	}
+	m.screen, m.data = screen, nil
+	mt := s.deps.Maintenance
+	var load func(ctx context.Context) (map[string]any, error)
+	switch screen {
+	case mDevices:
+		load = func(ctx context.Context) (map[string]any, error) {
+			d, err := mt.Devices(ctx)
+			return map[string]any{"readers": d.Readers, "printer": d.Printer}, err
+		}
+	case mQueue:
+		now := s.clock.Now()
+		load = func(ctx context.Context) (map[string]any, error) {
+			q, err := mt.Queue(ctx)
+			return queueData(q, now), err
+		}
+	case mLog:
+		load = func(ctx context.Context) (map[string]any, error) {
+			l, err := mt.Log(ctx)
+			return map[string]any{"lines": l}, err
+		}
+	case mConfig:
+		load = func(ctx context.Context) (map[string]any, error) {
+			c, err := mt.Settings(ctx)
+			return map[string]any{"settings": c}, err
+		}
+	case mAbout:
+		load = func(ctx context.Context) (map[string]any, error) {
+			a, err := mt.About(ctx)
+			return map[string]any{"rows": []row{
+				{Label: "maint.about.kiosk_id", Value: a.KioskID},
+				{Label: "maint.about.version", Value: a.Version},
+				{Label: "maint.about.commit", Value: a.Commit},
+				{Label: "maint.about.go", Value: a.GoVersion},
+				{Label: "maint.about.uptime", Value: a.Uptime.Truncate(time.Second).String()},
+			}}, err
+		}
+	default:
+		return
+	}
+	s.maintCall(ctx, wg, "load", func(cctx context.Context) func() {
+		d, err := load(cctx)
+		return func() {
+			if err != nil {
+				s.log.Error("maintenance screen not loaded", "screen", screen, "err", err)
+				s.m.result = "maint.result.load_failed"
+				return
+			}
+			s.m.data = d
+		}
+	})
+}
+
+func queueData(q MaintQueue, now time.Time) map[string]any {
+	age := ""
+	if !q.OldestPending.IsZero() {
+		age = now.Sub(q.OldestPending).Truncate(time.Second).String()
+	}
+	sla := "maint.no"
+	if q.SLABreached {
+		sla = "maint.yes"
+	}
+	type op struct {
+		Key      string `json:"key"`
+		Voucher  string `json:"voucher"`
+		Kind     string `json:"kind"`
+		State    string `json:"state"`
+		Reason   string `json:"reason"`
+		Attempts int    `json:"attempts"`
+		Next     string `json:"next,omitempty"`
+	}
+	ops := []op{}
+	for _, o := range q.Ops {
+		x := op{Key: o.Key, Voucher: voucher.Format(o.Voucher), Kind: "menu." + o.Kind, State: o.State, Reason: o.Reason, Attempts: o.Attempts}
+		if !o.NextAttempt.IsZero() {
+			x.Next = o.NextAttempt.Sub(now).Truncate(time.Second).String()
+		}
+		ops = append(ops, x)
+	}
+	return map[string]any{
+		"rows": []row{
+			{Label: "maint.queue.pending", Value: fmt.Sprint(q.Pending)},
+			{Label: "maint.queue.oldest", Value: age},
+			{Label: "maint.queue.rejected", Value: fmt.Sprint(q.Rejected)},
+			{Label: "maint.queue.sla", Value: sla, T: true},
+		},
+		"sla_breached": q.SLABreached,
+		"ops":          ops,
+	}
+}
+
+func (s *Session) maintRetry(ctx context.Context, wg *sync.WaitGroup, key string) {
+	mt, who := s.deps.Maintenance, s.m.who
+	s.maintCall(ctx, wg, "retry", func(cctx context.Context) func() {
+		err := mt.Retry(cctx, who, key)
+		return func() {
+			s.maintShow(ctx, wg, mQueue)
+			s.m.result = "maint.result.retried"
+			if err != nil {
+				s.log.Warn("maintenance retry failed", "err", err)
+				s.m.result = "maint.result.retry_failed"
+			}
+		}
+	})
+}
+
+func (s *Session) maintTestPrint(ctx context.Context, wg *sync.WaitGroup) {
+	mt, who := s.deps.Maintenance, s.m.who
+	s.m.result, s.m.detail = "", ""
+	s.maintCall(ctx, wg, "test_print", func(cctx context.Context) func() {
+		err := mt.TestPrint(cctx, who)
+		return func() {
+			s.m.result, s.m.detail = "maint.result.printed", ""
+			if err != nil {
+				s.m.result, s.m.detail = "maint.result.print_failed", err.Error()
+			}
+		}
+	})
+}
+
+func (s *Session) maintReaderTest(ctx context.Context, wg *sync.WaitGroup, slot hwbridge.Slot) {
+	mt, who := s.deps.Maintenance, s.m.who
+	s.maintCall(ctx, wg, "reader_test", func(cctx context.Context) func() {
+		r, err := mt.ReaderTest(cctx, who, slot)
+		return func() {
+			r.Slot = string(slot)
+			if err != nil {
+				r.Error = err.Error()
+			}
+			if s.m.tests == nil {
+				s.m.tests = map[string]ReaderTest{}
+			}
+			s.m.tests[string(slot)] = r
+		}
+	})
+}
+
+// maintDevice reacts to a device event while the menu is open: a card put
+// in during the reader test is tested, the devices screen is reloaded.
+func (s *Session) maintDevice(ctx context.Context, wg *sync.WaitGroup, ev DeviceEvent) {
+	if s.m.busy != "" || s.m.who == "" {
+		return
+	}
+	switch {
+	case s.m.screen == mReaderTest && ev.Kind == hwbridge.CardInserted:
+		s.maintReaderTest(ctx, wg, ev.Slot)
+	case s.m.screen == mDevices:
+		s.maintShow(ctx, wg, mDevices)
+	default:
+		return
+	}
+	s.render()
+}
+
+// maintScreen is the screen of the menu.
+func (s *Session) maintScreen(d map[string]any) ui.Screen {
+	m := &s.m
+	d["title"] = "maint.title." + m.screen
+	if m.who != "" {
+		d["tech"] = m.who
+	}
+	if m.busy != "" {
+		d["busy"] = m.busy
+	}
+	if m.result != "" {
+		d["result"] = m.result
+	}
+	if m.detail != "" {
+		d["detail"] = m.detail
+	}
+	for k, v := range m.data {
+		d[k] = v
+	}
+	switch m.screen {
+	case mPIN:
+		d["field"], d["keys"], d["max"], d["secret"] = FieldTechPIN, "digits", 12, true
+		if m.pinErr != "" {
+			d["error"] = m.pinErr
+		}
+		if m.triesLeft > 0 {
+			d["tries_left"] = m.triesLeft
+		}
+	case mLocked:
+		left := m.until.Sub(s.clock.Now())
+		d["until"] = m.until.Local().Format("15:04")
+		d["minutes"] = int(math.Ceil(max(left, 0).Minutes()))
+	case mHome:
+		var opts []option
+		for _, sc := range MaintScreens {
+			opts = append(opts, option{Value: sc, Label: "maint.title." + sc})
+		}
+		d["options"] = opts
+	case mTestPrint:
+		d["action"] = "maint.test_print.go"
+	case mReaderTest:
+		tests := []ReaderTest{}
+		for _, slot := range []hwbridge.Slot{hwbridge.SlotID, hwbridge.SlotSS} {
+			t, ok := m.tests[string(slot)]
+			if !ok {
+				t = ReaderTest{Slot: string(slot)}
+			}
+			tests = append(tests, t)
+		}
+		d["tests"] = tests
+	}
+	return ui.Screen{Name: "maintenance_" + m.screen, Data: d, Session: s.id}
+}
+
+// maintTick logs an idle technician out and lifts an expired lock.
+func (s *Session) maintTick(ctx context.Context, wg *sync.WaitGroup, now time.Time) {
+	if now.Sub(s.lastActivity) >= s.deps.Maintenance.IdleTimeout() {
+		s.log.Info("maintenance menu idle")
+		s.maintExit(ctx, wg, "idle_timeout")
+		return
+	}
+	if s.m.screen == mLocked && !now.Before(s.m.until) {
+		s.m.screen, s.m.pinErr, s.m.triesLeft = mPIN, "", 0
+		s.render()
+		return
+	}
+	if n := s.countdown(now); n != s.shownCount {
+		s.render()
+	}
+}

@@ -1,0 +1,327 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/kiosk/maint"
+	"github.com/kioskd/kioskd/store/voucher"
+)
+
+// fakeMaint is the daemon's maintenance adapter in memory: the real
+// maint.Guard on the rig's clock, an audit list, a queue and a printer.
+type fakeMaint struct {
+	guard *maint.Guard
+
+	mu      sync.Mutex
+	audit   []string // "who action"
+	retried []string
+	printed int
+	ops     []QueuedOp
+}
+
+func newFakeMaint(t *testing.T, clock *fakeClock) *fakeMaint {
+	h, err := maint.HashWith("135790", maint.Params{Memory: 64, Time: 1, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fakeMaint{
+		guard: maint.NewGuard([]maint.Technician{{Label: "tech-7", PINHash: h}}, 5, 15*time.Minute, clock.Now),
+		ops: []QueuedOp{{Key: "K-TEST-00ff", Voucher: "100000471", Kind: "report_loss", State: "rejected",
+			Reason: "card already reported", Attempts: 1}},
+	}
+}
+
+func (f *fakeMaint) record(who, action string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.audit = append(f.audit, who+" "+action)
+}
+
+func (f *fakeMaint) audited() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.audit)
+}
+
+func (f *fakeMaint) IdleTimeout() time.Duration { return 2 * time.Minute }
+func (f *fakeMaint) LockedUntil() time.Time     { return f.guard.LockedUntil() }
+
+func (f *fakeMaint) Login(ctx context.Context, pin string) (MaintLogin, error) {
+	who, err := f.guard.Check(pin)
+	var wrong *maint.WrongPINError
+	var locked *maint.LockedError
+	switch {
+	case err == nil:
+		f.record(who, "login")
+		return MaintLogin{OK: true, Label: who}, nil
+	case errors.As(err, &locked):
+		if locked.JustLocked {
+			f.record("unknown", "lockout")
+		} else {
+			f.record("unknown", "login_refused_locked")
+		}
+		return MaintLogin{LockedUntil: locked.Until}, nil
+	case errors.As(err, &wrong):
+		f.record("unknown", "login_failed")
+		return MaintLogin{TriesLeft: wrong.TriesLeft}, nil
+	}
+	return MaintLogin{}, err
+}
+
+func (f *fakeMaint) Logout(ctx context.Context, who, why string) error {
+	f.record(who, "logout "+why)
+	return nil
+}
+
+func (f *fakeMaint) Devices(ctx context.Context) (MaintDevices, error) {
+	return MaintDevices{
+		Readers: []MaintReader{{Slot: "id", Reader: "Virtual PCD 00 00", Present: true}, {Slot: "ss", Reader: "Virtual PCD 00 01", Present: true, Card: true, ATR: "3b8f"}},
+		Printer: MaintPrinter{State: "paper_near_end", Status: "ready, paper near end", Mode: "sim", Device: "/dev/ttyS0", Baud: 9600},
+	}, nil
+}
+
+func (f *fakeMaint) Queue(ctx context.Context) (MaintQueue, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q := MaintQueue{Pending: 2, OldestPending: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC), SLABreached: true}
+	for _, o := range f.ops {
+		if o.State == "rejected" {
+			q.Rejected++
+		}
+	}
+	q.Ops = slices.Clone(f.ops)
+	return q, nil
+}
+
+func (f *fakeMaint) Retry(ctx context.Context, who, key string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.audit = append(f.audit, who+" retry")
+	for i := range f.ops {
+		if f.ops[i].Key == key {
+			f.ops[i].State, f.ops[i].Reason = "pending", ""
+			f.retried = append(f.retried, key)
+			return nil
+		}
+	}
+	return fmt.Errorf("no operation %s", key)
+}
+
+func (f *fakeMaint) TestPrint(ctx context.Context, who string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.audit = append(f.audit, who+" test_print")
+	f.printed++
+	return nil
+}
+
+func (f *fakeMaint) ReaderTest(ctx context.Context, who string, slot hwbridge.Slot) (ReaderTest, error) {
+	f.record(who, "reader_test")
+	return ReaderTest{ATR: "3b8f8001", CardType: "ss_card"}, nil
+}
+
+func (f *fakeMaint) Log(ctx context.Context) ([]string, error) {
+	return []string{"09:00:00 INFO kioskd ready"}, nil
+}
+
+func (f *fakeMaint) Settings(ctx context.Context) ([]Setting, error) {
+	return []Setting{{Key: "kiosk_id", Value: "K-TEST"}, {Key: "maintenance.technicians", Value: "1 (PIN hashes hidden)"}}, nil
+}
+
+func (f *fakeMaint) About(ctx context.Context) (About, error) {
+	return About{KioskID: "K-TEST", Version: "test", Commit: "abc", GoVersion: "go1.26", Uptime: 90 * time.Second}, nil
+}
+
+func maintRig(t *testing.T) (*rig, *fakeMaint) {
+	var fm *fakeMaint
+	r := newRig(t, func(c *Config, d *Deps) {
+		fm = newFakeMaint(t, c.Clock.(*fakeClock))
+		d.Maintenance = fm
+	})
+	return r, fm
+}
+
+func (r *rig) maintLogin(pin string) {
+	r.t.Helper()
+	r.start("maintenance")
+	r.expect("maintenance_pin", "field", FieldTechPIN, "secret", "true")
+	r.input(FieldTechPIN, pin)
+	r.expect("maintenance_home", "tech", "tech-7")
+}
+
+func TestMaintenanceLockout(t *testing.T) {
+	r, fm := maintRig(t)
+	r.start("maintenance")
+	r.expect("maintenance_pin")
+	for i := 1; i <= 4; i++ {
+		r.input(FieldTechPIN, "000000")
+		r.expect("maintenance_pin", "error", "wrong_tech_pin", "tries_left", fmt.Sprint(5-i))
+	}
+	r.input(FieldTechPIN, "000000")
+	r.expect("maintenance_locked", "minutes", "15")
+	// The right PIN during the lock is refused.
+	r.input(FieldTechPIN, "135790")
+	r.expect("maintenance_locked", "minutes", "15")
+	if s := r.snapshot(); s.State.Step != "maintenance" {
+		t.Fatalf("step %s", s.State.Step)
+	}
+	// Leaving and coming back does not lift the lock.
+	r.cancelFlow()
+	r.expect("idle")
+	r.start("maintenance")
+	r.expect("maintenance_locked")
+	r.cancelFlow()
+	r.expect("idle")
+	r.clock.Advance(15 * time.Minute)
+	r.maintLogin("135790")
+	r.cancelFlow()
+	r.expect("idle")
+	want := []string{"unknown login_failed", "unknown login_failed", "unknown login_failed", "unknown login_failed",
+		"unknown lockout", "unknown login_refused_locked", "tech-7 login", "tech-7 logout logout"}
+	waitAudit(t, fm, want)
+}
+
+func waitAudit(t *testing.T, fm *fakeMaint, want []string) {
+	t.Helper()
+	for range 100 {
+		if slices.Equal(fm.audited(), want) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("audit %q\nwant  %q", fm.audited(), want)
+}
+
+func TestMaintenanceScreens(t *testing.T) {
+	r, fm := maintRig(t)
+	r.maintLogin("135790")
+	if opts := asList(r.last["options"]); len(opts) != len(MaintScreens) {
+		t.Fatalf("home options %v", opts)
+	}
+
+	r.input(FieldMaintGo, "devices")
+	d := r.expect("maintenance_devices")
+	for d["printer"] == nil {
+		d = r.expect("maintenance_devices")
+	}
+	p := d["printer"].(map[string]any)
+	if p["status"] != "ready, paper near end" || p["device"] != "/dev/ttyS0" || p["baud"] != 9600.0 {
+		t.Errorf("printer %v", p)
+	}
+	if rs := asList(d["readers"]); len(rs) != 2 || rs[1]["card"] != true {
+		t.Errorf("readers %v", rs)
+	}
+
+	r.back()
+	r.expect("maintenance_home")
+	r.input(FieldMaintGo, "queue")
+	d = r.expect("maintenance_queue")
+	for d["ops"] == nil {
+		d = r.expect("maintenance_queue")
+	}
+	ops := asList(d["ops"])
+	if len(ops) != 1 || ops[0]["voucher"] != voucher.Format("100000471") || ops[0]["kind"] != "menu.report_loss" || ops[0]["reason"] != "card already reported" {
+		t.Fatalf("ops %v", ops)
+	}
+	if rows(d)["maint.queue.pending"] != "2" || rows(d)["maint.queue.oldest"] != "1h0m0s" || d["sla_breached"] != true {
+		t.Errorf("queue rows %v", rows(d))
+	}
+	r.input(FieldRetry, "K-TEST-00ff")
+	d = r.expect("maintenance_queue", "result", "maint.result.retried")
+	for d["ops"] == nil || asList(d["ops"])[0]["state"] != "pending" {
+		d = r.expect("maintenance_queue", "result", "maint.result.retried")
+	}
+
+	r.back()
+	r.input(FieldMaintGo, "test_print")
+	r.expect("maintenance_test_print", "action", "maint.test_print.go")
+	r.confirm()
+	r.expect("maintenance_test_print", "result", "maint.result.printed")
+
+	r.back()
+	r.input(FieldMaintGo, "reader_test")
+	r.expect("maintenance_reader_test")
+	r.dev.insert(hwbridge.SlotSS)
+	for {
+		d = r.expect("maintenance_reader_test")
+		if ts := asList(d["tests"]); ts[1]["atr"] == "3b8f8001" {
+			if ts[1]["card_type"] != "ss_card" || ts[0]["atr"] != "" {
+				t.Fatalf("tests %v", ts)
+			}
+			break
+		}
+	}
+
+	for _, sc := range []struct{ name, key string }{{"log", "lines"}, {"config", "settings"}, {"about", "rows"}} {
+		r.back()
+		r.input(FieldMaintGo, sc.name)
+		for d = r.expect("maintenance_" + sc.name); d[sc.key] == nil; d = r.expect("maintenance_" + sc.name) {
+		}
+	}
+	if rows(d)["maint.about.uptime"] != "1m30s" {
+		t.Errorf("about %v", rows(d))
+	}
+
+	// Idle for the maintenance timeout: logged out.
+	r.clock.Advance(2 * time.Minute)
+	r.expect("idle")
+	waitAudit(t, fm, []string{"tech-7 login", "tech-7 retry", "tech-7 test_print", "tech-7 reader_test", "tech-7 logout idle_timeout"})
+	if fm.printed != 1 || len(fm.retried) != 1 {
+		t.Errorf("printed %d, retried %v", fm.printed, fm.retried)
+	}
+}
+
+func TestMaintenanceRefusals(t *testing.T) {
+	r, _ := maintRig(t)
+	r.start("maintenance")
+	r.expect("maintenance_pin")
+	r.input(FieldRetry, "K-TEST-00ff") // not before login
+	r.expectError("refused")
+	r.input(FieldMaintGo, "queue")
+	r.expectError("refused")
+	r.input(FieldTechPIN, "135790")
+	r.expect("maintenance_home")
+	r.input(FieldMaintGo, "shell")
+	r.expectError("unknown_screen")
+	r.start("report_loss")
+	r.expectError("refused")
+	r.input(FieldMaintGo, "reader_test")
+	r.expect("maintenance_reader_test")
+	r.input(FieldReaderTest, "usb")
+	r.expectError("unknown_slot")
+	r.back()
+	r.expect("maintenance_home")
+	r.back()
+	r.expect("idle")
+	// The citizen flows work again.
+	r.toMenu()
+}
+
+func TestMaintenanceScreenKeysInCatalogue(t *testing.T) {
+	for _, lang := range []string{"en", "vi", "zh-CN"} {
+		c, err := readCatalogue(lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := []string{"maint.result.printed", "maint.result.print_failed", "maint.result.retried", "maint.result.retry_failed",
+			"maint.result.load_failed", "maint.result.failed", "maint.test_print.go", "maint.yes", "maint.no",
+			"maint.title.pin", "maint.title.locked", "maint.title.home", "field.tech_pin", "hint.tech_pin", "err.wrong_tech_pin", "err.maint_failed",
+			"maint.queue.pending", "maint.queue.oldest", "maint.queue.rejected", "maint.queue.sla",
+			"maint.about.kiosk_id", "maint.about.version", "maint.about.commit", "maint.about.go", "maint.about.uptime"}
+		for _, sc := range MaintScreens {
+			keys = append(keys, "maint.title."+sc)
+		}
+		for _, k := range keys {
+			if c[k] == "" {
+				t.Errorf("%s: key %q not in the catalogue", lang, k)
+			}
+		}
+	}
+}
