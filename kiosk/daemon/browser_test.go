@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -243,6 +244,28 @@ func TestBrowserReportLoss(t *testing.T) {
 			}
 		}
 		e.remove(hwbridge.SlotID)
+	}
+
+	// A citizen who takes the card on the confirm screen, where the name
+	// is shown, leaves nothing behind either.
+	b.reportToIdentify(t)
+	e.insert(hwbridge.SlotID, loadCard(t, "emrtd_vn.json"))
+	b.run(t, screen("confirm", ""))
+	if name := b.text(t, `#screen [data-row="row.name"]`); name != vnName {
+		t.Errorf("confirm shows name %q, want %q", name, vnName)
+	}
+	e.post("/v1/sim/reader/id/remove", nil, http.StatusNoContent)
+	b.run(t, screen("idle", ""))
+	b.shot(t, "removed-idle")
+	body := get(t, b, chromedp.Evaluate[string](`document.body.innerText`))
+	html := get(t, b, chromedp.OuterHTML(chromedp.CSS("html")))
+	for _, p := range personalData {
+		if strings.Contains(body, p) || strings.Contains(html, p) {
+			t.Errorf("page still shows %q after the card was taken", p)
+		}
+	}
+	if n := len(e.ops()); n != 3 {
+		t.Errorf("%d operations, want the 3 reports", n)
 	}
 	e.assertForgotten()
 }
