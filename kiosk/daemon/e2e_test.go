@@ -19,6 +19,8 @@ import (
 
 	"github.com/kioskd/kioskd/hwbridge"
 	"github.com/kioskd/kioskd/hwbridge/sim/cardsim"
+	"github.com/kioskd/kioskd/hwbridge/sim/vprinter"
+	"github.com/kioskd/kioskd/kiosk/central"
 	"github.com/kioskd/kioskd/kiosk/config"
 	"github.com/kioskd/kioskd/kiosk/flow"
 	"github.com/kioskd/kioskd/store"
@@ -361,6 +363,12 @@ func (e *e2e) waitState(key string, state store.State) store.Operation {
 // holds s.
 func (e *e2e) receiptWith(s string) string {
 	e.t.Helper()
+	return e.printed(s).Text
+}
+
+// printed waits for a receipt from the virtual printer whose text holds s.
+func (e *e2e) printed(s string) vprinter.Rendered {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for n := 1; ; n++ {
@@ -372,7 +380,7 @@ func (e *e2e) receiptWith(s string) string {
 			if !r.Complete {
 				e.t.Errorf("receipt %d cut short", r.Seq)
 			}
-			return r.Text
+			return r
 		}
 	}
 }
@@ -476,8 +484,11 @@ func TestE2EReportLoss(t *testing.T) {
 		t.Errorf("done screen: printed %v, preview %q", done["printed"], done["preview"])
 	}
 	assertNoPersonalData(t, "done screen", done)
-	text := e.receiptWith(want)
-	assertNoPersonalData(t, "printed receipt", text)
+	rc := e.printed(want)
+	assertNoPersonalData(t, "printed receipt", rc.Text)
+	if len(rc.QR) != 1 || !strings.HasSuffix(rc.QR[0], "/"+want) {
+		t.Errorf("receipt QR codes %q, want the lookup address of %s", rc.QR, want)
+	}
 
 	// The embedded central acknowledges; lookup shows it.
 	op = e.waitState(op.Key, store.Acknowledged)
@@ -931,5 +942,88 @@ func TestE2EForeignOriginAndFlood(t *testing.T) {
 	}
 	if n := len(e.ops()); n != 0 {
 		t.Fatalf("flood committed %d operations", n)
+	}
+}
+
+// TestE2EReportDuringOutage: with central unreachable the report is still
+// filed (against the ID number, marked offline) and the citizen gets the
+// voucher; it is delivered once central is back.
+func TestE2EReportDuringOutage(t *testing.T) {
+	e := startDaemon(t)
+	e.d.sim.SetFaults(central.SimConfig{Outage: true})
+	e.reportToIdentify("self", vnDoc, vnBirth, vnExpiry)
+	e.insert(hwbridge.SlotID, loadCard(t, "emrtd_vn.json"))
+	d := e.expect("confirm")
+	if !strings.Contains(fmt.Sprint(d["notes"]), "note.offline") || rowsOf(d)["row.card"] != "confirm.no_card" {
+		t.Errorf("offline confirm screen %v", d)
+	}
+	e.confirm()
+	done := e.expect("done", "printing", "false")
+	ops := e.ops()
+	if len(ops) != 1 {
+		t.Fatalf("%d operations, want 1", len(ops))
+	}
+	want := voucher.Format(ops[0].Voucher)
+	p := e.personal(ops[0])
+	if done["voucher"] != want || p.Subject["id_number"] != vnID || p.Card != nil || !p.Evidence.Offline {
+		t.Errorf("done voucher %v (store %s); stored subject %v card %v evidence %+v", done["voucher"], want, p.Subject, p.Card, p.Evidence)
+	}
+	e.receiptWith(want)
+	e.confirm()
+	e.expect("idle")
+
+	// Lookup while central is down: the terminal's own record, central offline.
+	e.confirm()
+	e.expect("menu")
+	e.start("lookup")
+	e.expect("keypad", "field", "voucher")
+	e.input("voucher", want)
+	l := rowsOf(e.expect("lookup_result", "found", "true"))
+	if l["row.state"] != "state.pending" || l["row.central"] != "central.offline" {
+		t.Errorf("lookup during the outage %v", l)
+	}
+	e.cancelFlow()
+	e.expect("idle")
+	if op, err := e.d.store.Get(ops[0].Key); err != nil || op.State != store.Pending {
+		t.Fatalf("during the outage: %v %v", op.State, err)
+	}
+
+	e.d.sim.SetFaults(central.SimConfig{})
+	e.waitState(ops[0].Key, store.Acknowledged)
+}
+
+// TestE2ESecondPageTakesOver: a second page takes over the screen, the
+// first is told so, and the flow carries on where it was on the new page.
+func TestE2ESecondPageTakesOver(t *testing.T) {
+	e := startDaemon(t)
+	e.confirm()
+	e.expect("menu")
+	e.start("suspend_settlement")
+	e.expect("identify", "slot", "ss")
+	e.insert(hwbridge.SlotSS, loadCard(t, "ss_zhangsan.json"))
+	e.expect("keypad", "field", "pin")
+	first := e.c
+	e.connect()
+	e.expect("keypad", "field", "pin") // the new page gets the current screen
+	first.SetReadDeadline(time.Now().Add(5 * time.Second))
+	told := false
+	for {
+		_, b, err := first.ReadMessage()
+		if err != nil {
+			break
+		}
+		if strings.Contains(string(b), `"taken_over"`) {
+			told = true
+		}
+	}
+	if !told {
+		t.Error("the first page was not told it was taken over")
+	}
+	e.input("pin", ssPIN)
+	e.expect("confirm")
+	e.confirm()
+	e.expect("done", "printing", "false")
+	if n := len(e.ops()); n != 1 {
+		t.Errorf("%d operations, want 1", n)
 	}
 }
