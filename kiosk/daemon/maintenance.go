@@ -1,0 +1,447 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/hwbridge/escpos"
+	"github.com/kioskd/kioskd/hwbridge/serialprinter"
+	"github.com/kioskd/kioskd/kiosk"
+	"github.com/kioskd/kioskd/kiosk/maint"
+	"github.com/kioskd/kioskd/kiosk/session"
+	"github.com/kioskd/kioskd/store"
+	"github.com/kioskd/kioskd/store/voucher"
+)
+
+// maintenance is the technician's menu (session.Maintenance) over the
+// daemon's parts: the PIN guard from the config's technicians, the store's
+// queue and audit log, the readers, the printer and the log ring. Every
+// action is audited under the technician's label, "unknown" before login.
+type maintenance struct {
+	d     *Daemon
+	guard *maint.Guard
+	ring  *logRing
+}
+
+// maintClockSkew moves the lockout's clock in tests (nanoseconds).
+var maintClockSkew atomic.Int64
+
+func maintNow() time.Time { return time.Now().Add(time.Duration(maintClockSkew.Load())) }
+
+func newMaintenance(d *Daemon) *maintenance {
+	c := d.cfg.Maintenance
+	techs := make([]maint.Technician, len(c.Technicians))
+	for i, t := range c.Technicians {
+		techs[i] = maint.Technician{Label: t.Label, PINHash: t.PINHash}
+	}
+	m := &maintenance{d: d, guard: maint.NewGuard(techs, c.MaxTries, c.Lockout.Duration, maintNow), ring: ringOf(d.log)}
+	if len(techs) == 0 {
+		d.log.Warn("no technicians configured: the maintenance menu accepts no PIN")
+	}
+	return m
+}
+
+var _ session.Maintenance = (*maintenance)(nil)
+
+func (m *maintenance) audit(who, action, detail string) {
+	if err := m.d.store.Audit(who, action, detail); err != nil {
+		m.d.log.Error("audit log", "action", action, "err", err)
+	}
+}
+
+func (m *maintenance) IdleTimeout() time.Duration {
+	if t := m.d.cfg.Maintenance.IdleTimeout.Duration; t > 0 {
+		return t
+	}
+	return 2 * time.Minute
+}
+
+func (m *maintenance) LockedUntil() time.Time { return m.guard.LockedUntil() }
+
+func (m *maintenance) Login(ctx context.Context, pin string) (session.MaintLogin, error) {
+	if err := ctx.Err(); err != nil {
+		return session.MaintLogin{}, err
+	}
+	who, err := m.guard.Check(pin)
+	var wrong *maint.WrongPINError
+	var locked *maint.LockedError
+	switch {
+	case err == nil:
+		m.audit(who, "login", "")
+		m.d.log.Info("technician logged in", "who", who)
+		return session.MaintLogin{OK: true, Label: who}, nil
+	case errors.As(err, &locked):
+		if locked.JustLocked {
+			m.audit("unknown", "lockout", fmt.Sprintf("%d wrong PINs: locked until %s", m.d.cfg.Maintenance.MaxTries, locked.Until.UTC().Format(time.RFC3339)))
+			m.d.log.Warn("maintenance menu locked after wrong PINs", "until", locked.Until)
+		} else {
+			m.audit("unknown", "login_refused", "menu locked")
+		}
+		return session.MaintLogin{LockedUntil: locked.Until}, nil
+	case errors.As(err, &wrong):
+		if errors.Is(err, maint.ErrHashFormat) {
+			m.d.log.Error("maintenance.technicians: malformed PIN hash", "err", err)
+		}
+		m.audit("unknown", "login_failed", fmt.Sprintf("wrong PIN, %d tries left", wrong.TriesLeft))
+		return session.MaintLogin{TriesLeft: wrong.TriesLeft}, nil
+	}
+	return session.MaintLogin{}, err
+}
+
+func (m *maintenance) Logout(ctx context.Context, who, why string) error {
+	m.audit(who, "logout", why)
+	return nil
+}
+
+func (m *maintenance) Devices(ctx context.Context) (session.MaintDevices, error) {
+	var out session.MaintDevices
+	for _, r := range m.d.dev.readers.Readers() {
+		out.Readers = append(out.Readers, session.MaintReader{Slot: string(r.Slot), Reader: r.Reader, Present: r.Present, Card: r.Card, ATR: hex.EncodeToString(r.ATR)})
+	}
+	dev := m.d.dev
+	dev.mu.Lock()
+	defer dev.mu.Unlock()
+	out.Printer = session.MaintPrinter{
+		State:  printerState(serialprinter.Event{Connected: dev.online, Status: dev.status}),
+		Status: dev.status.String(),
+		Mode:   m.d.cfg.Printer.Mode,
+		Device: dev.device,
+		Baud:   m.d.cfg.Printer.Baud,
+		Error:  dev.err,
+	}
+	return out, nil
+}
+
+// maxListed bounds the operations shown per state.
+const maxListed = 50
+
+func (m *maintenance) Queue(ctx context.Context) (session.MaintQueue, error) {
+	st, err := m.d.store.Stats()
+	if err != nil {
+		return session.MaintQueue{}, fmt.Errorf("outbox stats: %w", err)
+	}
+	q := session.MaintQueue{Pending: st.Pending, Rejected: st.Rejected, OldestPending: st.OldestPending}
+	q.SLABreached = !st.OldestPending.IsZero() && time.Since(st.OldestPending) > m.d.cfg.SLA.Duration
+	rejected, err := m.d.store.List(store.Rejected, maxListed)
+	if err != nil {
+		return q, err
+	}
+	pending, err := m.d.store.List(store.Pending, maxListed)
+	if err != nil {
+		return q, err
+	}
+	for _, op := range slices.Concat(rejected, pending) {
+		if op.State == store.Pending && op.Attempts == 0 {
+			continue // not tried yet: nothing to retry
+		}
+		reason := op.LastError
+		if op.State == store.Rejected {
+			reason = strings.TrimPrefix(op.RejectCode+": "+op.RejectReason, ": ")
+		}
+		q.Ops = append(q.Ops, session.QueuedOp{Key: op.Key, Voucher: op.Voucher, Kind: op.Kind, State: string(op.State),
+			Reason: reason, Attempts: op.Attempts, NextAttempt: op.NextAttempt})
+	}
+	return q, nil
+}
+
+func (m *maintenance) Retry(ctx context.Context, who, key string) error {
+	op, err := m.d.store.Get(key)
+	if err != nil {
+		m.audit(who, "retry", "unknown operation")
+		return err
+	}
+	detail := fmt.Sprintf("voucher %s (%s, was %s)", voucher.Format(op.Voucher), op.Kind, op.State)
+	if err := m.d.store.Retry(key); err != nil {
+		m.audit(who, "retry", detail+": refused")
+		return err
+	}
+	m.audit(who, "retry", detail)
+	m.d.log.Info("technician retried an operation", "who", who, "voucher", op.Voucher, "op", op.Kind)
+	return nil
+}
+
+func (m *maintenance) TestPrint(ctx context.Context, who string) error {
+	err := m.testPrint(ctx)
+	detail := "printed"
+	if err != nil {
+		detail = "failed: " + err.Error()
+	}
+	m.audit(who, "test_print", detail)
+	return err
+}
+
+func (m *maintenance) testPrint(ctx context.Context) error {
+	cfg := m.d.cfg
+	paper := escpos.Paper(cfg.Printer.Paper)
+	doc := escpos.Doc{Width: paper, Lang: "en", Blocks: []escpos.Block{
+		escpos.Text{S: "kioskd test page", Bold: true, Size: 2, Align: escpos.Center},
+		escpos.Rule{},
+		escpos.Text{S: "Terminal " + cfg.KioskID},
+		escpos.Text{S: "Version " + kiosk.Version + " (" + kiosk.Commit + ")"},
+		escpos.Text{S: "Time " + time.Now().UTC().Format("2006-01-02 15:04:05Z")},
+		escpos.Text{S: fmt.Sprintf("Printer %s, %d baud, %d mm", m.d.dev.device, cfg.Printer.Baud, cfg.Printer.Paper)},
+		escpos.Rule{},
+		escpos.Text{S: "ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789"},
+		escpos.Text{S: "Tiếng Việt: Bảo hiểm xã hội"},
+		escpos.Text{S: "中文：社会保障卡"},
+		escpos.QR{Data: "kioskd test " + cfg.KioskID},
+		escpos.Cut{},
+	}}
+	// The same options as receipts (openSession), so the test page tests
+	// what citizens get.
+	body, err := escpos.Encode(doc, escpos.Options{
+		Paper:    paper,
+		QR:       map[string]escpos.QRMode{"native": escpos.QRNative, "raster": escpos.QRRaster}[cfg.Printer.QR],
+		Viet:     map[string]escpos.VietMode{"cp1258": escpos.VietCP1258, "raster": escpos.VietRaster}[cfg.Printer.Vietnamese],
+		Codepage: byte(cfg.Printer.CodeTable),
+	})
+	if err != nil {
+		return fmt.Errorf("encode test page: %w", err)
+	}
+	return m.d.dev.printer.Print(ctx, body)
+}
+
+// Application identifiers the reader test tries (DOMAIN.md): the eMRTD
+// LDS application (ICAO 9303-10) and the social security card's DDF1.
+var (
+	aidEMRTD = []byte{0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01}
+	aidSS    = []byte{0x73, 0x78, 0x31, 0x2E, 0x73, 0x68, 0x2E, 0xC9, 0xE7, 0xBB, 0xE1, 0xB1, 0xA3, 0xD5, 0xCF}
+)
+
+func (m *maintenance) ReaderTest(ctx context.Context, who string, slot hwbridge.Slot) (session.ReaderTest, error) {
+	r, err := m.readerTest(ctx, slot)
+	detail := fmt.Sprintf("reader %s: %s", slot, r.CardType)
+	if err != nil {
+		detail = fmt.Sprintf("reader %s: failed: %v", slot, err)
+	}
+	m.audit(who, "reader_test", detail)
+	return r, err
+}
+
+func (m *maintenance) readerTest(ctx context.Context, slot hwbridge.Slot) (session.ReaderTest, error) {
+	r := session.ReaderTest{Slot: string(slot)}
+	card, err := m.d.dev.readers.Connect(ctx, slot)
+	if err != nil {
+		return r, fmt.Errorf("no card to test: %w", err)
+	}
+	defer card.Close()
+	r.ATR = hex.EncodeToString(card.ATR())
+	r.CardType = "unknown"
+	selectApp := func(aid []byte) bool {
+		cmd := append([]byte{0x00, 0xA4, 0x04, 0x0C, byte(len(aid))}, aid...)
+		resp, err := card.Transmit(ctx, cmd)
+		if err != nil || len(resp) < 2 {
+			return false
+		}
+		sw1 := resp[len(resp)-2]
+		return sw1 == 0x90 || sw1 == 0x61
+	}
+	switch {
+	case selectApp(aidEMRTD):
+		r.CardType = "emrtd"
+	case selectApp(aidSS):
+		r.CardType = "ss_card"
+	}
+	return r, ctx.Err()
+}
+
+func (m *maintenance) Log(ctx context.Context) ([]string, error) {
+	return m.ring.lines(), nil
+}
+
+// Settings is the configuration, flattened to dotted keys, with the PIN
+// hashes left out (technicians by label only). Paths are shown; no file is
+// read, so the token and keys stay where they are.
+func (m *maintenance) Settings(ctx context.Context) ([]session.Setting, error) {
+	cfg := m.d.cfg
+	labels := make([]string, len(cfg.Maintenance.Technicians))
+	for i, t := range cfg.Maintenance.Technicians {
+		labels[i] = t.Label
+	}
+	cfg.Maintenance.Technicians = nil
+	var buf bytes.Buffer
+	if err := toml.NewEncoder(&buf).Encode(cfg); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	var tree map[string]any
+	if _, err := toml.Decode(buf.String(), &tree); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	var out []session.Setting
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, v := range x {
+				walk(strings.TrimPrefix(prefix+"."+k, "."), v)
+			}
+		default:
+			if isSecretKey(prefix) {
+				x = "(hidden)"
+			}
+			out = append(out, session.Setting{Key: prefix, Value: fmt.Sprint(x)})
+		}
+	}
+	walk("", tree)
+	out = append(out, session.Setting{Key: "maintenance.technicians", Value: strings.Join(labels, ", ") + " (PIN hashes hidden)"})
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+// isSecretKey: values that must never be shown. File paths (…_file,
+// tls_key, key_file) are fine; their contents are never read here.
+func isSecretKey(k string) bool {
+	k = strings.ToLower(k)
+	for _, s := range []string{"pin", "password", "secret", "token"} {
+		if strings.Contains(k, s) && !strings.HasSuffix(k, "_file") {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *maintenance) About(ctx context.Context) (session.About, error) {
+	return session.About{
+		KioskID:   m.d.cfg.KioskID,
+		Version:   kiosk.Version,
+		Commit:    kiosk.Commit,
+		GoVersion: runtime.Version(),
+		Uptime:    time.Since(m.d.started),
+	}, nil
+}
+
+// logRingSize is how many recent records the maintenance menu shows.
+const logRingSize = 200
+
+// logRing keeps the last records as text lines. Logs carry no personal
+// data by design (STYLE.md 10), so showing them to a technician is safe.
+type logRing struct {
+	mu   sync.Mutex
+	buf  []string
+	next int
+	full bool
+}
+
+func (r *logRing) add(line string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.buf == nil {
+		r.buf = make([]string, logRingSize)
+	}
+	r.buf[r.next] = line
+	r.next = (r.next + 1) % len(r.buf)
+	if r.next == 0 {
+		r.full = true
+	}
+}
+
+// lines returns the kept lines, newest first.
+func (r *logRing) lines() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	n := r.next
+	if r.full {
+		n = len(r.buf)
+	}
+	for i := 1; i <= n; i++ {
+		out = append(out, r.buf[(r.next-i+len(r.buf))%len(r.buf)])
+	}
+	return out
+}
+
+// ringHandler passes records on to the daemon's handler and keeps those at
+// Info and above in the ring.
+type ringHandler struct {
+	next   slog.Handler
+	ring   *logRing
+	prefix string // attributes from With, formatted
+	group  string
+}
+
+// withLogRing wraps log so the maintenance menu can show recent records.
+func withLogRing(log *slog.Logger) *slog.Logger {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return slog.New(&ringHandler{next: log.Handler(), ring: &logRing{}})
+}
+
+// ringOf finds the ring withLogRing put under log, or an empty one.
+func ringOf(log *slog.Logger) *logRing {
+	if h, ok := log.Handler().(*ringHandler); ok {
+		return h.ring
+	}
+	return &logRing{}
+}
+
+func (h *ringHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelInfo || h.next.Enabled(ctx, l)
+}
+
+func (h *ringHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelInfo {
+		var b strings.Builder
+		b.WriteString(r.Time.Format("15:04:05"))
+		b.WriteString(" " + r.Level.String() + " " + r.Message)
+		b.WriteString(h.prefix)
+		r.Attrs(func(a slog.Attr) bool {
+			writeAttr(&b, h.group, a)
+			return true
+		})
+		h.ring.add(b.String())
+	}
+	if h.next.Enabled(ctx, r.Level) {
+		return h.next.Handle(ctx, r)
+	}
+	return nil
+}
+
+func writeAttr(b *strings.Builder, group string, a slog.Attr) {
+	a.Value = a.Value.Resolve()
+	if a.Equal(slog.Attr{}) {
+		return
+	}
+	key := a.Key
+	if group != "" {
+		key = group + "." + key
+	}
+	if a.Value.Kind() == slog.KindGroup {
+		for _, g := range a.Value.Group() {
+			writeAttr(b, key, g)
+		}
+		return
+	}
+	fmt.Fprintf(b, " %s=%s", key, a.Value.String())
+}
+
+func (h *ringHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	var b strings.Builder
+	b.WriteString(h.prefix)
+	for _, a := range as {
+		writeAttr(&b, h.group, a)
+	}
+	return &ringHandler{next: h.next.WithAttrs(as), ring: h.ring, prefix: b.String(), group: h.group}
+}
+
+func (h *ringHandler) WithGroup(name string) slog.Handler {
+	g := name
+	if h.group != "" {
+		g = h.group + "." + name
+	}
+	return &ringHandler{next: h.next.WithGroup(name), ring: h.ring, prefix: h.prefix, group: g}
+}
