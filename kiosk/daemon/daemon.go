@@ -64,6 +64,7 @@ type Daemon struct {
 // with a clear error (naming the file) when the store cannot be opened; it
 // never starts on an empty store in place of a damaged one.
 func Open(cfg config.Config, log *slog.Logger) (*Daemon, error) {
+	log = withLogRing(log) // the maintenance menu shows the last records
 	d := &Daemon{cfg: cfg, log: log, started: time.Now()}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
@@ -164,8 +165,9 @@ func (d *Daemon) openSession() error {
 			Viet:     map[string]escpos.VietMode{"cp1258": escpos.VietCP1258, "raster": escpos.VietRaster}[cfg.Printer.Vietnamese],
 			Codepage: byte(cfg.Printer.CodeTable),
 		}},
-		Devices: deviceEvents(d.events),
-		Display: d.page,
+		Devices:     deviceEvents(d.events),
+		Display:     d.page,
+		Maintenance: newMaintenance(d),
 	})
 	d.page.SetDriver(d.session)
 	return nil
