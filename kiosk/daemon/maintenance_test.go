@@ -1,0 +1,252 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/kiosk/config"
+	"github.com/kioskd/kioskd/kiosk/maint"
+	"github.com/kioskd/kioskd/kiosk/session"
+	"github.com/kioskd/kioskd/store"
+)
+
+// The technician's menu through the real daemon: the page's WebSocket, the
+// session, this adapter, the real store's queue and audit log, the
+// simulated readers and the serial printer over a pty to the virtual
+// printer.
+
+const techPIN = "480159"
+
+func withTechnician(t testing.TB) func(*config.Config) {
+	// Cheap argon2id costs keep the test fast; Verify reads them from the
+	// string, so the production path is the one tested.
+	h, err := maint.HashWith(techPIN, maint.Params{Memory: 256, Time: 1, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(c *config.Config) {
+		c.Maintenance.Technicians = []config.Technician{{Label: "tech-anna", PINHash: h}}
+		// Unreachable central: operations stay pending or rejected as
+		// the test puts them.
+		c.Central.URL = "http://127.0.0.1:1"
+		c.Central.Timeout = config.Duration{Duration: 200 * time.Millisecond}
+	}
+}
+
+func (e *e2e) auditActions() []string {
+	e.t.Helper()
+	entries, err := e.d.store.AuditLog(100)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []string
+	for i := len(entries) - 1; i >= 0; i-- {
+		out = append(out, entries[i].Who+" "+entries[i].Action)
+		assertNoPersonalData(e.t, "audit entry", entries[i])
+	}
+	return out
+}
+
+func (e *e2e) waitAudit(want ...string) {
+	e.t.Helper()
+	for range 250 {
+		if got := e.auditActions(); slices.Equal(got, want) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.t.Fatalf("audit log %q\nwant %q", e.auditActions(), want)
+}
+
+// expectMaint waits for a maintenance screen whose data has key set.
+func (e *e2e) expectMaint(name, key string, kv ...string) map[string]any {
+	e.t.Helper()
+	for range 20 {
+		d := e.expect(name, kv...)
+		if _, ok := d[key]; ok || key == "" {
+			return d
+		}
+	}
+	e.t.Fatalf("screen %s never had %q", name, key)
+	return nil
+}
+
+func TestMaintenanceLockoutThroughDaemon(t *testing.T) {
+	t.Cleanup(func() { maintClockSkew.Store(0) })
+	e := startDaemon(t, withTechnician(t))
+	e.start("maintenance")
+	e.expect("maintenance_pin", "field", session.FieldTechPIN)
+	for i := 1; i <= 4; i++ {
+		e.input(session.FieldTechPIN, "000000")
+		e.expect("maintenance_pin", "error", "wrong_tech_pin", "tries_left", fmt.Sprint(5-i))
+	}
+	e.input(session.FieldTechPIN, "000000")
+	e.expect("maintenance_locked", "minutes", "15")
+	e.input(session.FieldTechPIN, techPIN) // right, but locked
+	e.expect("maintenance_locked")
+	e.waitAudit("unknown login_failed", "unknown login_failed", "unknown login_failed", "unknown login_failed",
+		"unknown lockout", "unknown login_refused")
+	// The lock survives leaving the menu.
+	e.cancelFlow()
+	e.expect("idle")
+	e.start("maintenance")
+	e.expect("maintenance_locked")
+	e.cancelFlow()
+	e.expect("idle")
+
+	maintClockSkew.Store(int64(15*time.Minute + time.Second))
+	e.start("maintenance")
+	e.expect("maintenance_pin")
+	e.input(session.FieldTechPIN, techPIN)
+	e.expect("maintenance_home", "tech", "tech-anna")
+	e.cancelFlow()
+	e.expect("idle")
+	e.waitAudit("unknown login_failed", "unknown login_failed", "unknown login_failed", "unknown login_failed",
+		"unknown lockout", "unknown login_refused", "tech-anna login", "tech-anna logout")
+}
+
+func TestMaintenanceActionsThroughDaemon(t *testing.T) {
+	e := startDaemon(t, withTechnician(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	// A rejected operation and one backing off from an unreachable central.
+	personal, _ := json.Marshal(Personal{Subject: json.RawMessage(`{"id_number":"` + ssID + `","name":"` + ssName + `"}`)})
+	rej, err := e.d.store.Enqueue(ctx, store.NewOperation{Kind: "report_loss", Personal: personal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.d.store.Reject(rej.Key, "card_unknown", "no such card at central"); err != nil {
+		t.Fatal(err)
+	}
+	backing, err := e.d.store.Enqueue(ctx, store.NewOperation{Kind: "suspend_settlement", Personal: personal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for op, _ := e.d.store.Get(backing.Key); op.Attempts == 0; op, _ = e.d.store.Get(backing.Key) {
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	e.start("maintenance")
+	e.expect("maintenance_pin")
+	e.input(session.FieldTechPIN, techPIN)
+	e.expect("maintenance_home", "tech", "tech-anna")
+
+	// Devices: both simulated readers, the printer on its pty.
+	e.input(session.FieldMaintGo, "devices")
+	d := e.expectMaint("maintenance_devices", "printer")
+	pr := d["printer"].(map[string]any)
+	if pr["baud"] != 9600.0 || !strings.HasSuffix(pr["device"].(string), "vprinter.tty") || pr["status"] == "" {
+		t.Errorf("printer %v", pr)
+	}
+	if rs, _ := d["readers"].([]any); len(rs) != 2 {
+		t.Errorf("readers %v", d["readers"])
+	}
+	e.back()
+
+	// Queue: the rejected one with central's reason; retry now.
+	e.input(session.FieldMaintGo, "queue")
+	d = e.expectMaint("maintenance_queue", "ops")
+	assertNoPersonalData(t, "queue screen", d)
+	var found bool
+	for _, o := range d["ops"].([]any) {
+		o := o.(map[string]any)
+		if o["key"] == rej.Key {
+			found = true
+			if o["state"] != "rejected" || !strings.Contains(o["reason"].(string), "no such card at central") {
+				t.Errorf("rejected op shown as %v", o)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("rejected operation not listed: %v", d["ops"])
+	}
+	e.input(session.FieldRetry, rej.Key)
+	e.expect("maintenance_queue", "result", "maint.result.retried")
+	if op, _ := e.d.store.Get(rej.Key); op.State != store.Pending {
+		t.Fatalf("after retry now: %s, want pending", op.State)
+	}
+	// A backed-off pending one: retry now clears its wait.
+	e.input(session.FieldRetry, backing.Key)
+	e.expect("maintenance_queue", "result", "maint.result.retried")
+	e.back()
+
+	// Test print reaches the virtual printer.
+	e.input(session.FieldMaintGo, "test_print")
+	e.expect("maintenance_test_print")
+	e.confirm()
+	e.expect("maintenance_test_print", "result", "maint.result.printed")
+	if r := e.printed("kioskd test page"); !strings.Contains(r.Text, "KIOSK") && !strings.Contains(r.Text, e.d.cfg.KioskID) {
+		t.Errorf("test page %q", r.Text)
+	}
+	e.back()
+
+	// Reader test: insert any card.
+	e.input(session.FieldMaintGo, "reader_test")
+	e.expect("maintenance_reader_test")
+	e.insert(hwbridge.SlotSS, loadCard(t, "ss_zhangsan.json"))
+	for {
+		d = e.expect("maintenance_reader_test")
+		ts := d["tests"].([]any)
+		if ss := ts[1].(map[string]any); ss["atr"] != "" {
+			if ss["card_type"] != "ss_card" {
+				t.Errorf("ss reader test %v", ss)
+			}
+			break
+		}
+	}
+	e.insert(hwbridge.SlotID, loadCard(t, "emrtd_vn.json"))
+	for {
+		d = e.expect("maintenance_reader_test")
+		if id := d["tests"].([]any)[0].(map[string]any); id["atr"] != "" {
+			if id["card_type"] != "emrtd" {
+				t.Errorf("id reader test %v", id)
+			}
+			break
+		}
+	}
+	e.back()
+
+	// Log, configuration (no PIN hash), version.
+	e.input(session.FieldMaintGo, "log")
+	d = e.expectMaint("maintenance_log", "lines")
+	if lines := fmt.Sprint(d["lines"]); !strings.Contains(lines, "technician logged in") {
+		t.Errorf("log lines %s", lines)
+	}
+	assertNoPersonalData(t, "log screen", d)
+	e.back()
+	e.input(session.FieldMaintGo, "config")
+	d = e.expectMaint("maintenance_config", "settings")
+	if s := fmt.Sprint(d["settings"]); strings.Contains(s, "$argon2id$") || !strings.Contains(s, "tech-anna") || !strings.Contains(s, "kiosk_id") {
+		t.Errorf("settings %s", s)
+	}
+	e.back()
+	e.input(session.FieldMaintGo, "about")
+	e.expectMaint("maintenance_about", "rows")
+	e.cancelFlow()
+	e.expect("idle")
+
+	got := e.auditActions()
+	want := []string{"tech-anna login", "tech-anna retry", "tech-anna retry", "tech-anna test_print",
+		"tech-anna reader_test", "tech-anna reader_test", "tech-anna logout"}
+	for range 100 {
+		if slices.Equal(got, want) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+		got = e.auditActions()
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("audit %q\nwant %q", got, want)
+	}
+	entries, _ := e.d.store.AuditLog(100)
+	for _, a := range entries {
+		t.Logf("audit: %s %s %q", a.Who, a.Action, a.Detail)
+	}
+}
