@@ -94,7 +94,7 @@ func (r *relay) cut() {
 	r.conns = nil
 }
 
-func newBrowserRig(tb testing.TB) *browserRig {
+func newBrowserRig(tb testing.TB, mod ...func(*browserRig, *Deps)) *browserRig {
 	tb.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if testing.Short() {
@@ -110,7 +110,11 @@ func newBrowserRig(tb testing.TB) *browserRig {
 	cen := &fakeCentral{cards: map[string][]Card{holder.IDNumber: {{Number: "A12345678", State: "active"}}}}
 	srv := ui.NewServer(ui.Config{KioskID: "K-TEST", Version: "test", Rate: 200, Burst: 400})
 	r.clock = newClock()
-	sess := New(Config{KioskID: "K-TEST", Clock: r.clock}, Deps{Outbox: r.out, Identity: newIdentity(), Central: cen, Printer: r.pr, Devices: r.dev, Display: srv})
+	deps := Deps{Outbox: r.out, Identity: newIdentity(), Central: cen, Printer: r.pr, Devices: r.dev, Display: srv}
+	for _, m := range mod {
+		m(r, &deps)
+	}
+	sess := New(Config{KioskID: "K-TEST", Clock: r.clock}, deps)
 	srv.SetDriver(sess)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
