@@ -419,22 +419,6 @@ func FuzzDecodeEF06(f *testing.F) {
 	})
 }
 
-// BenchmarkReadAPDUs reads the card once and reports the APDUs Read used
-// (`BENCH card_read_ss_apdus`): the count does not depend on the transport,
-// so the in-process card gives the figure the real stack would.
-func BenchmarkReadAPDUs(b *testing.B) {
-	p := loadProfile(b)
-	var used int
-	for b.Loop() {
-		sim := newCard(b, p)
-		if _, err := Read(context.Background(), cardsim.Direct(sim)); err != nil {
-			b.Fatal(err)
-		}
-		used = sim.Count()
-	}
-	b.ReportMetric(float64(used), "card_read_ss_apdus:apdus")
-}
-
 func TestHolderStringMasks(t *testing.T) {
 	h := wantHolder(loadProfile(t))
 	s := h.String()
