@@ -270,11 +270,11 @@ func TestBrowserReportLoss(t *testing.T) {
 	e.assertForgotten()
 }
 
-// BenchmarkWSEventDaemon measures a card inserted into the simulated
+// BenchmarkWSEvent measures a card inserted into the simulated
 // reader → the confirm screen with the chip's identity rendered in
 // Chromium, through the real daemon (BAC, secure messaging and the chip
 // read, central's card lookup, the WebSocket, the page). p99 over 50 runs.
-func BenchmarkWSEventDaemon(b *testing.B) {
+func BenchmarkWSEvent(b *testing.B) {
 	e := runDaemon(b)
 	br := newBrowser(b, e)
 	const runs = 50
@@ -295,5 +295,5 @@ func BenchmarkWSEventDaemon(b *testing.B) {
 	}
 	slices.Sort(lat)
 	p99 := lat[min(len(lat)-1, int(float64(len(lat))*0.99))]
-	b.ReportMetric(p99, "ws_event_daemon_p99_ms:ms")
+	b.ReportMetric(p99, "ws_event_p99_ms:ms")
 }

@@ -312,31 +312,6 @@ func TestBrowserReportLoss(t *testing.T) {
 	}
 }
 
-// BenchmarkWSEvent measures card inserted → next screen rendered in
-// Chromium: the SS card goes into the reader on the identify screen and the
-// clock stops when the page has rendered the PIN keypad. p99 over 50 runs.
-func BenchmarkWSEvent(b *testing.B) {
-	r := newBrowserRig(b)
-	const runs = 50
-	var lat []float64
-	for range b.N {
-		lat = lat[:0]
-		for range runs {
-			r.run(b, click("#btn-start"), screen("menu", ""),
-				click(`#screen [data-value="suspend_settlement"]`), screen("identify", ""))
-			t0 := float64(time.Now().UnixMicro()) / 1000
-			r.dev.insert(hwbridge.SlotSS)
-			r.run(b, screen("keypad", "pin"))
-			at := get(b, r, chromedp.Evaluate[float64](`window.__renders.filter(r => r.name === "keypad").pop().t`))
-			lat = append(lat, max(at-t0, 0))
-			r.dev.remove(hwbridge.SlotSS) // ends the session
-			r.run(b, screen("idle", ""))
-		}
-	}
-	slices.Sort(lat)
-	p99 := lat[min(len(lat)-1, int(float64(len(lat))*0.99))]
-	b.ReportMetric(p99, "ws_event_p99_ms:ms")
-}
 
 // The page shows printer trouble plainly, survives a dropped connection (the
 // daemon resends the current screen) and tells the citizen where to get the
