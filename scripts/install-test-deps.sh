@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the integration tests need when it is missing: a real pcscd
 # with the vsmartcard vpcd driver and libpcsclite headers (PC/SC tests),
-# and Debian's chromium (browser tests). One `apt-get update` at most.
+# and Debian's chromium with CJK fonts (browser tests). One `apt-get update` at most.
 set -euo pipefail
 need=()
 command -v pcscd >/dev/null 2>&1 || need+=(pcscd)
 [ -f /usr/include/PCSC/winscard.h ] || need+=(libpcsclite-dev)
 ls /usr/lib/pcsc/drivers/serial/libifdvpcd.so* >/dev/null 2>&1 || need+=(vsmartcard-vpcd)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# Chinese and Vietnamese glyphs for the page in Chromium (screenshots).
+[ -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need+=(fonts-noto-cjk)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "install-test-deps: installing ${need[*]}"
