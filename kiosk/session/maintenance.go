@@ -226,7 +226,7 @@ func (s *Session) maintIntent(ctx context.Context, wg *sync.WaitGroup, in ui.Int
 	case ui.TypeStart:
 		return errMaintRefused
 	}
-	if m.busy != "" {
+	if m.busy != "" && m.busy != "load" { // a screen still loading may be left
 		return errMaintBusy
 	}
 	switch in.Type {
@@ -364,6 +364,11 @@ func (s *Session) maintShow(ctx context.Context, wg *sync.WaitGroup, screen stri
 	mt := s.deps.Maintenance
 	var load func(ctx context.Context) (map[string]any, error)
 	switch screen {
+	case mHome: // the SLA alert (DESIGN.md) shows on the menu's first screen
+		load = func(ctx context.Context) (map[string]any, error) {
+			q, err := mt.Queue(ctx)
+			return map[string]any{"sla_breached": q.SLABreached}, err
+		}
 	case mDevices:
 		load = func(ctx context.Context) (map[string]any, error) {
 			d, err := mt.Devices(ctx)

@@ -37,7 +37,8 @@ func TestBrowserMaintenance(t *testing.T) {
 	r.clock.Advance(15 * time.Minute)
 	r.run(t, screen("idle", ""))
 	gesture()
-	r.run(t, typeKeys("135790"), screen("maintenance_home", ""), chromedp.WaitVisible(chromedp.CSS("#maint-tech")))
+	r.run(t, typeKeys("135790"), screen("maintenance_home", ""), chromedp.WaitVisible(chromedp.CSS("#maint-tech")),
+		chromedp.WaitVisible(chromedp.CSS("#maint-sla")))
 	r.shot(t, "maint-home")
 
 	open := func(name, ready string) {

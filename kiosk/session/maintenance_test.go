@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"github.com/kioskd/kioskd/hwbridge"
 	"github.com/kioskd/kioskd/kiosk/maint"
 	"github.com/kioskd/kioskd/store/voucher"
+	"github.com/kioskd/kioskd/ui"
 )
 
 // fakeMaint is the daemon's maintenance adapter in memory: the real
@@ -205,6 +209,8 @@ func TestMaintenanceScreens(t *testing.T) {
 	if opts := asList(r.last["options"]); len(opts) != len(MaintScreens) {
 		t.Fatalf("home options %v", opts)
 	}
+	for d := r.last; d["sla_breached"] != true; d = r.expect("maintenance_home") {
+	}
 
 	r.input(FieldMaintGo, "devices")
 	d := r.expect("maintenance_devices")
@@ -311,7 +317,7 @@ func TestMaintenanceScreenKeysInCatalogue(t *testing.T) {
 			t.Fatal(err)
 		}
 		keys := []string{"maint.result.printed", "maint.result.print_failed", "maint.result.retried", "maint.result.retry_failed",
-			"maint.result.load_failed", "maint.result.failed", "maint.test_print.go", "maint.yes", "maint.no",
+			"maint.result.load_failed", "maint.result.failed", "maint.sla_alert", "maint.test_print.go", "maint.yes", "maint.no",
 			"maint.title.pin", "maint.title.locked", "maint.title.home", "field.tech_pin", "hint.tech_pin", "err.wrong_tech_pin", "err.maint_failed",
 			"maint.queue.pending", "maint.queue.oldest", "maint.queue.rejected", "maint.queue.sla",
 			"maint.about.kiosk_id", "maint.about.version", "maint.about.commit", "maint.about.go", "maint.about.uptime"}
@@ -323,5 +329,63 @@ func TestMaintenanceScreenKeysInCatalogue(t *testing.T) {
 				t.Errorf("%s: key %q not in the catalogue", lang, k)
 			}
 		}
+	}
+}
+
+// recDisplay keeps the last screen; nothing reads frames.
+type recDisplay struct {
+	mu   sync.Mutex
+	last ui.Screen
+}
+
+func (d *recDisplay) Show(s ui.Screen) { d.mu.Lock(); d.last = s; d.mu.Unlock() }
+func (d *recDisplay) Device(ui.Device) {}
+func (d *recDisplay) screen() string   { d.mu.Lock(); defer d.mu.Unlock(); return d.last.Name }
+
+// Any sequence of intents leaves the menu on one of its screens or idle,
+// never panics, and cancel always gets back to idle.
+func TestMaintenanceRandomIntents(t *testing.T) {
+	clock := newClock()
+	fm := newFakeMaint(t, clock)
+	disp := &recDisplay{}
+	logs := &syncBuffer{}
+	s := New(Config{KioskID: "K-TEST", Clock: clock, Logger: slog.New(slog.NewTextHandler(logs, nil))},
+		Deps{Display: disp, Maintenance: fm, Devices: &fakeDevices{ch: make(chan DeviceEvent)}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	intents := []ui.Intent{
+		{Type: "start", Flow: "maintenance"}, {Type: "start", Flow: "lookup"},
+		{Type: "input", Field: FieldTechPIN, Value: "135790"}, {Type: "input", Field: FieldTechPIN, Value: "1"},
+		{Type: "input", Field: FieldMaintGo, Value: "queue"}, {Type: "input", Field: FieldMaintGo, Value: "devices"},
+		{Type: "input", Field: FieldMaintGo, Value: "test_print"}, {Type: "input", Field: FieldMaintGo, Value: "../etc"},
+		{Type: "input", Field: FieldRetry, Value: "K-TEST-00ff"}, {Type: "input", Field: FieldRetry, Value: ""},
+		{Type: "input", Field: FieldReaderTest, Value: "ss"}, {Type: "input", Field: FieldReaderTest, Value: "zz"},
+		{Type: "input", Field: "voucher", Value: "1234"}, {Type: "confirm"}, {Type: "back"}, {Type: "ping"},
+		{Type: "lang", Code: "vi"}, {Type: "bogus"},
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for i := range 400 {
+		in := intents[rnd.IntN(len(intents))]
+		_ = s.Intent(ctx, in)
+		snap, err := s.Inspect(ctx)
+		if err != nil {
+			t.Fatalf("intent %d %+v: session stopped: %v", i, in, err)
+		}
+		if snap.State.Step == "maintenance" && !strings.HasPrefix(disp.screen(), "maintenance_") {
+			t.Fatalf("intent %d %+v: on %s in maintenance", i, in, disp.screen())
+		}
+		if i%50 == 49 {
+			clock.Advance(20 * time.Minute) // lift locks, log out
+		}
+	}
+	if s.Intent(ctx, ui.Intent{Type: "cancel"}); disp.screen() != "idle" {
+		if snap, _ := s.Inspect(ctx); snap.State.Step != "idle" {
+			t.Fatalf("cancel left %s", snap.State.Step)
+		}
+	}
+	if strings.Contains(logs.String(), "panicked") {
+		t.Fatalf("a call panicked:\n%s", logs.String())
 	}
 }

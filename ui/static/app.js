@@ -167,7 +167,8 @@
       m.appendChild(el("p", { id: "maint-result", "data-result": d.result, class: /failed/.test(d.result) ? "error-text" : "",
         text: t(d.result) + (d.detail ? " — " + d.detail : "") }));
     }
-    if (d.busy) m.appendChild(el("div", { class: "spinner", id: "maint-busy" }));
+    if (d.sla_breached) m.appendChild(el("p", { class: "error-text", id: "maint-sla", text: t("maint.sla_alert") }));
+    if (d.busy && d.busy !== "load") m.appendChild(el("div", { class: "spinner", id: "maint-busy" }));
     if (d.options) {
       const box = el("div", { class: "options" });
       for (const o of d.options) {
