@@ -3,13 +3,16 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/hwbridge/sim/vprinter"
 	"github.com/kioskd/kioskd/kiosk/config"
 	"github.com/kioskd/kioskd/kiosk/maint"
 	"github.com/kioskd/kioskd/kiosk/session"
@@ -248,5 +251,115 @@ func TestMaintenanceActionsThroughDaemon(t *testing.T) {
 	entries, _ := e.d.store.AuditLog(100)
 	for _, a := range entries {
 		t.Logf("audit: %s %s %q", a.Who, a.Action, a.Detail)
+	}
+}
+
+// The devices screen follows the printer; a test print on an empty printer
+// says so and is audited as failed; a reader test with no card tells why.
+func TestMaintenanceDeviceTroubleThroughDaemon(t *testing.T) {
+	e := startDaemon(t, withTechnician(t))
+	e.start("maintenance")
+	e.expect("maintenance_pin")
+	e.input(session.FieldTechPIN, techPIN)
+	e.expect("maintenance_home")
+	e.input(session.FieldMaintGo, "devices")
+	e.expectMaint("maintenance_devices", "printer")
+	if err := e.d.dev.vprint.SetState(vprinter.StatePaperOut); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		d := e.expectMaint("maintenance_devices", "printer")
+		p := d["printer"].(map[string]any)
+		if p["state"] == "paper_out" {
+			if !strings.Contains(p["status"].(string), "paper out") {
+				t.Errorf("status bits %q do not say paper out", p["status"])
+			}
+			break
+		}
+	}
+	e.back()
+	e.input(session.FieldMaintGo, "test_print")
+	e.expect("maintenance_test_print")
+	e.confirm()
+	d := e.expect("maintenance_test_print", "result", "maint.result.print_failed")
+	if d["detail"] == "" {
+		t.Errorf("no reason for the failed print: %v", d)
+	}
+	e.back()
+	e.input(session.FieldMaintGo, "reader_test")
+	e.expect("maintenance_reader_test")
+	e.input(session.FieldReaderTest, "id")
+	for {
+		d = e.expect("maintenance_reader_test")
+		if id := d["tests"].([]any)[0].(map[string]any); id["error"] != nil {
+			if id["atr"] != "" {
+				t.Errorf("ATR without a card: %v", id)
+			}
+			break
+		}
+	}
+	e.cancelFlow()
+	e.expect("idle")
+	entries, err := e.d.store.AuditLog(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var details []string
+	for _, a := range entries {
+		details = append(details, a.Action+": "+a.Detail)
+	}
+	all := strings.Join(details, "\n")
+	if !strings.Contains(all, "test_print: failed") || !strings.Contains(all, "reader_test: reader id: failed") {
+		t.Errorf("audit log:\n%s", all)
+	}
+}
+
+func TestLogRing(t *testing.T) {
+	var next lockedBuffer
+	log := withLogRing(slog.New(slog.NewTextHandler(&next, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	ring := ringOf(log)
+	log.Debug("not kept")
+	sub := log.With("part", "printer").WithGroup("dev")
+	sub.Info("paper low", "port", "/dev/ttyS0", slog.Group("st", "near_end", true))
+	log.Warn("central down", "err", errors.New("connection refused"))
+	lines := ring.lines()
+	if len(lines) != 2 || !strings.HasSuffix(lines[0], "WARN central down err=connection refused") ||
+		!strings.HasSuffix(lines[1], "INFO paper low part=printer dev.port=/dev/ttyS0 dev.st.near_end=true") {
+		t.Fatalf("ring lines %q", lines)
+	}
+	if !strings.Contains(next.String(), "not kept") || !strings.Contains(next.String(), "paper low") {
+		t.Errorf("records not passed on: %s", next.String())
+	}
+	for i := range logRingSize + 50 {
+		log.Info("line", "n", i)
+	}
+	lines = ring.lines()
+	if len(lines) != logRingSize || !strings.HasSuffix(lines[0], fmt.Sprintf("n=%d", logRingSize+49)) ||
+		!strings.HasSuffix(lines[logRingSize-1], "n=50") {
+		t.Fatalf("ring keeps %d lines, newest %q, oldest %q", len(lines), lines[0], lines[len(lines)-1])
+	}
+}
+
+func TestSettingsHideSecrets(t *testing.T) {
+	cfg := config.Default()
+	cfg.Mgmt.TokenFile = "/etc/kioskd/token"
+	cfg.Central.KeyFile = "/etc/kioskd/client.key"
+	cfg.Maintenance.Technicians = []config.Technician{{Label: "tech-b", PINHash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$c2VjcmV0c2VjcmV0c2VjcmV0"}}
+	m := &maintenance{d: &Daemon{cfg: cfg}}
+	settings, err := m.Settings(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, s := range settings {
+		got[s.Key] = s.Value
+	}
+	all := fmt.Sprint(settings)
+	if strings.Contains(all, "argon2id") || strings.Contains(all, "c2VjcmV0") {
+		t.Errorf("a PIN hash is shown: %s", all)
+	}
+	if got["mgmt.token_file"] != "/etc/kioskd/token" || got["central.key_file"] != "/etc/kioskd/client.key" ||
+		got["maintenance.technicians"] != "tech-b (PIN hashes hidden)" || got["kiosk_id"] != cfg.KioskID || got["printer.baud"] != "9600" {
+		t.Errorf("settings %v", got)
 	}
 }
