@@ -38,7 +38,7 @@ const (
 	StepVoucher      Step = "lookup.voucher"     // keypad
 	StepLookingUp    Step = "lookup.working"     // working
 	StepLookupResult Step = "lookup.result"      // lookup_result
-	StepMaintenance  Step = "maintenance"        // maintenance_locked (the lead fills it)
+	StepMaintenance  Step = "maintenance"        // the technician's menu: kiosk/session/maintenance.go drives its screens
 )
 
 var stepScreens = map[Step]Screen{
