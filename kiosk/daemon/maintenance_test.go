@@ -363,3 +363,27 @@ func TestSettingsHideSecrets(t *testing.T) {
 		t.Errorf("settings %v", got)
 	}
 }
+
+// A technician who walks away is logged out after the configured idle time.
+func TestMaintenanceIdleLogoutThroughDaemon(t *testing.T) {
+	e := startDaemon(t, withTechnician(t), func(c *config.Config) {
+		c.Maintenance.IdleTimeout = config.Duration{Duration: time.Second}
+	})
+	e.start("maintenance")
+	e.expect("maintenance_pin")
+	e.input(session.FieldTechPIN, techPIN)
+	e.expect("maintenance_home")
+	e.expect("idle")
+	// The logout is audited just after the screen changes.
+	for range 100 {
+		entries, err := e.d.store.AuditLog(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := entries[0]; a.Who == "tech-anna" && a.Action == "logout" && a.Detail == "idle_timeout" {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no idle logout in the audit log")
+}
