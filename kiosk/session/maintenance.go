@@ -175,7 +175,8 @@ func (s *Session) maintOn() bool {
 
 // maintEnter starts the menu: PIN entry, or the lock screen while locked.
 func (s *Session) maintEnter() {
-	s.m = maintState{active: true, screen: mPIN}
+	// seq carries on, so no answer to a call of an earlier visit applies.
+	s.m = maintState{active: true, screen: mPIN, seq: s.m.seq + 1}
 	if u := s.deps.Maintenance.LockedUntil(); !u.IsZero() {
 		s.m.screen, s.m.until = mLocked, u
 	}
@@ -192,8 +193,7 @@ func (s *Session) maintExit(ctx context.Context, wg *sync.WaitGroup, why string)
 			}
 		})
 	}
-	s.m = maintState{}
-	s.m.seq++ // drop answers still in flight
+	s.m = maintState{seq: s.m.seq + 1} // drop answers still in flight
 	if err := s.step(ctx, wg, flow.Intent{Kind: flow.Cancel}); err != nil {
 		s.log.Error("leaving maintenance", "err", err)
 	}

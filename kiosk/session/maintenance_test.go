@@ -22,6 +22,7 @@ import (
 // maint.Guard on the rig's clock, an audit list, a queue and a printer.
 type fakeMaint struct {
 	guard *maint.Guard
+	gate  chan struct{} // if set, Login waits for it
 
 	mu      sync.Mutex
 	audit   []string // "who action"
@@ -58,6 +59,13 @@ func (f *fakeMaint) IdleTimeout() time.Duration { return 2 * time.Minute }
 func (f *fakeMaint) LockedUntil() time.Time     { return f.guard.LockedUntil() }
 
 func (f *fakeMaint) Login(ctx context.Context, pin string) (MaintLogin, error) {
+	if f.gate != nil {
+		select {
+		case <-f.gate:
+		case <-ctx.Done():
+			return MaintLogin{}, ctx.Err()
+		}
+	}
 	who, err := f.guard.Check(pin)
 	var wrong *maint.WrongPINError
 	var locked *maint.LockedError
@@ -387,5 +395,37 @@ func TestMaintenanceRandomIntents(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "panicked") {
 		t.Fatalf("a call panicked:\n%s", logs.String())
+	}
+}
+
+// The answer to a login from an earlier visit of the menu does not log in
+// the next one.
+func TestMaintenanceStaleLoginIgnored(t *testing.T) {
+	var fm *fakeMaint
+	r := newRig(t, func(c *Config, d *Deps) {
+		fm = newFakeMaint(t, c.Clock.(*fakeClock))
+		fm.gate = make(chan struct{})
+		d.Maintenance = fm
+	})
+	r.start("maintenance")
+	r.expect("maintenance_pin")
+	r.input(FieldTechPIN, "135790") // waits at the gate
+	r.cancelFlow()
+	r.expect("idle")
+	r.start("maintenance")
+	r.expect("maintenance_pin")
+	close(fm.gate) // the first visit's right PIN is answered now
+	r.input(FieldTechPIN, "1")
+	for {
+		f := r.frame()
+		if f["type"] != "screen" {
+			continue
+		}
+		if f["name"] == "maintenance_home" {
+			t.Fatal("logged in by the answer to an earlier visit's PIN")
+		}
+		if d := f["data"].(map[string]any); f["name"] == "maintenance_pin" && d["error"] == "wrong_tech_pin" {
+			break
+		}
 	}
 }
