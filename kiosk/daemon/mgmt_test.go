@@ -1,11 +1,13 @@
 package daemon
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/kioskd/kioskd/kiosk/config"
 	"github.com/kioskd/kioskd/kiosk/session"
+	"github.com/kioskd/kioskd/scripts/rig"
 )
 
 // Remote health (issue 6) through a running daemon: metrics, status, SLA,
@@ -185,7 +188,7 @@ func TestNonLoopbackManagementNeedsToken(t *testing.T) {
 		c.Mgmt.Listen = "0.0.0.0:0"
 		c.Mgmt.TokenFile = token
 	})
-	url := strings.Replace(e.a.Mgmt, "0.0.0.0", "127.0.0.1", 1)
+	url := loopbackURL(t, e.a.Mgmt)
 	for _, tc := range []struct {
 		path, token string
 		want        int
@@ -278,4 +281,59 @@ func TestNothingPersonalReachesOpsOrTechnicians(t *testing.T) {
 		t.Error("the logs never name a voucher: are they being collected?")
 	}
 	assertNoPersonalData(t, "logs", logs) // also checked for every test at cleanup
+}
+
+func TestNonLoopbackManagementAcceptsClientCertificates(t *testing.T) {
+	pki := rig.PKI(t)
+	e := runDaemon(t, func(c *config.Config) {
+		c.Mgmt.Listen = "0.0.0.0:0"
+		c.Mgmt.TLSCert, c.Mgmt.TLSKey, c.Mgmt.ClientCA = pki.ServerCert, pki.ServerKey, pki.CAFile
+	})
+	url := loopbackURL(t, e.a.Mgmt)
+	if !strings.HasPrefix(url, "https://") {
+		t.Fatalf("management URL %s is not https", url)
+	}
+	client := func(certFile, keyFile string) *http.Client {
+		tc := &tls.Config{RootCAs: pki.CAPool}
+		if certFile != "" {
+			cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}
+	}
+	get := func(c *http.Client, path string) (int, error) {
+		resp, err := c.Get(url + path)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	if code, err := get(client(pki.ClientCert, pki.ClientKey), "/v1/status"); err != nil || code != 200 {
+		t.Errorf("with the fleet's client certificate: %d %v, want 200", code, err)
+	}
+	if code, err := get(client("", ""), "/v1/status"); err != nil || code != 401 {
+		t.Errorf("without a certificate: %d %v, want 401", code, err)
+	}
+	if code, err := get(client("", ""), "/healthz"); err != nil || code != 200 {
+		t.Errorf("healthz without a certificate: %d %v, want 200", code, err)
+	}
+	if code, err := get(client(pki.StrangerCert, pki.StrangerKey), "/v1/status"); err == nil && code == 200 {
+		t.Error("a certificate from another CA was accepted")
+	}
+}
+
+// loopbackURL is the URL of a listener on every address, reached over
+// 127.0.0.1.
+func loopbackURL(t *testing.T, listen string) string {
+	t.Helper()
+	u, err := neturl.Parse(listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = "127.0.0.1:" + u.Port()
+	return u.String()
 }
