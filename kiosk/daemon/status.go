@@ -36,10 +36,21 @@ func (d *Daemon) Status(ctx context.Context) (mgmt.Status, error) {
 	}, nil
 }
 
-// Ready is /readyz: the store takes writes and devices are initialised.
+// Ready is /readyz: the store takes writes and a card reader is there. A
+// printer out of paper does not make the terminal unready: reports are
+// still taken and their receipts can be reprinted.
 func (d *Daemon) Ready(ctx context.Context) error {
 	if err := d.store.Writable(); err != nil {
 		return fmt.Errorf("store not writable: %w", err)
+	}
+	present := 0
+	for _, r := range d.dev.readers.Readers() {
+		if r.Present {
+			present++
+		}
+	}
+	if present == 0 {
+		return fmt.Errorf("no card reader attached (readers.mode %s)", d.cfg.Readers.Mode)
 	}
 	return nil
 }
