@@ -312,7 +312,6 @@ func TestBrowserReportLoss(t *testing.T) {
 	}
 }
 
-
 // The page shows printer trouble plainly, survives a dropped connection (the
 // daemon resends the current screen) and tells the citizen where to get the
 // receipt when none could be printed.
