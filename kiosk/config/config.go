@@ -14,6 +14,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/kioskd/kioskd/kiosk/maint"
 )
 
 // Example is the documented example configuration, every setting with its
@@ -403,8 +405,8 @@ func (c Config) Validate() []Problem {
 		if t.Label == "" {
 			bad(fmt.Sprintf("maintenance.technicians[%d].label", i), "must not be empty (the audit log records it)")
 		}
-		if !strings.HasPrefix(t.PINHash, "$argon2id$") {
-			bad(fmt.Sprintf("maintenance.technicians[%d].pin_hash", i), "must be an argon2id hash from `kioskd hash-pin`")
+		if _, err := maint.Parse(t.PINHash); err != nil {
+			bad(fmt.Sprintf("maintenance.technicians[%d].pin_hash", i), "must be an argon2id hash from `kioskd hash-pin`: %v", err)
 		}
 	}
 	if c.Maintenance.MaxTries < 1 {
