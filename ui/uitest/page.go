@@ -1,0 +1,166 @@
+package uitest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/kioskd/kioskd/ui"
+)
+
+// Page is a touch page on /ws: a gorilla WebSocket client that sends the
+// citizen's intents and reads the frames the daemon sends. Every method
+// fails the test it was dialled with on a broken connection or an
+// unexpected frame.
+type Page struct {
+	// Conn is the WebSocket, for tests that send raw or oversized frames.
+	Conn *websocket.Conn
+	// ReadTimeout bounds the wait for one frame (default 10 s).
+	ReadTimeout time.Duration
+
+	t    testing.TB
+	last map[string]any
+	dev  map[string]any
+}
+
+// Dial connects a page to the UI server at uiURL (http://host:port), with
+// the page's own Origin as a browser would send it. It retries for about a
+// second while the server starts. The connection is closed when t ends.
+func Dial(t testing.TB, uiURL string) *Page {
+	t.Helper()
+	h := http.Header{"Origin": {uiURL}}
+	var c *websocket.Conn
+	var err error
+	for range 50 { // the UI server may still be starting
+		if c, _, err = websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(uiURL, "http")+"/ws", h); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("connect the page: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &Page{Conn: c, ReadTimeout: 10 * time.Second, t: t}
+}
+
+// Send sends one frame, the JSON object of v.
+func (p *Page) Send(v map[string]string) {
+	p.t.Helper()
+	b, _ := json.Marshal(v)
+	if err := p.Conn.WriteMessage(websocket.TextMessage, b); err != nil {
+		p.t.Fatalf("send %s: %v", v["type"], err)
+	}
+}
+
+// Start sends the intent to start flow f.
+func (p *Page) Start(f string) { p.t.Helper(); p.Send(map[string]string{"type": "start", "flow": f}) }
+
+// Input sends the value of one field.
+func (p *Page) Input(field, value string) {
+	p.t.Helper()
+	p.Send(map[string]string{"type": "input", "field": field, "value": value})
+}
+
+// Confirm sends the confirm intent.
+func (p *Page) Confirm() { p.t.Helper(); p.Send(map[string]string{"type": "confirm"}) }
+
+// Back sends the back intent.
+func (p *Page) Back() { p.t.Helper(); p.Send(map[string]string{"type": "back"}) }
+
+// Cancel sends the cancel intent.
+func (p *Page) Cancel() { p.t.Helper(); p.Send(map[string]string{"type": "cancel"}) }
+
+// Frame reads the next frame of any type.
+func (p *Page) Frame() map[string]any {
+	p.t.Helper()
+	p.Conn.SetReadDeadline(time.Now().Add(p.ReadTimeout))
+	_, b, err := p.Conn.ReadMessage()
+	if err != nil {
+		p.t.Fatalf("read: %v", err)
+	}
+	var f map[string]any
+	if err := json.Unmarshal(b, &f); err != nil {
+		p.t.Fatalf("frame %.200q: %v", b, err)
+	}
+	if f["type"] == "device" {
+		p.dev = f
+	}
+	return f
+}
+
+// Expect reads frames until a screen called name whose data has every
+// key=value pair in kv (values compared as fmt.Sprint prints them), and
+// returns its data. An error frame on the way, or 50 other screens, fail
+// the test.
+func (p *Page) Expect(name string, kv ...string) map[string]any {
+	p.t.Helper()
+	var seen []string
+	for {
+		f := p.Frame()
+		switch f["type"] {
+		case "error":
+			p.t.Fatalf("error frame %v while waiting for %s (seen %v)", f, name, seen)
+		case "screen":
+			d, _ := f["data"].(map[string]any)
+			seen = append(seen, fmt.Sprint(f["name"], d["field"], d["stage"], d["code"]))
+			if f["name"] != name {
+				continue
+			}
+			ok := true
+			for i := 0; i+1 < len(kv); i += 2 {
+				if fmt.Sprint(d[kv[i]]) != kv[i+1] {
+					ok = false
+				}
+			}
+			if ok {
+				p.last = d
+				return d
+			}
+		}
+		if len(seen) > 50 {
+			p.t.Fatalf("no screen %s %v; seen %v", name, kv, seen)
+		}
+	}
+}
+
+// Last is the data of the screen Expect returned last (nil before).
+func (p *Page) Last() map[string]any { return p.last }
+
+// ExpectError reads frames until an error frame and checks its code.
+func (p *Page) ExpectError(code string) {
+	p.t.Helper()
+	for range 50 {
+		f := p.Frame()
+		if f["type"] == "error" {
+			if f["code"] != code {
+				p.t.Fatalf("error %v, want code %s", f, code)
+			}
+			return
+		}
+	}
+	p.t.Fatalf("no error frame %s", code)
+}
+
+// Device is the last device frame read (nil before any).
+func (p *Page) Device() map[string]any { return p.dev }
+
+// Catalogue is the page's message catalogue for lang (e.g. "zh-CN").
+func Catalogue(tb testing.TB, lang string) map[string]string {
+	tb.Helper()
+	raw, err := fs.ReadFile(ui.StaticFS(), "i18n/"+lang+".json")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var m map[string]string
+	if err := json.Unmarshal(raw, &m); err != nil {
+		tb.Fatalf("catalogue %s: %v", lang, err)
+	}
+	return m
+}
