@@ -16,6 +16,7 @@ import (
 	"github.com/kioskd/kioskd/kiosk/maint"
 	"github.com/kioskd/kioskd/store/voucher"
 	"github.com/kioskd/kioskd/ui"
+	"github.com/kioskd/kioskd/ui/uitest"
 )
 
 // fakeMaint is the daemon's maintenance adapter in memory: the real
@@ -162,39 +163,39 @@ func maintRig(t *testing.T) (*rig, *fakeMaint) {
 
 func (r *rig) maintLogin(pin string) {
 	r.t.Helper()
-	r.start("maintenance")
-	r.expect("maintenance_pin", "field", FieldTechPIN, "secret", "true")
-	r.input(FieldTechPIN, pin)
-	r.expect("maintenance_home", "tech", "tech-7")
+	r.Start("maintenance")
+	r.Expect("maintenance_pin", "field", FieldTechPIN, "secret", "true")
+	r.Input(FieldTechPIN, pin)
+	r.Expect("maintenance_home", "tech", "tech-7")
 }
 
 func TestMaintenanceLockout(t *testing.T) {
 	r, fm := maintRig(t)
-	r.start("maintenance")
-	r.expect("maintenance_pin")
+	r.Start("maintenance")
+	r.Expect("maintenance_pin")
 	for i := 1; i <= 4; i++ {
-		r.input(FieldTechPIN, "000000")
-		r.expect("maintenance_pin", "error", "wrong_tech_pin", "tries_left", fmt.Sprint(5-i))
+		r.Input(FieldTechPIN, "000000")
+		r.Expect("maintenance_pin", "error", "wrong_tech_pin", "tries_left", fmt.Sprint(5-i))
 	}
-	r.input(FieldTechPIN, "000000")
-	r.expect("maintenance_locked", "minutes", "15")
+	r.Input(FieldTechPIN, "000000")
+	r.Expect("maintenance_locked", "minutes", "15")
 	// The right PIN during the lock is refused.
-	r.input(FieldTechPIN, "135790")
-	r.expect("maintenance_locked", "minutes", "15")
+	r.Input(FieldTechPIN, "135790")
+	r.Expect("maintenance_locked", "minutes", "15")
 	if s := r.snapshot(); s.State.Step != "maintenance" {
 		t.Fatalf("step %s", s.State.Step)
 	}
 	// Leaving and coming back does not lift the lock.
-	r.cancelFlow()
-	r.expect("idle")
-	r.start("maintenance")
-	r.expect("maintenance_locked")
-	r.cancelFlow()
-	r.expect("idle")
+	r.Cancel()
+	r.Expect("idle")
+	r.Start("maintenance")
+	r.Expect("maintenance_locked")
+	r.Cancel()
+	r.Expect("idle")
 	r.clock.Advance(15 * time.Minute)
 	r.maintLogin("135790")
-	r.cancelFlow()
-	r.expect("idle")
+	r.Cancel()
+	r.Expect("idle")
 	want := []string{"unknown login_failed", "unknown login_failed", "unknown login_failed", "unknown login_failed",
 		"unknown lockout", "unknown login_refused_locked", "tech-7 login", "tech-7 logout logout"}
 	waitAudit(t, fm, want)
@@ -214,16 +215,16 @@ func waitAudit(t *testing.T, fm *fakeMaint, want []string) {
 func TestMaintenanceScreens(t *testing.T) {
 	r, fm := maintRig(t)
 	r.maintLogin("135790")
-	if opts := asList(r.last["options"]); len(opts) != len(MaintScreens) {
+	if opts := asList(r.Last()["options"]); len(opts) != len(MaintScreens) {
 		t.Fatalf("home options %v", opts)
 	}
-	for d := r.last; d["sla_breached"] != true; d = r.expect("maintenance_home") {
+	for d := r.Last(); d["sla_breached"] != true; d = r.Expect("maintenance_home") {
 	}
 
-	r.input(FieldMaintGo, "devices")
-	d := r.expect("maintenance_devices")
+	r.Input(FieldMaintGo, "devices")
+	d := r.Expect("maintenance_devices")
 	for d["printer"] == nil {
-		d = r.expect("maintenance_devices")
+		d = r.Expect("maintenance_devices")
 	}
 	p := d["printer"].(map[string]any)
 	if p["status"] != "ready, paper near end" || p["device"] != "/dev/ttyS0" || p["baud"] != 9600.0 {
@@ -233,12 +234,12 @@ func TestMaintenanceScreens(t *testing.T) {
 		t.Errorf("readers %v", rs)
 	}
 
-	r.back()
-	r.expect("maintenance_home")
-	r.input(FieldMaintGo, "queue")
-	d = r.expect("maintenance_queue")
+	r.Back()
+	r.Expect("maintenance_home")
+	r.Input(FieldMaintGo, "queue")
+	d = r.Expect("maintenance_queue")
 	for d["ops"] == nil {
-		d = r.expect("maintenance_queue")
+		d = r.Expect("maintenance_queue")
 	}
 	ops := asList(d["ops"])
 	if len(ops) != 1 || ops[0]["voucher"] != voucher.Format("100000471") || ops[0]["kind"] != "menu.report_loss" || ops[0]["reason"] != "card already reported" {
@@ -247,24 +248,24 @@ func TestMaintenanceScreens(t *testing.T) {
 	if rows(d)["maint.queue.pending"] != "2" || rows(d)["maint.queue.oldest"] != "1h0m0s" || d["sla_breached"] != true {
 		t.Errorf("queue rows %v", rows(d))
 	}
-	r.input(FieldRetry, "K-TEST-00ff")
-	d = r.expect("maintenance_queue", "result", "maint.result.retried")
+	r.Input(FieldRetry, "K-TEST-00ff")
+	d = r.Expect("maintenance_queue", "result", "maint.result.retried")
 	for d["ops"] == nil || asList(d["ops"])[0]["state"] != "pending" {
-		d = r.expect("maintenance_queue", "result", "maint.result.retried")
+		d = r.Expect("maintenance_queue", "result", "maint.result.retried")
 	}
 
-	r.back()
-	r.input(FieldMaintGo, "test_print")
-	r.expect("maintenance_test_print", "action", "maint.test_print.go")
-	r.confirm()
-	r.expect("maintenance_test_print", "result", "maint.result.printed")
+	r.Back()
+	r.Input(FieldMaintGo, "test_print")
+	r.Expect("maintenance_test_print", "action", "maint.test_print.go")
+	r.Confirm()
+	r.Expect("maintenance_test_print", "result", "maint.result.printed")
 
-	r.back()
-	r.input(FieldMaintGo, "reader_test")
-	r.expect("maintenance_reader_test")
+	r.Back()
+	r.Input(FieldMaintGo, "reader_test")
+	r.Expect("maintenance_reader_test")
 	r.dev.insert(hwbridge.SlotSS)
 	for {
-		d = r.expect("maintenance_reader_test")
+		d = r.Expect("maintenance_reader_test")
 		if ts := asList(d["tests"]); ts[1]["atr"] == "3b8f8001" {
 			if ts[1]["card_type"] != "ss_card" || ts[0]["atr"] != "" {
 				t.Fatalf("tests %v", ts)
@@ -274,9 +275,9 @@ func TestMaintenanceScreens(t *testing.T) {
 	}
 
 	for _, sc := range []struct{ name, key string }{{"log", "lines"}, {"config", "settings"}, {"about", "rows"}} {
-		r.back()
-		r.input(FieldMaintGo, sc.name)
-		for d = r.expect("maintenance_" + sc.name); d[sc.key] == nil; d = r.expect("maintenance_" + sc.name) {
+		r.Back()
+		r.Input(FieldMaintGo, sc.name)
+		for d = r.Expect("maintenance_" + sc.name); d[sc.key] == nil; d = r.Expect("maintenance_" + sc.name) {
 		}
 	}
 	if rows(d)["maint.about.uptime"] != "1m30s" {
@@ -285,7 +286,7 @@ func TestMaintenanceScreens(t *testing.T) {
 
 	// Idle for the maintenance timeout: logged out.
 	r.clock.Advance(2 * time.Minute)
-	r.expect("idle")
+	r.Expect("idle")
 	waitAudit(t, fm, []string{"tech-7 login", "tech-7 retry", "tech-7 test_print", "tech-7 reader_test", "tech-7 logout idle_timeout"})
 	if fm.printed != 1 || len(fm.retried) != 1 {
 		t.Errorf("printed %d, retried %v", fm.printed, fm.retried)
@@ -294,36 +295,33 @@ func TestMaintenanceScreens(t *testing.T) {
 
 func TestMaintenanceRefusals(t *testing.T) {
 	r, _ := maintRig(t)
-	r.start("maintenance")
-	r.expect("maintenance_pin")
-	r.input(FieldRetry, "K-TEST-00ff") // not before login
-	r.expectError("refused")
-	r.input(FieldMaintGo, "queue")
-	r.expectError("refused")
-	r.input(FieldTechPIN, "135790")
-	r.expect("maintenance_home")
-	r.input(FieldMaintGo, "shell")
-	r.expectError("unknown_screen")
-	r.start("report_loss")
-	r.expectError("refused")
-	r.input(FieldMaintGo, "reader_test")
-	r.expect("maintenance_reader_test")
-	r.input(FieldReaderTest, "usb")
-	r.expectError("unknown_slot")
-	r.back()
-	r.expect("maintenance_home")
-	r.back()
-	r.expect("idle")
+	r.Start("maintenance")
+	r.Expect("maintenance_pin")
+	r.Input(FieldRetry, "K-TEST-00ff") // not before login
+	r.ExpectError("refused")
+	r.Input(FieldMaintGo, "queue")
+	r.ExpectError("refused")
+	r.Input(FieldTechPIN, "135790")
+	r.Expect("maintenance_home")
+	r.Input(FieldMaintGo, "shell")
+	r.ExpectError("unknown_screen")
+	r.Start("report_loss")
+	r.ExpectError("refused")
+	r.Input(FieldMaintGo, "reader_test")
+	r.Expect("maintenance_reader_test")
+	r.Input(FieldReaderTest, "usb")
+	r.ExpectError("unknown_slot")
+	r.Back()
+	r.Expect("maintenance_home")
+	r.Back()
+	r.Expect("idle")
 	// The citizen flows work again.
 	r.toMenu()
 }
 
 func TestMaintenanceScreenKeysInCatalogue(t *testing.T) {
 	for _, lang := range []string{"en", "vi", "zh-CN"} {
-		c, err := readCatalogue(lang)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := uitest.Catalogue(t, lang)
 		keys := []string{"maint.result.printed", "maint.result.print_failed", "maint.result.retried", "maint.result.retry_failed",
 			"maint.result.load_failed", "maint.result.failed", "maint.sla_alert", "maint.test_print.go", "maint.yes", "maint.no",
 			"maint.title.pin", "maint.title.locked", "maint.title.home", "field.tech_pin", "hint.tech_pin", "err.wrong_tech_pin", "err.maint_failed",
@@ -356,7 +354,7 @@ func TestMaintenanceRandomIntents(t *testing.T) {
 	clock := newClock()
 	fm := newFakeMaint(t, clock)
 	disp := &recDisplay{}
-	logs := &syncBuffer{}
+	logs := &uitest.LockedBuffer{}
 	s := New(Config{KioskID: "K-TEST", Clock: clock, Logger: slog.New(slog.NewTextHandler(logs, nil))},
 		Deps{Display: disp, Maintenance: fm, Devices: &fakeDevices{ch: make(chan DeviceEvent)}})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -407,17 +405,17 @@ func TestMaintenanceStaleLoginIgnored(t *testing.T) {
 		fm.gate = make(chan struct{})
 		d.Maintenance = fm
 	})
-	r.start("maintenance")
-	r.expect("maintenance_pin")
-	r.input(FieldTechPIN, "135790") // waits at the gate
-	r.cancelFlow()
-	r.expect("idle")
-	r.start("maintenance")
-	r.expect("maintenance_pin")
+	r.Start("maintenance")
+	r.Expect("maintenance_pin")
+	r.Input(FieldTechPIN, "135790") // waits at the gate
+	r.Cancel()
+	r.Expect("idle")
+	r.Start("maintenance")
+	r.Expect("maintenance_pin")
 	close(fm.gate) // the first visit's right PIN is answered now
-	r.input(FieldTechPIN, "1")
+	r.Input(FieldTechPIN, "1")
 	for {
-		f := r.frame()
+		f := r.Frame()
 		if f["type"] != "screen" {
 			continue
 		}

@@ -1,16 +1,12 @@
 package session
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +15,7 @@ import (
 	"github.com/kioskd/kioskd/kiosk/flow"
 	"github.com/kioskd/kioskd/store/voucher"
 	"github.com/kioskd/kioskd/ui"
+	"github.com/kioskd/kioskd/ui/uitest"
 )
 
 // rig is a session behind a real ui.Server on a real HTTP server, driven by
@@ -28,14 +25,13 @@ type rig struct {
 	sess  *Session
 	srv   *ui.Server
 	hs    *httptest.Server
-	c     *websocket.Conn
 	out   *fakeOutbox
 	id    *fakeIdentity
 	cen   *fakeCentral
 	pr    *fakePrinter
 	dev   *fakeDevices
 	clock *fakeClock
-	last  map[string]any // last screen's data
+	*uitest.Page
 }
 
 func newRig(t *testing.T, mod ...func(*Config, *Deps)) *rig {
@@ -50,7 +46,7 @@ func newRig(t *testing.T, mod ...func(*Config, *Deps)) *rig {
 		clock: newClock(),
 	}
 	r.srv = ui.NewServer(ui.Config{KioskID: "K-TEST", Version: "test"})
-	logs := &syncBuffer{}
+	logs := &uitest.LockedBuffer{}
 	cfg := Config{KioskID: "K-TEST", Clock: r.clock, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	deps := Deps{Outbox: r.out, Identity: r.id, Central: r.cen, Printer: r.pr, Devices: r.dev, Display: r.srv}
 	for _, m := range mod {
@@ -75,98 +71,16 @@ func newRig(t *testing.T, mod ...func(*Config, *Deps)) *rig {
 		assertNoPersonal(t, "log", logs.String())
 	})
 	r.connect()
-	r.expect("idle")
+	r.Expect("idle")
 	return r
 }
 
+// connect dials a new page; the previous one stays open until the test
+// ends or the server takes it over.
 func (r *rig) connect() {
 	r.t.Helper()
-	h := http.Header{"Origin": {r.hs.URL}}
-	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(r.hs.URL, "http")+"/ws", h)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	r.t.Cleanup(func() { c.Close() })
-	r.c = c
-}
-
-func (r *rig) send(v map[string]string) {
-	r.t.Helper()
-	b, _ := json.Marshal(v)
-	if err := r.c.WriteMessage(websocket.TextMessage, b); err != nil {
-		r.t.Fatal(err)
-	}
-}
-
-func (r *rig) start(f string) { r.send(map[string]string{"type": "start", "flow": f}) }
-func (r *rig) input(field, val string) {
-	r.send(map[string]string{"type": "input", "field": field, "value": val})
-}
-func (r *rig) confirm()    { r.send(map[string]string{"type": "confirm"}) }
-func (r *rig) back()       { r.send(map[string]string{"type": "back"}) }
-func (r *rig) cancelFlow() { r.send(map[string]string{"type": "cancel"}) }
-
-// frame reads the next frame.
-func (r *rig) frame() map[string]any {
-	r.t.Helper()
-	r.c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	_, b, err := r.c.ReadMessage()
-	if err != nil {
-		r.t.Fatalf("read: %v", err)
-	}
-	var f map[string]any
-	if err := json.Unmarshal(b, &f); err != nil {
-		r.t.Fatal(err)
-	}
-	return f
-}
-
-// expect reads frames until a screen called name whose data has every
-// key=value pair in kv; error frames on the way fail the test.
-func (r *rig) expect(name string, kv ...string) map[string]any {
-	r.t.Helper()
-	var seen []string
-	for {
-		f := r.frame()
-		switch f["type"] {
-		case "error":
-			r.t.Fatalf("error frame %v while waiting for %s (seen %v)", f, name, seen)
-		case "screen":
-			d, _ := f["data"].(map[string]any)
-			seen = append(seen, fmt.Sprint(f["name"], d["field"], d["stage"]))
-			if f["name"] != name {
-				continue
-			}
-			ok := true
-			for i := 0; i+1 < len(kv); i += 2 {
-				if fmt.Sprint(d[kv[i]]) != kv[i+1] {
-					ok = false
-				}
-			}
-			if ok {
-				r.last = d
-				return d
-			}
-		}
-		if len(seen) > 50 {
-			r.t.Fatalf("no screen %s %v; seen %v", name, kv, seen)
-		}
-	}
-}
-
-// expectError reads frames until an error frame and checks its code.
-func (r *rig) expectError(code string) {
-	r.t.Helper()
-	for range 50 {
-		f := r.frame()
-		if f["type"] == "error" {
-			if f["code"] != code {
-				r.t.Fatalf("error %v, want code %s", f, code)
-			}
-			return
-		}
-	}
-	r.t.Fatalf("no error frame %s", code)
+	r.Page = uitest.Dial(r.t, r.hs.URL)
+	r.ReadTimeout = 5 * time.Second
 }
 
 func (r *rig) snapshot() Snapshot {
@@ -183,51 +97,45 @@ func (r *rig) snapshot() Snapshot {
 // Steps shared by the tests.
 
 func (r *rig) toMenu() {
-	r.confirm()
-	r.expect("menu", "title", "menu.title")
+	r.Confirm()
+	r.Expect("menu", "title", "menu.title")
 }
 
 func (r *rig) reportUntilCard(mode string, key BACKey) {
 	r.toMenu()
-	r.start("report_loss")
-	r.expect("menu", "field", "mode")
-	r.input("mode", mode)
-	r.expect("keypad", "field", "doc_number", "keys", "mrz")
-	r.input("doc_number", key.DocNumber)
-	r.expect("keypad", "field", "birth_date")
-	r.input("birth_date", key.BirthDate)
-	r.expect("keypad", "field", "expiry_date")
-	r.input("expiry_date", key.ExpiryDate)
-	r.expect("identify", "slot", "id")
+	r.Start("report_loss")
+	r.Expect("menu", "field", "mode")
+	r.Input("mode", mode)
+	r.Expect("keypad", "field", "doc_number", "keys", "mrz")
+	r.Input("doc_number", key.DocNumber)
+	r.Expect("keypad", "field", "birth_date")
+	r.Input("birth_date", key.BirthDate)
+	r.Expect("keypad", "field", "expiry_date")
+	r.Input("expiry_date", key.ExpiryDate)
+	r.Expect("identify", "slot", "id")
 }
 
 func (r *rig) reportToConfirm() map[string]any {
 	r.reportUntilCard("self", bacOK)
 	r.dev.insert(hwbridge.SlotID)
-	return r.expect("confirm")
+	return r.Expect("confirm")
 }
 
 func (r *rig) ssToPIN(f string) {
 	r.toMenu()
-	r.start(f)
-	r.expect("identify", "slot", "ss")
+	r.Start(f)
+	r.Expect("identify", "slot", "ss")
 	r.dev.insert(hwbridge.SlotSS)
-	r.expect("keypad", "field", "pin", "secret", "true")
+	r.Expect("keypad", "field", "pin", "secret", "true")
 }
 
 // personal is every personal datum of the test subjects.
 var personal = []string{holder.IDNumber, holder.Name, holderVN.IDNumber, holderVN.Name, agent.IDNumber, agent.Name,
 	ssCard.CardNumber, "924681", bacOK.DocNumber, bacAgent.DocNumber}
 
-func assertNoPersonal(t *testing.T, what string, v any) {
+func assertNoPersonal(t testing.TB, what string, v any) {
 	t.Helper()
-	dump := fmt.Sprintf("%#v", v)
-	b, _ := json.Marshal(v)
-	for _, p := range personal {
-		if strings.Contains(dump, p) || strings.Contains(string(b), p) {
-			t.Errorf("%s still holds %q", what, p)
-		}
-	}
+	uitest.AssertNone(t, what, v, personal)
 }
 
 // assertForgotten checks the session state and the screen a fresh page gets.
@@ -242,7 +150,7 @@ func (r *rig) assertForgotten() {
 	}
 	assertNoPersonal(r.t, "session state", s)
 	r.connect() // a new page gets the current screen: idle, empty
-	d := r.expect("idle")
+	d := r.Expect("idle")
 	assertNoPersonal(r.t, "idle screen", d)
 }
 
@@ -269,8 +177,8 @@ func TestReportLoss(t *testing.T) {
 	if len(r.out.committed()) != 0 {
 		t.Fatal("committed before confirmation")
 	}
-	r.confirm()
-	done := r.expect("done", "printing", "false")
+	r.Confirm()
+	done := r.Expect("done", "printing", "false")
 	ops := r.out.committed()
 	if len(ops) != 1 || ops[0].Kind != flow.ReportLoss || ops[0].Subject.IDNumber != holder.IDNumber || ops[0].CardNumber != "A12345678" || ops[0].Agent != nil {
 		t.Fatalf("committed %+v", ops)
@@ -291,8 +199,8 @@ func TestReportLoss(t *testing.T) {
 		t.Fatalf("receipts %+v", rc)
 	}
 	assertNoPersonal(t, "receipt", rc[0])
-	r.confirm()
-	r.expect("idle")
+	r.Confirm()
+	r.Expect("idle")
 	r.assertForgotten()
 }
 
@@ -300,21 +208,21 @@ func TestProxyReport(t *testing.T) {
 	r := newRig(t)
 	r.reportUntilCard("proxy", bacAgent)
 	r.dev.insert(hwbridge.SlotID)
-	r.expect("keypad", "field", "subject_id", "keys", "digits_x")
-	r.input("subject_id", "110101199003071234") // one digit wrong
-	r.expectError("id_check_failed")
-	r.input("subject_id", agent.IDNumber)
-	r.expectError("subject_is_agent")
-	r.input("subject_id", holder.IDNumber)
-	r.expect("menu", "field", "relationship")
-	r.input("relationship", "child")
-	d := r.expect("confirm")
+	r.Expect("keypad", "field", "subject_id", "keys", "digits_x")
+	r.Input("subject_id", "110101199003071234") // one digit wrong
+	r.ExpectError("id_check_failed")
+	r.Input("subject_id", agent.IDNumber)
+	r.ExpectError("subject_is_agent")
+	r.Input("subject_id", holder.IDNumber)
+	r.Expect("menu", "field", "relationship")
+	r.Input("relationship", "child")
+	d := r.Expect("confirm")
 	rw := rows(d)
 	if rw["row.agent"] != agent.Name || rw["row.relationship"] != "rel.child" || rw["row.subject_id"] == holder.IDNumber {
 		t.Errorf("confirm rows %v", rw)
 	}
-	r.confirm()
-	done := r.expect("done", "printing", "false")
+	r.Confirm()
+	done := r.Expect("done", "printing", "false")
 	ops := r.out.committed()
 	if len(ops) != 1 || ops[0].Agent == nil || ops[0].Agent.IDNumber != agent.IDNumber || ops[0].Agent.Relationship != "child" ||
 		ops[0].Subject.IDNumber != holder.IDNumber || ops[0].CardNumber != "A12345678" {
@@ -325,8 +233,8 @@ func TestProxyReport(t *testing.T) {
 		t.Fatalf("receipt %+v", rc)
 	}
 	assertNoPersonal(t, "done screen", done)
-	r.cancelFlow()
-	r.expect("idle")
+	r.Cancel()
+	r.Expect("idle")
 	r.assertForgotten()
 }
 
@@ -339,8 +247,8 @@ func TestReportOfflineAndPaperOut(t *testing.T) {
 	if !strings.Contains(fmt.Sprint(d["notes"]), "note.offline") || rows(d)["row.card"] != "confirm.no_card" {
 		t.Errorf("offline confirm %v", d)
 	}
-	r.confirm()
-	done := r.expect("done", "printing", "false")
+	r.Confirm()
+	done := r.Expect("done", "printing", "false")
 	if done["printed"] != false || done["printer_problem"] != "paper_out" || done["voucher"] == "" {
 		t.Errorf("done %v", done)
 	}
@@ -354,13 +262,13 @@ func TestReportWithOTP(t *testing.T) {
 	r := newRig(t, func(c *Config, _ *Deps) { c.Policy.RequireOTP = true })
 	r.reportUntilCard("self", bacOK)
 	r.dev.insert(hwbridge.SlotID)
-	r.expect("keypad", "field", "otp")
-	r.input("otp", "111111")
-	r.expect("keypad", "field", "otp", "error", "wrong_otp")
-	r.input("otp", "246810")
-	r.expect("confirm")
-	r.confirm()
-	r.expect("done")
+	r.Expect("keypad", "field", "otp")
+	r.Input("otp", "111111")
+	r.Expect("keypad", "field", "otp", "error", "wrong_otp")
+	r.Input("otp", "246810")
+	r.Expect("confirm")
+	r.Confirm()
+	r.Expect("done")
 	if ops := r.out.committed(); len(ops) != 1 || !ops[0].Evidence.OTP {
 		t.Errorf("committed %+v", ops)
 	}
@@ -370,13 +278,13 @@ func TestWrongBACKeyThenRetry(t *testing.T) {
 	r := newRig(t)
 	r.reportUntilCard("self", BACKey{DocNumber: "999999999", BirthDate: "900307", ExpiryDate: "300101"})
 	r.dev.insert(hwbridge.SlotID)
-	r.expect("error", "code", flow.CodeIDReadFailed, "retry", "true")
-	r.confirm()
-	r.expect("keypad", "field", "doc_number")
-	r.input("doc_number", bacOK.DocNumber)
-	r.input("birth_date", bacOK.BirthDate)
-	r.input("expiry_date", bacOK.ExpiryDate)
-	r.expect("confirm") // card still on the reader: read at once
+	r.Expect("error", "code", flow.CodeIDReadFailed, "retry", "true")
+	r.Confirm()
+	r.Expect("keypad", "field", "doc_number")
+	r.Input("doc_number", bacOK.DocNumber)
+	r.Input("birth_date", bacOK.BirthDate)
+	r.Input("expiry_date", bacOK.ExpiryDate)
+	r.Expect("confirm") // card still on the reader: read at once
 }
 
 func TestCommitFailureShowsNoVoucher(t *testing.T) {
@@ -385,18 +293,18 @@ func TestCommitFailureShowsNoVoucher(t *testing.T) {
 	r.out.mu.Lock()
 	r.out.fail = fmt.Errorf("write outbox: %w", context.DeadlineExceeded)
 	r.out.mu.Unlock()
-	r.confirm()
-	d := r.expect("error", "code", flow.CodeCommitFailed)
+	r.Confirm()
+	d := r.Expect("error", "code", flow.CodeCommitFailed)
 	if d["retry"] != true {
 		t.Errorf("error %v", d)
 	}
 	r.out.mu.Lock()
 	r.out.fail = nil
 	r.out.mu.Unlock()
-	r.confirm()
-	r.expect("confirm")
-	r.confirm()
-	r.expect("done")
+	r.Confirm()
+	r.Expect("confirm")
+	r.Confirm()
+	r.Expect("done")
 }
 
 func TestSuspendAndResume(t *testing.T) {
@@ -404,21 +312,21 @@ func TestSuspendAndResume(t *testing.T) {
 		t.Run(f, func(t *testing.T) {
 			r := newRig(t)
 			r.ssToPIN(f)
-			r.input("pin", "924681")
-			d := r.expect("confirm", "title", "confirm.title."+f)
+			r.Input("pin", "924681")
+			d := r.Expect("confirm", "title", "confirm.title."+f)
 			if rw := rows(d); rw["row.name"] != holder.Name || rw["row.card"] == ssCard.CardNumber {
 				t.Errorf("rows %v", rw)
 			}
-			r.confirm()
-			done := r.expect("done", "printing", "false")
+			r.Confirm()
+			done := r.Expect("done", "printing", "false")
 			ops := r.out.committed()
 			if len(ops) != 1 || string(ops[0].Kind) != f || ops[0].CardNumber != ssCard.CardNumber || ops[0].Evidence.Method != "ss_card_pin" {
 				t.Fatalf("committed %+v", ops)
 			}
 			assertNoPersonal(t, "done screen", done)
 			r.dev.remove(hwbridge.SlotSS) // taking the card on the done screen keeps the voucher shown
-			r.confirm()
-			r.expect("idle")
+			r.Confirm()
+			r.Expect("idle")
 			r.assertForgotten()
 		})
 	}
@@ -427,74 +335,74 @@ func TestSuspendAndResume(t *testing.T) {
 func TestWrongPINThenBlocked(t *testing.T) {
 	r := newRig(t)
 	r.ssToPIN("resume_settlement")
-	r.input("pin", "12")
-	r.expectError("invalid_pin")
-	r.input("pin", "000000")
-	r.expect("keypad", "field", "pin", "tries_left", "2", "error", "wrong_pin")
-	r.input("pin", "111111")
-	r.expect("keypad", "field", "pin", "tries_left", "1")
-	r.input("pin", "924681") // right PIN still works with one try left
-	r.expect("confirm")
-	r.cancelFlow()
-	r.expect("idle")
+	r.Input("pin", "12")
+	r.ExpectError("invalid_pin")
+	r.Input("pin", "000000")
+	r.Expect("keypad", "field", "pin", "tries_left", "2", "error", "wrong_pin")
+	r.Input("pin", "111111")
+	r.Expect("keypad", "field", "pin", "tries_left", "1")
+	r.Input("pin", "924681") // right PIN still works with one try left
+	r.Expect("confirm")
+	r.Cancel()
+	r.Expect("idle")
 	r.dev.remove(hwbridge.SlotSS)
 
 	r.ssToPIN("resume_settlement")
 	for range 2 {
-		r.input("pin", "000000")
-		r.expect("keypad", "field", "pin")
+		r.Input("pin", "000000")
+		r.Expect("keypad", "field", "pin")
 	}
-	r.input("pin", "000000")
-	d := r.expect("error", "code", flow.CodePINBlocked)
+	r.Input("pin", "000000")
+	d := r.Expect("error", "code", flow.CodePINBlocked)
 	if d["retry"] != false {
 		t.Errorf("blocked PIN offers a retry: %v", d)
 	}
 	if len(r.out.committed()) != 0 {
 		t.Error("committed with a blocked PIN")
 	}
-	r.back()
-	r.expect("menu")
+	r.Back()
+	r.Expect("menu")
 }
 
 func TestLookup(t *testing.T) {
 	r := newRig(t)
 	r.ssToPIN("suspend_settlement")
-	r.input("pin", "924681")
-	r.expect("confirm")
-	r.confirm()
-	done := r.expect("done")
-	r.confirm()
-	r.expect("idle")
+	r.Input("pin", "924681")
+	r.Expect("confirm")
+	r.Confirm()
+	done := r.Expect("done")
+	r.Confirm()
+	r.Expect("idle")
 
 	r.toMenu()
-	r.start("lookup")
-	r.expect("keypad", "field", "voucher", "keys", "digits")
+	r.Start("lookup")
+	r.Expect("keypad", "field", "voucher", "keys", "digits")
 	v := r.out.lastVoucher()
 	bad := []byte(v)
 	bad[3], bad[4] = bad[4], bad[3] // two digits swapped
 	if string(bad) != v {
-		r.input("voucher", string(bad))
-		r.expectError("invalid_voucher")
+		r.Input("voucher", string(bad))
+		r.ExpectError("invalid_voucher")
 	}
-	r.input("voucher", done["voucher"].(string)) // typed as shown, with dashes
-	d := r.expect("lookup_result", "found", "true")
+	r.Input("voucher", done["voucher"].(string)) // typed as shown, with dashes
+	d := r.Expect("lookup_result", "found", "true")
 	rw := rows(d)
 	if d["voucher"] != done["voucher"] || rw["row.kind"] != "kind.suspend_settlement" || rw["row.state"] != "state.pending" || rw["row.central"] != "state.acknowledged" {
 		t.Errorf("lookup %v", d)
 	}
-	r.back()
-	r.expect("keypad", "field", "voucher")
+	r.Back()
+	r.Expect("keypad", "field", "voucher")
 	r.cen.mu.Lock()
 	r.cen.offline = true
 	r.cen.mu.Unlock()
-	r.input("voucher", v)
-	d = r.expect("lookup_result", "found", "true")
+	r.Input("voucher", v)
+	d = r.Expect("lookup_result", "found", "true")
 	if rows(d)["row.central"] != "central.offline" {
 		t.Errorf("offline lookup %v", d)
 	}
-	r.back()
-	r.input("voucher", voucher.New(4711, 999))
-	r.expect("lookup_result", "found", "false")
+	r.Back()
+	r.Input("voucher", voucher.New(4711, 999))
+	r.Expect("lookup_result", "found", "false")
 }
 
 // cancel at every step of every flow ends the session and forgets the
@@ -506,25 +414,25 @@ func TestCancelAtEveryStep(t *testing.T) {
 	}
 	report := []step{
 		{"menu", func(r *rig) { r.toMenu() }},
-		{"mode", func(r *rig) { r.start("report_loss"); r.expect("menu", "field", "mode") }},
-		{"doc", func(r *rig) { r.input("mode", "self"); r.expect("keypad", "field", "doc_number") }},
-		{"birth", func(r *rig) { r.input("doc_number", bacOK.DocNumber); r.expect("keypad", "field", "birth_date") }},
-		{"expiry", func(r *rig) { r.input("birth_date", bacOK.BirthDate); r.expect("keypad", "field", "expiry_date") }},
-		{"identify", func(r *rig) { r.input("expiry_date", bacOK.ExpiryDate); r.expect("identify") }},
-		{"confirm", func(r *rig) { r.dev.insert(hwbridge.SlotID); r.expect("confirm") }},
-		{"done", func(r *rig) { r.confirm(); r.expect("done", "printing", "false") }},
+		{"mode", func(r *rig) { r.Start("report_loss"); r.Expect("menu", "field", "mode") }},
+		{"doc", func(r *rig) { r.Input("mode", "self"); r.Expect("keypad", "field", "doc_number") }},
+		{"birth", func(r *rig) { r.Input("doc_number", bacOK.DocNumber); r.Expect("keypad", "field", "birth_date") }},
+		{"expiry", func(r *rig) { r.Input("birth_date", bacOK.BirthDate); r.Expect("keypad", "field", "expiry_date") }},
+		{"identify", func(r *rig) { r.Input("expiry_date", bacOK.ExpiryDate); r.Expect("identify") }},
+		{"confirm", func(r *rig) { r.dev.insert(hwbridge.SlotID); r.Expect("confirm") }},
+		{"done", func(r *rig) { r.Confirm(); r.Expect("done", "printing", "false") }},
 	}
 	ss := []step{
 		{"menu", func(r *rig) { r.toMenu() }},
-		{"identify", func(r *rig) { r.start("suspend_settlement"); r.expect("identify", "slot", "ss") }},
-		{"pin", func(r *rig) { r.dev.insert(hwbridge.SlotSS); r.expect("keypad", "field", "pin") }},
-		{"confirm", func(r *rig) { r.input("pin", "924681"); r.expect("confirm") }},
-		{"done", func(r *rig) { r.confirm(); r.expect("done", "printing", "false") }},
+		{"identify", func(r *rig) { r.Start("suspend_settlement"); r.Expect("identify", "slot", "ss") }},
+		{"pin", func(r *rig) { r.dev.insert(hwbridge.SlotSS); r.Expect("keypad", "field", "pin") }},
+		{"confirm", func(r *rig) { r.Input("pin", "924681"); r.Expect("confirm") }},
+		{"done", func(r *rig) { r.Confirm(); r.Expect("done", "printing", "false") }},
 	}
 	lookup := []step{
 		{"menu", func(r *rig) { r.toMenu() }},
-		{"voucher", func(r *rig) { r.start("lookup"); r.expect("keypad", "field", "voucher") }},
-		{"result", func(r *rig) { r.input("voucher", voucher.New(1, 1)); r.expect("lookup_result") }},
+		{"voucher", func(r *rig) { r.Start("lookup"); r.Expect("keypad", "field", "voucher") }},
+		{"result", func(r *rig) { r.Input("voucher", voucher.New(1, 1)); r.Expect("lookup_result") }},
 	}
 	for fname, steps := range map[string][]step{"report_loss": report, "suspend": ss, "lookup": lookup} {
 		for n := range steps {
@@ -533,8 +441,8 @@ func TestCancelAtEveryStep(t *testing.T) {
 				for _, s := range steps[:n+1] {
 					s.do(r)
 				}
-				r.cancelFlow()
-				r.expect("idle")
+				r.Cancel()
+				r.Expect("idle")
 				r.assertForgotten()
 			})
 		}
@@ -546,14 +454,14 @@ func TestCardRemovedMidFlow(t *testing.T) {
 		r := newRig(t)
 		r.ssToPIN("suspend_settlement")
 		r.dev.remove(hwbridge.SlotSS)
-		r.expect("idle")
+		r.Expect("idle")
 		r.assertForgotten()
 	})
 	t.Run("id at confirm", func(t *testing.T) {
 		r := newRig(t)
 		r.reportToConfirm()
 		r.dev.remove(hwbridge.SlotID)
-		r.expect("idle")
+		r.Expect("idle")
 		r.assertForgotten()
 		if len(r.out.committed()) != 0 {
 			t.Error("committed after the card was taken away")
@@ -563,12 +471,12 @@ func TestCardRemovedMidFlow(t *testing.T) {
 		block := make(chan struct{})
 		r := newRig(t, func(_ *Config, d *Deps) { d.Identity.(*fakeIdentity).block = block })
 		r.toMenu()
-		r.start("resume_settlement")
-		r.expect("identify")
+		r.Start("resume_settlement")
+		r.Expect("identify")
 		r.dev.insert(hwbridge.SlotSS)
-		r.expect("working", "stage", "reading_ss")
+		r.Expect("working", "stage", "reading_ss")
 		r.dev.remove(hwbridge.SlotSS)
-		r.expect("idle")
+		r.Expect("idle")
 		close(block) // the late read result is refused: still idle
 		r.assertForgotten()
 	})
@@ -580,16 +488,16 @@ func TestIdleTimeout(t *testing.T) {
 	r.clock.Advance(45 * time.Second)
 	r.clock.Advance(4 * time.Second) // 49 s: no countdown yet
 	r.clock.Advance(2 * time.Second) // 51 s
-	r.expect("keypad", "field", "pin", "countdown", "9")
-	r.send(map[string]string{"type": "ping"}) // a touch: countdown gone, timer restarts
-	d := r.expect("keypad", "field", "pin")
+	r.Expect("keypad", "field", "pin", "countdown", "9")
+	r.Send(map[string]string{"type": "ping"}) // a touch: countdown gone, timer restarts
+	d := r.Expect("keypad", "field", "pin")
 	if _, ok := d["countdown"]; ok {
 		t.Errorf("countdown still shown after a touch: %v", d)
 	}
 	r.clock.Advance(55 * time.Second)
-	r.expect("keypad", "countdown", "5")
+	r.Expect("keypad", "countdown", "5")
 	r.clock.Advance(5 * time.Second)
-	r.expect("idle")
+	r.Expect("idle")
 	r.assertForgotten()
 	// Idle does not time out, and the next citizen starts clean.
 	r.clock.Advance(5 * time.Minute)
@@ -598,31 +506,31 @@ func TestIdleTimeout(t *testing.T) {
 
 func TestSkippedStepsRefused(t *testing.T) {
 	r := newRig(t)
-	r.confirm()
-	r.expect("menu")
-	r.confirm() // nothing to confirm on the menu
-	r.expectError("refused")
-	r.input("pin", "924681")
-	r.expectError("refused")
-	r.start("report_loss")
-	r.expect("menu", "field", "mode")
-	r.input("mode", "self")
-	r.expect("keypad", "field", "doc_number")
-	r.confirm() // straight to commit
-	r.expectError("refused")
-	r.input("expiry_date", "300101") // a later field
-	r.expectError("refused")
-	r.start("suspend_settlement") // another flow mid-way
-	r.expectError("refused")
-	r.input("card", "0")
-	r.expectError("refused")
+	r.Confirm()
+	r.Expect("menu")
+	r.Confirm() // nothing to confirm on the menu
+	r.ExpectError("refused")
+	r.Input("pin", "924681")
+	r.ExpectError("refused")
+	r.Start("report_loss")
+	r.Expect("menu", "field", "mode")
+	r.Input("mode", "self")
+	r.Expect("keypad", "field", "doc_number")
+	r.Confirm() // straight to commit
+	r.ExpectError("refused")
+	r.Input("expiry_date", "300101") // a later field
+	r.ExpectError("refused")
+	r.Start("suspend_settlement") // another flow mid-way
+	r.ExpectError("refused")
+	r.Input("card", "0")
+	r.ExpectError("refused")
 	r.dev.insert(hwbridge.SlotID) // card too early: just noted
-	r.input("doc_number", "12-34")
-	r.expectError("invalid_doc_number")
-	r.send(map[string]string{"type": "lang", "code": "fr"})
-	r.expectError("unknown_language")
-	r.start("transfer_money")
-	r.expectError("refused")
+	r.Input("doc_number", "12-34")
+	r.ExpectError("invalid_doc_number")
+	r.Send(map[string]string{"type": "lang", "code": "fr"})
+	r.ExpectError("unknown_language")
+	r.Start("transfer_money")
+	r.ExpectError("refused")
 	if n := len(r.out.committed()); n != 0 {
 		t.Fatalf("%d operations committed", n)
 	}
@@ -634,27 +542,24 @@ func TestSkippedStepsRefused(t *testing.T) {
 func TestLanguageSwitch(t *testing.T) {
 	r := newRig(t)
 	r.toMenu()
-	r.send(map[string]string{"type": "lang", "code": "vi"})
-	r.expect("menu", "lang", "vi")
-	r.cancelFlow()
-	r.expect("idle", "lang", "zh-CN") // the next citizen gets the default
+	r.Send(map[string]string{"type": "lang", "code": "vi"})
+	r.Expect("menu", "lang", "vi")
+	r.Cancel()
+	r.Expect("idle", "lang", "zh-CN") // the next citizen gets the default
 }
 
 func TestReconnectResendsScreen(t *testing.T) {
 	r := newRig(t)
 	r.ssToPIN("suspend_settlement")
-	r.c.Close()
+	r.Conn.Close()
 	r.connect()
-	r.expect("keypad", "field", "pin")
-	r.input("pin", "924681")
-	r.expect("confirm")
+	r.Expect("keypad", "field", "pin")
+	r.Input("pin", "924681")
+	r.Expect("confirm")
 }
 
 func TestScreenKeysInCatalogue(t *testing.T) {
-	b, err := readCatalogue("en")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := uitest.Catalogue(t, "en")
 	r := newRig(t)
 	check := func(d map[string]any) {
 		for _, k := range []string{"title"} {
@@ -683,22 +588,22 @@ func TestScreenKeysInCatalogue(t *testing.T) {
 		}
 	}
 	r.toMenu()
-	check(r.last)
-	r.start("report_loss")
-	check(r.expect("menu", "field", "mode"))
-	r.input("mode", "proxy")
-	r.input("doc_number", bacAgent.DocNumber)
-	r.input("birth_date", bacAgent.BirthDate)
-	r.input("expiry_date", bacAgent.ExpiryDate)
-	r.expect("identify")
+	check(r.Last())
+	r.Start("report_loss")
+	check(r.Expect("menu", "field", "mode"))
+	r.Input("mode", "proxy")
+	r.Input("doc_number", bacAgent.DocNumber)
+	r.Input("birth_date", bacAgent.BirthDate)
+	r.Input("expiry_date", bacAgent.ExpiryDate)
+	r.Expect("identify")
 	r.dev.insert(hwbridge.SlotID)
-	r.expect("keypad", "field", "subject_id")
-	r.input("subject_id", holder.IDNumber)
-	check(r.expect("menu", "field", "relationship"))
-	r.input("relationship", "spouse")
-	check(r.expect("confirm"))
-	r.confirm()
-	check(r.expect("done", "printing", "false"))
+	r.Expect("keypad", "field", "subject_id")
+	r.Input("subject_id", holder.IDNumber)
+	check(r.Expect("menu", "field", "relationship"))
+	r.Input("relationship", "spouse")
+	check(r.Expect("confirm"))
+	r.Confirm()
+	check(r.Expect("done", "printing", "false"))
 }
 
 func asList(v any) []map[string]any {
@@ -708,16 +613,6 @@ func asList(v any) []map[string]any {
 		out = append(out, x.(map[string]any))
 	}
 	return out
-}
-
-func readCatalogue(lang string) (map[string]string, error) {
-	f, err := ui.StaticFS().Open("i18n/" + lang + ".json")
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var m map[string]string
-	return m, json.NewDecoder(f).Decode(&m)
 }
 
 // A card that never answers must not freeze the screen: the call's deadline
@@ -730,10 +625,10 @@ func TestStuckDeviceTimesOut(t *testing.T) {
 		d.Identity.(*fakeIdentity).block = block
 	})
 	r.toMenu()
-	r.start("suspend_settlement")
-	r.expect("identify")
+	r.Start("suspend_settlement")
+	r.Expect("identify")
 	r.dev.insert(hwbridge.SlotSS)
-	d := r.expect("error", "code", flow.CodeSSReadFailed)
+	d := r.Expect("error", "code", flow.CodeSSReadFailed)
 	if d["retry"] != true {
 		t.Errorf("error %v", d)
 	}
@@ -787,15 +682,15 @@ func TestMalformedFloodLeavesFlowIntact(t *testing.T) {
 	before := r.snapshot()
 	go func() { // drain the answers
 		for {
-			r.c.SetReadDeadline(time.Now().Add(10 * time.Second))
-			if _, b, err := r.c.ReadMessage(); err != nil || strings.Contains(string(b), `"confirm"`) {
+			r.Conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if _, b, err := r.Conn.ReadMessage(); err != nil || strings.Contains(string(b), `"confirm"`) {
 				return
 			}
 		}
 	}()
 	junk := []string{`{"type":"input","field":"pin"`, `{"type":"confirm","x":}`, `[1]`, `{"type":"commit"}`, "\x00\x01"}
 	for i := range 10000 {
-		if err := r.c.WriteMessage(websocket.TextMessage, []byte(junk[i%len(junk)])); err != nil {
+		if err := r.Conn.WriteMessage(websocket.TextMessage, []byte(junk[i%len(junk)])); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -805,7 +700,7 @@ func TestMalformedFloodLeavesFlowIntact(t *testing.T) {
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for r.snapshot().State.Step != flow.StepConfirm && time.Now().Before(deadline) {
-		r.input("pin", "924681") // dropped while the rate limit refills
+		r.Input("pin", "924681") // dropped while the rate limit refills
 		time.Sleep(100 * time.Millisecond)
 	}
 	if s := r.snapshot(); s.State.Step != flow.StepConfirm {
@@ -814,23 +709,6 @@ func TestMalformedFloodLeavesFlowIntact(t *testing.T) {
 	if len(r.out.committed()) != 0 {
 		t.Fatal("flood committed something")
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestChooseAmongCards(t *testing.T) {
@@ -846,15 +724,15 @@ func TestChooseAmongCards(t *testing.T) {
 			t.Errorf("card number not masked: %v", c["number"])
 		}
 	}
-	r.input("card", "0")
-	d = r.expect("confirm")
+	r.Input("card", "0")
+	d = r.Expect("confirm")
 	if asList(d["cards"])[0]["selected"] != true {
 		t.Fatalf("choice not shown: %v", d["cards"])
 	}
-	r.input("card", "3")
-	r.expectError("unknown_card")
-	r.confirm()
-	r.expect("done")
+	r.Input("card", "3")
+	r.ExpectError("unknown_card")
+	r.Confirm()
+	r.Expect("done")
 	if ops := r.out.committed(); len(ops) != 1 || ops[0].CardNumber != "B00000001" {
 		t.Fatalf("committed %+v", ops)
 	}
@@ -867,7 +745,7 @@ func TestReaderUnplugged(t *testing.T) {
 	// The page hears the reader is gone, and the card went with it: idle.
 	sawDevice, sawIdle := false, false
 	for !sawDevice || !sawIdle {
-		f := r.frame()
+		f := r.Frame()
 		switch f["type"] {
 		case "device":
 			for _, x := range f["readers"].([]any) {
@@ -886,21 +764,21 @@ func TestReaderUnplugged(t *testing.T) {
 func TestMissingPartsEndOnErrorScreens(t *testing.T) {
 	r := newRig(t, func(_ *Config, d *Deps) { d.Identity, d.Outbox, d.Central, d.Printer = nil, nil, nil, nil })
 	r.ssToPINFails()
-	r.cancelFlow()
-	r.expect("idle")
+	r.Cancel()
+	r.Expect("idle")
 	r.toMenu()
-	r.start("lookup")
-	r.expect("keypad", "field", "voucher")
-	r.input("voucher", voucher.New(1, 1))
-	r.expect("error", "code", flow.CodeLookupFailed)
+	r.Start("lookup")
+	r.Expect("keypad", "field", "voucher")
+	r.Input("voucher", voucher.New(1, 1))
+	r.Expect("error", "code", flow.CodeLookupFailed)
 }
 
 func (r *rig) ssToPINFails() {
 	r.toMenu()
-	r.start("suspend_settlement")
-	r.expect("identify", "slot", "ss")
+	r.Start("suspend_settlement")
+	r.Expect("identify", "slot", "ss")
 	r.dev.insert(hwbridge.SlotSS)
-	r.expect("error", "code", flow.CodeSSReadFailed)
+	r.Expect("error", "code", flow.CodeSSReadFailed)
 }
 
 type panickyPrinter struct{}
@@ -914,10 +792,10 @@ func (panickyPrinter) PrintReceipt(context.Context, ReceiptData) (bool, string, 
 func TestAdapterPanicIsContained(t *testing.T) {
 	r := newRig(t, func(_ *Config, d *Deps) { d.Printer = panickyPrinter{} })
 	r.ssToPIN("suspend_settlement")
-	r.input("pin", "924681")
-	r.expect("confirm")
-	r.confirm()
-	d := r.expect("done", "printing", "false")
+	r.Input("pin", "924681")
+	r.Expect("confirm")
+	r.Confirm()
+	d := r.Expect("done", "printing", "false")
 	if d["printed"] != false || d["voucher"] != voucher.Format(r.out.lastVoucher()) {
 		t.Errorf("done %v", d)
 	}
