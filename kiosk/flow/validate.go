@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/kioskd/kioskd/hwbridge/card/sscard"
 )
 
 // CheckDocNumber normalises a typed ID document number for BAC: upper case,
@@ -42,11 +44,6 @@ func CheckYYMMDD(v string) string {
 	return "invalid_date"
 }
 
-// idWeights are the ISO 7064 MOD 11-2 weights of GB 11643 resident ID numbers.
-var idWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-
-const idChecks = "10X98765432"
-
 // CheckIDNumber accepts an 18-character Chinese resident ID number whose
 // check character (ISO 7064 MOD 11-2) is right, or a 12-digit Vietnamese
 // citizen ID number (which has none). It returns the normalised number or a
@@ -60,25 +57,15 @@ func CheckIDNumber(v string) (string, string) {
 		}
 		return id, ""
 	case 18:
-		if !isDigits(id[:17], 17, 17) || !strings.ContainsRune(idChecks, rune(id[17])) {
+		if !isDigits(id[:17], 17, 17) || !strings.ContainsRune("0123456789X", rune(id[17])) {
 			return "", "invalid_id_number"
 		}
-		if id[17] != IDCheckChar(id[:17]) {
+		if !sscard.ValidIDNumber(id) {
 			return "", "id_check_failed"
 		}
 		return id, ""
 	}
 	return "", "invalid_id_number"
-}
-
-// IDCheckChar is the check character of the first 17 digits of a resident ID
-// number. It panics if body is not 17 digits; callers check first.
-func IDCheckChar(body string) byte {
-	sum := 0
-	for i := range 17 {
-		sum += int(body[i]-'0') * idWeights[i]
-	}
-	return idChecks[sum%11]
 }
 
 func isDigits(v string, min, max int) bool {
