@@ -170,6 +170,8 @@ func (m *maintenance) Retry(ctx context.Context, who, key string) error {
 		return err
 	}
 	m.audit(who, "retry", detail)
+	// The drainer ignores new work while it backs off; "retry now" means now.
+	m.d.drainer.Kick()
 	m.d.log.Info("technician retried an operation", "who", who, "voucher", op.Voucher, "op", op.Kind)
 	return nil
 }
