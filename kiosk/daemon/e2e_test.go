@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +24,7 @@ import (
 	"github.com/kioskd/kioskd/kiosk/flow"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/store/voucher"
+	"github.com/kioskd/kioskd/ui/uitest"
 )
 
 // End-to-end tests of the citizen flows through the real daemon: the touch
@@ -53,19 +53,7 @@ var personalData = []string{vnID, vnName, "NGUYEN", "Nguyễn Văn Bình", "Tr�
 
 func assertNoPersonalData(t testing.TB, what string, v any) {
 	t.Helper()
-	var s string
-	switch x := v.(type) {
-	case string:
-		s = x
-	default:
-		b, _ := json.Marshal(v)
-		s = fmt.Sprintf("%s %#v", b, v)
-	}
-	for _, p := range personalData {
-		if strings.Contains(s, p) {
-			t.Errorf("%s holds %q", what, p)
-		}
-	}
+	uitest.AssertNone(t, what, v, personalData)
 }
 
 // e2e is one in-process daemon and a page connected to it.
@@ -73,27 +61,8 @@ type e2e struct {
 	t    testing.TB
 	d    *Daemon
 	a    Addrs
-	c    *websocket.Conn
-	logs *lockedBuffer
-	last map[string]any
-	dev  map[string]any // last device frame
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	logs *uitest.LockedBuffer
+	*uitest.Page
 }
 
 // startDaemon runs the embedded default (simulated readers and printer,
@@ -103,7 +72,7 @@ func startDaemon(t testing.TB, mod ...func(*config.Config)) *e2e {
 	t.Helper()
 	e := runDaemon(t, mod...)
 	e.connect()
-	e.expect("idle")
+	e.Expect("idle")
 	return e
 }
 
@@ -119,7 +88,7 @@ func runDaemon(t testing.TB, mod ...func(*config.Config)) *e2e {
 	for _, m := range mod {
 		m(&cfg)
 	}
-	logs := &lockedBuffer{}
+	logs := &uitest.LockedBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	d, err := Open(cfg, log)
 	if err != nil {
@@ -145,110 +114,18 @@ func runDaemon(t testing.TB, mod ...func(*config.Config)) *e2e {
 	return e
 }
 
+// connect dials a new page; the previous one stays open until the test
+// ends or the daemon takes it over.
 func (e *e2e) connect() {
 	e.t.Helper()
-	h := http.Header{"Origin": {e.a.UI}}
-	var c *websocket.Conn
-	var err error
-	for range 50 { // the UI server may still be starting
-		if c, _, err = websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.a.UI, "http")+"/ws", h); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		e.t.Fatalf("connect the page: %v", err)
-	}
-	e.t.Cleanup(func() { c.Close() })
-	e.c = c
-}
-
-func (e *e2e) send(v map[string]string) {
-	e.t.Helper()
-	b, _ := json.Marshal(v)
-	if err := e.c.WriteMessage(websocket.TextMessage, b); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-func (e *e2e) start(f string) { e.send(map[string]string{"type": "start", "flow": f}) }
-func (e *e2e) input(field, val string) {
-	e.send(map[string]string{"type": "input", "field": field, "value": val})
-}
-func (e *e2e) confirm()    { e.send(map[string]string{"type": "confirm"}) }
-func (e *e2e) back()       { e.send(map[string]string{"type": "back"}) }
-func (e *e2e) cancelFlow() { e.send(map[string]string{"type": "cancel"}) }
-
-func (e *e2e) frame() map[string]any {
-	e.t.Helper()
-	e.c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	_, b, err := e.c.ReadMessage()
-	if err != nil {
-		e.t.Fatalf("read: %v", err)
-	}
-	var f map[string]any
-	if err := json.Unmarshal(b, &f); err != nil {
-		e.t.Fatal(err)
-	}
-	if f["type"] == "device" {
-		e.dev = f
-	}
-	return f
-}
-
-// expect reads frames until a screen called name whose data has every
-// key=value pair in kv; an error frame on the way fails the test.
-func (e *e2e) expect(name string, kv ...string) map[string]any {
-	e.t.Helper()
-	var seen []string
-	for {
-		f := e.frame()
-		switch f["type"] {
-		case "error":
-			e.t.Fatalf("error frame %v while waiting for %s (seen %v)", f, name, seen)
-		case "screen":
-			d, _ := f["data"].(map[string]any)
-			seen = append(seen, fmt.Sprint(f["name"], d["field"], d["stage"], d["code"]))
-			if f["name"] != name {
-				continue
-			}
-			ok := true
-			for i := 0; i+1 < len(kv); i += 2 {
-				if fmt.Sprint(d[kv[i]]) != kv[i+1] {
-					ok = false
-				}
-			}
-			if ok {
-				e.last = d
-				return d
-			}
-		}
-		if len(seen) > 50 {
-			e.t.Fatalf("no screen %s %v; seen %v", name, kv, seen)
-		}
-	}
-}
-
-// expectError reads frames until an error frame and checks its code.
-func (e *e2e) expectError(code string) {
-	e.t.Helper()
-	for range 50 {
-		f := e.frame()
-		if f["type"] == "error" {
-			if f["code"] != code {
-				e.t.Fatalf("error %v, want code %s", f, code)
-			}
-			return
-		}
-	}
-	e.t.Fatalf("no error frame %s", code)
+	e.Page = uitest.Dial(e.t, e.a.UI)
 }
 
 // expectPrinter reads frames until a device frame with the printer in state.
 func (e *e2e) expectPrinter(state string) {
 	e.t.Helper()
 	for range 50 {
-		if f := e.frame(); f["type"] == "device" && f["printer"] == state {
+		if f := e.Frame(); f["type"] == "device" && f["printer"] == state {
 			return
 		}
 	}
@@ -414,7 +291,7 @@ func (e *e2e) assertForgotten() {
 	}
 	assertNoPersonalData(e.t, "session state", s)
 	e.connect() // a new page gets the current screen: idle, empty
-	d := e.expect("idle")
+	d := e.Expect("idle")
 	assertNoPersonalData(e.t, "idle screen", d)
 }
 
@@ -431,18 +308,18 @@ func rowsOf(d map[string]any) map[string]string {
 // reportToIdentify walks report_loss from idle to the identify screen.
 func (e *e2e) reportToIdentify(mode, doc, birth, expiry string) {
 	e.t.Helper()
-	e.confirm()
-	e.expect("menu")
-	e.start("report_loss")
-	e.expect("menu", "field", "mode")
-	e.input("mode", mode)
-	e.expect("keypad", "field", "doc_number")
-	e.input("doc_number", doc)
-	e.expect("keypad", "field", "birth_date")
-	e.input("birth_date", birth)
-	e.expect("keypad", "field", "expiry_date")
-	e.input("expiry_date", expiry)
-	e.expect("identify", "slot", "id")
+	e.Confirm()
+	e.Expect("menu")
+	e.Start("report_loss")
+	e.Expect("menu", "field", "mode")
+	e.Input("mode", mode)
+	e.Expect("keypad", "field", "doc_number")
+	e.Input("doc_number", doc)
+	e.Expect("keypad", "field", "birth_date")
+	e.Input("birth_date", birth)
+	e.Expect("keypad", "field", "expiry_date")
+	e.Input("expiry_date", expiry)
+	e.Expect("identify", "slot", "id")
 }
 
 // TestE2EReportLoss: a citizen reports their card lost with their own ID
@@ -451,7 +328,7 @@ func TestE2EReportLoss(t *testing.T) {
 	e := startDaemon(t)
 	e.reportToIdentify("self", vnDoc, vnBirth, vnExpiry)
 	e.insertHTTP("id", "emrtd_vn.json")
-	d := e.expect("confirm")
+	d := e.Expect("confirm")
 	rw := rowsOf(d)
 	if rw["row.name"] != vnName {
 		t.Errorf("confirm shows name %q, want the chip's %q", rw["row.name"], vnName)
@@ -462,8 +339,8 @@ func TestE2EReportLoss(t *testing.T) {
 	if len(e.ops()) != 0 {
 		t.Fatal("committed before confirmation")
 	}
-	e.confirm()
-	done := e.expect("done", "printing", "false")
+	e.Confirm()
+	done := e.Expect("done", "printing", "false")
 	ops := e.ops()
 	if len(ops) != 1 {
 		t.Fatalf("%d operations in the store, want 1", len(ops))
@@ -495,51 +372,51 @@ func TestE2EReportLoss(t *testing.T) {
 	if op.CentralRef == "" {
 		t.Error("acknowledged without a central reference")
 	}
-	e.confirm()
-	e.expect("idle")
+	e.Confirm()
+	e.Expect("idle")
 	e.assertForgotten()
-	e.confirm()
-	e.expect("menu")
-	e.start("lookup")
-	e.expect("keypad", "field", "voucher")
-	e.input("voucher", want)
-	l := e.expect("lookup_result", "found", "true")
+	e.Confirm()
+	e.Expect("menu")
+	e.Start("lookup")
+	e.Expect("keypad", "field", "voucher")
+	e.Input("voucher", want)
+	l := e.Expect("lookup_result", "found", "true")
 	lr := rowsOf(l)
 	if l["voucher"] != want || lr["row.kind"] != "kind.report_loss" || lr["row.state"] != "state.acknowledged" || lr["row.central"] != "state.acknowledged" {
 		t.Errorf("lookup %v", l)
 	}
-	e.cancelFlow()
-	e.expect("idle")
+	e.Cancel()
+	e.Expect("idle")
 }
 
 // TestE2EProxyReport: an agent reports for a cardholder with their own ID
 // chip and the cardholder's ID number.
 func TestE2EProxyReport(t *testing.T) {
 	e := startDaemon(t)
-	e.confirm()
-	e.expect("menu")
-	e.send(map[string]string{"type": "lang", "code": "en"})
-	e.expect("menu", "lang", "en")
-	e.start("report_loss")
-	e.expect("menu", "field", "mode")
-	e.input("mode", "proxy")
-	e.input("doc_number", tdDoc)
-	e.input("birth_date", tdBirth)
-	e.input("expiry_date", tdExpiry)
-	e.expect("identify", "slot", "id")
+	e.Confirm()
+	e.Expect("menu")
+	e.Send(map[string]string{"type": "lang", "code": "en"})
+	e.Expect("menu", "lang", "en")
+	e.Start("report_loss")
+	e.Expect("menu", "field", "mode")
+	e.Input("mode", "proxy")
+	e.Input("doc_number", tdDoc)
+	e.Input("birth_date", tdBirth)
+	e.Input("expiry_date", tdExpiry)
+	e.Expect("identify", "slot", "id")
 	e.insert(hwbridge.SlotID, loadCard(t, "emrtd_td3.json"))
-	e.expect("keypad", "field", "subject_id")
-	e.input("subject_id", "110101199003071234") // check character wrong
-	e.expectError("id_check_failed")
-	e.input("subject_id", ssID)
-	e.expect("menu", "field", "relationship")
-	e.input("relationship", "child")
-	d := e.expect("confirm")
+	e.Expect("keypad", "field", "subject_id")
+	e.Input("subject_id", "110101199003071234") // check character wrong
+	e.ExpectError("id_check_failed")
+	e.Input("subject_id", ssID)
+	e.Expect("menu", "field", "relationship")
+	e.Input("relationship", "child")
+	d := e.Expect("confirm")
 	if rw := rowsOf(d); rw["row.relationship"] != "rel.child" || rw["row.subject_id"] == ssID || rw["row.agent"] == "" {
 		t.Errorf("confirm rows %v", rw)
 	}
-	e.confirm()
-	done := e.expect("done", "printing", "false")
+	e.Confirm()
+	done := e.Expect("done", "printing", "false")
 	ops := e.ops()
 	if len(ops) != 1 {
 		t.Fatalf("%d operations, want 1", len(ops))
@@ -559,8 +436,8 @@ func TestE2EProxyReport(t *testing.T) {
 	assertNoPersonalData(t, "printed receipt", text)
 	assertNoPersonalData(t, "done screen", done)
 	e.waitState(ops[0].Key, store.Acknowledged)
-	e.cancelFlow()
-	e.expect("idle")
+	e.Cancel()
+	e.Expect("idle")
 	e.assertForgotten()
 }
 
@@ -571,21 +448,21 @@ func TestE2ESettlementPIN(t *testing.T) {
 	card := loadCard(t, "ss_zhangsan.json")
 	toPIN := func(f string) {
 		t.Helper()
-		e.confirm()
-		e.expect("menu")
-		e.start(f)
-		e.expect("identify", "slot", "ss")
+		e.Confirm()
+		e.Expect("menu")
+		e.Start(f)
+		e.Expect("identify", "slot", "ss")
 		e.insert(hwbridge.SlotSS, card)
-		e.expect("keypad", "field", "pin", "secret", "true")
+		e.Expect("keypad", "field", "pin", "secret", "true")
 	}
 	toPIN("suspend_settlement")
-	e.input("pin", ssPIN)
-	d := e.expect("confirm", "title", "confirm.title.suspend_settlement")
+	e.Input("pin", ssPIN)
+	d := e.Expect("confirm", "title", "confirm.title.suspend_settlement")
 	if rw := rowsOf(d); rw["row.name"] != ssName || rw["row.card"] == ssCard {
 		t.Errorf("confirm rows %v", rw)
 	}
-	e.confirm()
-	done := e.expect("done", "printing", "false")
+	e.Confirm()
+	done := e.Expect("done", "printing", "false")
 	ops := e.ops()
 	if len(ops) != 1 || ops[0].Kind != "suspend_settlement" {
 		t.Fatalf("operations %+v", ops)
@@ -599,35 +476,35 @@ func TestE2ESettlementPIN(t *testing.T) {
 	}
 	assertNoPersonalData(t, "done screen", done)
 	e.remove(hwbridge.SlotSS) // taking the card on the done screen keeps the voucher shown
-	e.confirm()
-	e.expect("idle")
+	e.Confirm()
+	e.Expect("idle")
 	e.assertForgotten()
 
 	toPIN("resume_settlement")
-	e.input("pin", "000000")
-	e.expect("keypad", "field", "pin", "tries_left", "2", "error", "wrong_pin")
-	e.input("pin", "111111")
-	e.expect("keypad", "field", "pin", "tries_left", "1")
-	e.input("pin", "222222")
-	d = e.expect("error", "code", flow.CodePINBlocked)
+	e.Input("pin", "000000")
+	e.Expect("keypad", "field", "pin", "tries_left", "2", "error", "wrong_pin")
+	e.Input("pin", "111111")
+	e.Expect("keypad", "field", "pin", "tries_left", "1")
+	e.Input("pin", "222222")
+	d = e.Expect("error", "code", flow.CodePINBlocked)
 	if d["retry"] != false {
 		t.Errorf("a blocked PIN offers a retry: %v", d)
 	}
-	e.back()
-	e.expect("menu")
-	e.cancelFlow()
-	e.expect("idle")
+	e.Back()
+	e.Expect("menu")
+	e.Cancel()
+	e.Expect("idle")
 	e.remove(hwbridge.SlotSS)
 
 	// The card keeps its blocked PIN: the right one is refused now.
 	toPIN("resume_settlement")
-	e.input("pin", ssPIN)
-	e.expect("error", "code", flow.CodePINBlocked)
+	e.Input("pin", ssPIN)
+	e.Expect("error", "code", flow.CodePINBlocked)
 	if n := len(e.ops()); n != 1 {
 		t.Errorf("%d operations, want only the suspension", n)
 	}
-	e.cancelFlow()
-	e.expect("idle")
+	e.Cancel()
+	e.Expect("idle")
 	e.assertForgotten()
 }
 
@@ -638,9 +515,9 @@ func TestE2ECardRemovedMidFlow(t *testing.T) {
 	e := startDaemon(t)
 	e.reportToIdentify("self", vnDoc, vnBirth, vnExpiry)
 	e.insertHTTP("id", "emrtd_vn.json")
-	e.expect("confirm")
+	e.Expect("confirm")
 	e.post("/v1/sim/reader/id/remove", nil, http.StatusNoContent)
-	d := e.expect("idle")
+	d := e.Expect("idle")
 	assertNoPersonalData(t, "idle screen", d)
 	e.assertForgotten()
 	if n := len(e.ops()); n != 0 {
@@ -649,20 +526,20 @@ func TestE2ECardRemovedMidFlow(t *testing.T) {
 
 	// Skipped steps: confirm at identify, a later field, another flow.
 	e.reportToIdentify("self", vnDoc, vnBirth, vnExpiry)
-	e.confirm()
-	e.expectError("refused")
-	e.input("pin", ssPIN)
-	e.expectError("refused")
-	e.start("suspend_settlement")
-	e.expectError("refused")
+	e.Confirm()
+	e.ExpectError("refused")
+	e.Input("pin", ssPIN)
+	e.ExpectError("refused")
+	e.Start("suspend_settlement")
+	e.ExpectError("refused")
 	if s := e.snapshot(); s.State.Step != flow.StepPlaceID {
 		t.Errorf("step %s after refused intents, want %s", s.State.Step, flow.StepPlaceID)
 	}
 	// The flow still works after the refusals.
 	e.insertHTTP("id", "emrtd_vn.json")
-	e.expect("confirm")
-	e.cancelFlow()
-	e.expect("idle")
+	e.Expect("confirm")
+	e.Cancel()
+	e.Expect("idle")
 	if n := len(e.ops()); n != 0 {
 		t.Fatalf("%d operations committed", n)
 	}
@@ -677,9 +554,9 @@ func TestE2EPaperOut(t *testing.T) {
 	e.expectPrinter("paper_out")
 	e.reportToIdentify("self", vnDoc, vnBirth, vnExpiry)
 	e.insert(hwbridge.SlotID, loadCard(t, "emrtd_vn.json"))
-	e.expect("confirm")
-	e.confirm()
-	done := e.expect("done", "printing", "false")
+	e.Expect("confirm")
+	e.Confirm()
+	done := e.Expect("done", "printing", "false")
 	ops := e.ops()
 	if len(ops) != 1 {
 		t.Fatalf("%d operations, want 1", len(ops))
@@ -706,8 +583,8 @@ func TestE2EPaperOut(t *testing.T) {
 			t.Errorf("a receipt with %s came out with the paper out", want)
 		}
 	}
-	e.confirm()
-	e.expect("idle")
+	e.Confirm()
+	e.Expect("idle")
 	e.post("/v1/sim/printer/ok", nil, http.StatusNoContent)
 	e.expectPrinter("ok")
 }
@@ -740,29 +617,29 @@ func TestE2ECancelAtEveryStep(t *testing.T) {
 		do   func()
 	}
 	report := []step{
-		{"menu", func() { e.confirm(); e.expect("menu") }},
-		{"mode", func() { e.start("report_loss"); e.expect("menu", "field", "mode") }},
-		{"doc", func() { e.input("mode", "self"); e.expect("keypad", "field", "doc_number") }},
-		{"birth", func() { e.input("doc_number", vnDoc); e.expect("keypad", "field", "birth_date") }},
-		{"expiry", func() { e.input("birth_date", vnBirth); e.expect("keypad", "field", "expiry_date") }},
-		{"identify", func() { e.input("expiry_date", vnExpiry); e.expect("identify") }},
-		{"confirm", func() { e.insert(hwbridge.SlotID, loadCard(t, "emrtd_vn.json")); e.expect("confirm") }},
-		{"done", func() { e.confirm(); e.expect("done", "printing", "false") }},
+		{"menu", func() { e.Confirm(); e.Expect("menu") }},
+		{"mode", func() { e.Start("report_loss"); e.Expect("menu", "field", "mode") }},
+		{"doc", func() { e.Input("mode", "self"); e.Expect("keypad", "field", "doc_number") }},
+		{"birth", func() { e.Input("doc_number", vnDoc); e.Expect("keypad", "field", "birth_date") }},
+		{"expiry", func() { e.Input("birth_date", vnBirth); e.Expect("keypad", "field", "expiry_date") }},
+		{"identify", func() { e.Input("expiry_date", vnExpiry); e.Expect("identify") }},
+		{"confirm", func() { e.insert(hwbridge.SlotID, loadCard(t, "emrtd_vn.json")); e.Expect("confirm") }},
+		{"done", func() { e.Confirm(); e.Expect("done", "printing", "false") }},
 	}
 	ss := []step{
-		{"menu", func() { e.confirm(); e.expect("menu") }},
-		{"identify", func() { e.start("suspend_settlement"); e.expect("identify", "slot", "ss") }},
+		{"menu", func() { e.Confirm(); e.Expect("menu") }},
+		{"identify", func() { e.Start("suspend_settlement"); e.Expect("identify", "slot", "ss") }},
 		{"pin", func() {
 			e.insert(hwbridge.SlotSS, loadCard(t, "ss_zhangsan.json"))
-			e.expect("keypad", "field", "pin")
+			e.Expect("keypad", "field", "pin")
 		}},
-		{"confirm", func() { e.input("pin", ssPIN); e.expect("confirm") }},
-		{"done", func() { e.confirm(); e.expect("done", "printing", "false") }},
+		{"confirm", func() { e.Input("pin", ssPIN); e.Expect("confirm") }},
+		{"done", func() { e.Confirm(); e.Expect("done", "printing", "false") }},
 	}
 	lookup := []step{
-		{"menu", func() { e.confirm(); e.expect("menu") }},
-		{"voucher", func() { e.start("lookup"); e.expect("keypad", "field", "voucher") }},
-		{"result", func() { e.input("voucher", voucher.New(1, 999)); e.expect("lookup_result", "found", "false") }},
+		{"menu", func() { e.Confirm(); e.Expect("menu") }},
+		{"voucher", func() { e.Start("lookup"); e.Expect("keypad", "field", "voucher") }},
+		{"result", func() { e.Input("voucher", voucher.New(1, 999)); e.Expect("lookup_result", "found", "false") }},
 	}
 	committed := 0
 	for _, f := range []struct {
@@ -776,8 +653,8 @@ func TestE2ECancelAtEveryStep(t *testing.T) {
 			if f.steps[n].name == "done" {
 				committed++
 			}
-			e.cancelFlow()
-			e.expect("idle")
+			e.Cancel()
+			e.Expect("idle")
 			for _, r := range e.d.dev.readers.Readers() {
 				if r.Card {
 					e.remove(r.Slot)
@@ -795,15 +672,15 @@ func TestE2ECancelAtEveryStep(t *testing.T) {
 // the idle timeout ends the session; the countdown shows before.
 func TestE2EIdleTimeout(t *testing.T) {
 	e := startDaemon(t, func(c *config.Config) { c.UI.IdleTimeout = config.Duration{Duration: 2 * time.Second} })
-	e.confirm()
-	e.expect("menu")
-	e.start("suspend_settlement")
-	e.expect("identify", "slot", "ss")
+	e.Confirm()
+	e.Expect("menu")
+	e.Start("suspend_settlement")
+	e.Expect("identify", "slot", "ss")
 	e.insert(hwbridge.SlotSS, loadCard(t, "ss_zhangsan.json"))
-	e.expect("keypad", "field", "pin")
+	e.Expect("keypad", "field", "pin")
 	sawCountdown := false
 	for {
-		f := e.frame()
+		f := e.Frame()
 		if f["type"] != "screen" {
 			continue
 		}
@@ -827,13 +704,13 @@ func TestE2EReportWithOTP(t *testing.T) {
 	e := startDaemon(t, func(c *config.Config) { c.Central.OTP = "when_online" })
 	e.reportToIdentify("self", vnDoc, vnBirth, vnExpiry)
 	e.insert(hwbridge.SlotID, loadCard(t, "emrtd_vn.json"))
-	e.expect("keypad", "field", "otp")
-	e.input("otp", "111111")
-	e.expect("keypad", "field", "otp", "error", "wrong_otp")
-	e.input("otp", "246810") // central.SimOTP
-	e.expect("confirm")
-	e.confirm()
-	e.expect("done", "printing", "false")
+	e.Expect("keypad", "field", "otp")
+	e.Input("otp", "111111")
+	e.Expect("keypad", "field", "otp", "error", "wrong_otp")
+	e.Input("otp", "246810") // central.SimOTP
+	e.Expect("confirm")
+	e.Confirm()
+	e.Expect("done", "printing", "false")
 	ops := e.ops()
 	if len(ops) != 1 || !e.personal(ops[0]).Evidence.OTP {
 		t.Fatalf("operations %+v", ops)
@@ -844,19 +721,19 @@ func TestE2EReportWithOTP(t *testing.T) {
 // check digit before anything is asked; an unknown one is not found.
 func TestE2ELookupRefusesBadVouchers(t *testing.T) {
 	e := startDaemon(t)
-	e.confirm()
-	e.expect("menu")
-	e.start("lookup")
-	e.expect("keypad", "field", "voucher")
+	e.Confirm()
+	e.Expect("menu")
+	e.Start("lookup")
+	e.Expect("keypad", "field", "voucher")
 	v := []byte(voucher.New(1, 12345))
 	v[7], v[8] = v[8], v[7] // two digits swapped
 	if string(v) == voucher.New(1, 12345) {
 		t.Fatal("swap changed nothing")
 	}
-	e.input("voucher", string(v))
-	e.expectError("invalid_voucher")
-	e.input("voucher", voucher.Format(voucher.New(1, 12345)))
-	d := e.expect("lookup_result", "found", "false")
+	e.Input("voucher", string(v))
+	e.ExpectError("invalid_voucher")
+	e.Input("voucher", voucher.Format(voucher.New(1, 12345)))
+	d := e.Expect("lookup_result", "found", "false")
 	if d["voucher"] != voucher.Format(voucher.New(1, 12345)) {
 		t.Errorf("lookup result %v", d)
 	}
@@ -884,26 +761,26 @@ func TestE2EForeignOriginAndFlood(t *testing.T) {
 		}
 	}
 
-	e.confirm()
-	e.expect("menu")
-	e.start("suspend_settlement")
-	e.expect("identify", "slot", "ss")
+	e.Confirm()
+	e.Expect("menu")
+	e.Start("suspend_settlement")
+	e.Expect("identify", "slot", "ss")
 	e.insert(hwbridge.SlotSS, loadCard(t, "ss_zhangsan.json"))
-	e.expect("keypad", "field", "pin")
+	e.Expect("keypad", "field", "pin")
 	before := e.snapshot()
 	drained := make(chan struct{})
 	go func() { // drain the answers until the flood is over
 		defer close(drained)
 		for {
-			e.c.SetReadDeadline(time.Now().Add(2 * time.Second))
-			if _, _, err := e.c.ReadMessage(); err != nil {
+			e.Conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+			if _, _, err := e.Conn.ReadMessage(); err != nil {
 				return
 			}
 		}
 	}()
 	junk := []string{`{"type":"input","field":"pin"`, `{"type":"confirm","x":}`, `[1]`, `{"type":"commit"}`, "\x00\x01"}
 	for i := range 10000 {
-		if err := e.c.WriteMessage(websocket.TextMessage, []byte(junk[i%len(junk)])); err != nil {
+		if err := e.Conn.WriteMessage(websocket.TextMessage, []byte(junk[i%len(junk)])); err != nil {
 			t.Fatalf("frame %d: %v", i, err)
 		}
 	}
@@ -915,12 +792,12 @@ func TestE2EForeignOriginAndFlood(t *testing.T) {
 	// A frame over 64 KiB is answered with an error frame or a close,
 	// never taken.
 	e.connect()
-	e.expect("keypad", "field", "pin")
+	e.Expect("keypad", "field", "pin")
 	big := `{"type":"input","field":"pin","value":"` + strings.Repeat("9", 70<<10) + `"}`
-	if err := e.c.WriteMessage(websocket.TextMessage, []byte(big)); err == nil {
-		e.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if err := e.Conn.WriteMessage(websocket.TextMessage, []byte(big)); err == nil {
+		e.Conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 		for {
-			_, b, err := e.c.ReadMessage()
+			_, b, err := e.Conn.ReadMessage()
 			if err != nil || strings.Contains(string(b), `"type":"error"`) {
 				break
 			}
@@ -931,10 +808,10 @@ func TestE2EForeignOriginAndFlood(t *testing.T) {
 	}
 	// The page comes back (it may have been cut off) and goes on.
 	e.connect()
-	e.expect("keypad", "field", "pin")
+	e.Expect("keypad", "field", "pin")
 	deadline := time.Now().Add(10 * time.Second)
 	for e.snapshot().State.Step != flow.StepConfirm && time.Now().Before(deadline) {
-		e.input("pin", ssPIN) // dropped while the rate limit refills
+		e.Input("pin", ssPIN) // dropped while the rate limit refills
 		time.Sleep(200 * time.Millisecond)
 	}
 	if s := e.snapshot(); s.State.Step != flow.StepConfirm {
@@ -953,12 +830,12 @@ func TestE2EReportDuringOutage(t *testing.T) {
 	e.d.sim.SetFaults(central.SimConfig{Outage: true})
 	e.reportToIdentify("self", vnDoc, vnBirth, vnExpiry)
 	e.insert(hwbridge.SlotID, loadCard(t, "emrtd_vn.json"))
-	d := e.expect("confirm")
+	d := e.Expect("confirm")
 	if !strings.Contains(fmt.Sprint(d["notes"]), "note.offline") || rowsOf(d)["row.card"] != "confirm.no_card" {
 		t.Errorf("offline confirm screen %v", d)
 	}
-	e.confirm()
-	done := e.expect("done", "printing", "false")
+	e.Confirm()
+	done := e.Expect("done", "printing", "false")
 	ops := e.ops()
 	if len(ops) != 1 {
 		t.Fatalf("%d operations, want 1", len(ops))
@@ -969,21 +846,21 @@ func TestE2EReportDuringOutage(t *testing.T) {
 		t.Errorf("done voucher %v (store %s); stored subject %v card %v evidence %+v", done["voucher"], want, p.Subject, p.Card, p.Evidence)
 	}
 	e.receiptWith(want)
-	e.confirm()
-	e.expect("idle")
+	e.Confirm()
+	e.Expect("idle")
 
 	// Lookup while central is down: the terminal's own record, central offline.
-	e.confirm()
-	e.expect("menu")
-	e.start("lookup")
-	e.expect("keypad", "field", "voucher")
-	e.input("voucher", want)
-	l := rowsOf(e.expect("lookup_result", "found", "true"))
+	e.Confirm()
+	e.Expect("menu")
+	e.Start("lookup")
+	e.Expect("keypad", "field", "voucher")
+	e.Input("voucher", want)
+	l := rowsOf(e.Expect("lookup_result", "found", "true"))
 	if l["row.state"] != "state.pending" || l["row.central"] != "central.offline" {
 		t.Errorf("lookup during the outage %v", l)
 	}
-	e.cancelFlow()
-	e.expect("idle")
+	e.Cancel()
+	e.Expect("idle")
 	if op, err := e.d.store.Get(ops[0].Key); err != nil || op.State != store.Pending {
 		t.Fatalf("during the outage: %v %v", op.State, err)
 	}
@@ -996,15 +873,15 @@ func TestE2EReportDuringOutage(t *testing.T) {
 // first is told so, and the flow carries on where it was on the new page.
 func TestE2ESecondPageTakesOver(t *testing.T) {
 	e := startDaemon(t)
-	e.confirm()
-	e.expect("menu")
-	e.start("suspend_settlement")
-	e.expect("identify", "slot", "ss")
+	e.Confirm()
+	e.Expect("menu")
+	e.Start("suspend_settlement")
+	e.Expect("identify", "slot", "ss")
 	e.insert(hwbridge.SlotSS, loadCard(t, "ss_zhangsan.json"))
-	e.expect("keypad", "field", "pin")
-	first := e.c
+	e.Expect("keypad", "field", "pin")
+	first := e.Conn
 	e.connect()
-	e.expect("keypad", "field", "pin") // the new page gets the current screen
+	e.Expect("keypad", "field", "pin") // the new page gets the current screen
 	first.SetReadDeadline(time.Now().Add(5 * time.Second))
 	told := false
 	for {
@@ -1019,10 +896,10 @@ func TestE2ESecondPageTakesOver(t *testing.T) {
 	if !told {
 		t.Error("the first page was not told it was taken over")
 	}
-	e.input("pin", ssPIN)
-	e.expect("confirm")
-	e.confirm()
-	e.expect("done", "printing", "false")
+	e.Input("pin", ssPIN)
+	e.Expect("confirm")
+	e.Confirm()
+	e.Expect("done", "printing", "false")
 	if n := len(e.ops()); n != 1 {
 		t.Errorf("%d operations, want 1", n)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/kioskd/kioskd/kiosk/maint"
 	"github.com/kioskd/kioskd/kiosk/session"
 	"github.com/kioskd/kioskd/store"
+	"github.com/kioskd/kioskd/ui/uitest"
 )
 
 // The technician's menu through the real daemon: the page's WebSocket, the
@@ -71,7 +72,7 @@ func (e *e2e) waitAudit(want ...string) {
 func (e *e2e) expectMaint(name, key string, kv ...string) map[string]any {
 	e.t.Helper()
 	for range 20 {
-		d := e.expect(name, kv...)
+		d := e.Expect(name, kv...)
 		if _, ok := d[key]; ok || key == "" {
 			return d
 		}
@@ -83,33 +84,33 @@ func (e *e2e) expectMaint(name, key string, kv ...string) map[string]any {
 func TestMaintenanceLockoutThroughDaemon(t *testing.T) {
 	t.Cleanup(func() { maintClockSkew.Store(0) })
 	e := startDaemon(t, withTechnician(t))
-	e.start("maintenance")
-	e.expect("maintenance_pin", "field", session.FieldTechPIN)
+	e.Start("maintenance")
+	e.Expect("maintenance_pin", "field", session.FieldTechPIN)
 	for i := 1; i <= 4; i++ {
-		e.input(session.FieldTechPIN, "000000")
-		e.expect("maintenance_pin", "error", "wrong_tech_pin", "tries_left", fmt.Sprint(5-i))
+		e.Input(session.FieldTechPIN, "000000")
+		e.Expect("maintenance_pin", "error", "wrong_tech_pin", "tries_left", fmt.Sprint(5-i))
 	}
-	e.input(session.FieldTechPIN, "000000")
-	e.expect("maintenance_locked", "minutes", "15")
-	e.input(session.FieldTechPIN, techPIN) // right, but locked
-	e.expect("maintenance_locked")
+	e.Input(session.FieldTechPIN, "000000")
+	e.Expect("maintenance_locked", "minutes", "15")
+	e.Input(session.FieldTechPIN, techPIN) // right, but locked
+	e.Expect("maintenance_locked")
 	e.waitAudit("unknown login_failed", "unknown login_failed", "unknown login_failed", "unknown login_failed",
 		"unknown lockout", "unknown login_refused")
 	// The lock survives leaving the menu.
-	e.cancelFlow()
-	e.expect("idle")
-	e.start("maintenance")
-	e.expect("maintenance_locked")
-	e.cancelFlow()
-	e.expect("idle")
+	e.Cancel()
+	e.Expect("idle")
+	e.Start("maintenance")
+	e.Expect("maintenance_locked")
+	e.Cancel()
+	e.Expect("idle")
 
 	maintClockSkew.Store(int64(15*time.Minute + time.Second))
-	e.start("maintenance")
-	e.expect("maintenance_pin")
-	e.input(session.FieldTechPIN, techPIN)
-	e.expect("maintenance_home", "tech", "tech-anna")
-	e.cancelFlow()
-	e.expect("idle")
+	e.Start("maintenance")
+	e.Expect("maintenance_pin")
+	e.Input(session.FieldTechPIN, techPIN)
+	e.Expect("maintenance_home", "tech", "tech-anna")
+	e.Cancel()
+	e.Expect("idle")
 	e.waitAudit("unknown login_failed", "unknown login_failed", "unknown login_failed", "unknown login_failed",
 		"unknown lockout", "unknown login_refused", "tech-anna login", "tech-anna logout")
 }
@@ -136,13 +137,13 @@ func TestMaintenanceActionsThroughDaemon(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	e.start("maintenance")
-	e.expect("maintenance_pin")
-	e.input(session.FieldTechPIN, techPIN)
-	e.expect("maintenance_home", "tech", "tech-anna")
+	e.Start("maintenance")
+	e.Expect("maintenance_pin")
+	e.Input(session.FieldTechPIN, techPIN)
+	e.Expect("maintenance_home", "tech", "tech-anna")
 
 	// Devices: both simulated readers, the printer on its pty.
-	e.input(session.FieldMaintGo, "devices")
+	e.Input(session.FieldMaintGo, "devices")
 	d := e.expectMaint("maintenance_devices", "printer")
 	pr := d["printer"].(map[string]any)
 	if pr["baud"] != 9600.0 || !strings.HasSuffix(pr["device"].(string), "vprinter.tty") || pr["status"] == "" {
@@ -151,10 +152,10 @@ func TestMaintenanceActionsThroughDaemon(t *testing.T) {
 	if rs, _ := d["readers"].([]any); len(rs) != 2 {
 		t.Errorf("readers %v", d["readers"])
 	}
-	e.back()
+	e.Back()
 
 	// Queue: the rejected one with central's reason; retry now.
-	e.input(session.FieldMaintGo, "queue")
+	e.Input(session.FieldMaintGo, "queue")
 	d = e.expectMaint("maintenance_queue", "ops")
 	assertNoPersonalData(t, "queue screen", d)
 	var found bool
@@ -170,32 +171,32 @@ func TestMaintenanceActionsThroughDaemon(t *testing.T) {
 	if !found {
 		t.Fatalf("rejected operation not listed: %v", d["ops"])
 	}
-	e.input(session.FieldRetry, rej.Key)
-	e.expect("maintenance_queue", "result", "maint.result.retried")
+	e.Input(session.FieldRetry, rej.Key)
+	e.Expect("maintenance_queue", "result", "maint.result.retried")
 	if op, _ := e.d.store.Get(rej.Key); op.State != store.Pending {
 		t.Fatalf("after retry now: %s, want pending", op.State)
 	}
 	// A backed-off pending one: retry now clears its wait.
-	e.input(session.FieldRetry, backing.Key)
-	e.expect("maintenance_queue", "result", "maint.result.retried")
-	e.back()
+	e.Input(session.FieldRetry, backing.Key)
+	e.Expect("maintenance_queue", "result", "maint.result.retried")
+	e.Back()
 
 	// Test print reaches the virtual printer.
-	e.input(session.FieldMaintGo, "test_print")
-	e.expect("maintenance_test_print")
-	e.confirm()
-	e.expect("maintenance_test_print", "result", "maint.result.printed")
+	e.Input(session.FieldMaintGo, "test_print")
+	e.Expect("maintenance_test_print")
+	e.Confirm()
+	e.Expect("maintenance_test_print", "result", "maint.result.printed")
 	if r := e.printed("kioskd test page"); !strings.Contains(r.Text, "KIOSK") && !strings.Contains(r.Text, e.d.cfg.KioskID) {
 		t.Errorf("test page %q", r.Text)
 	}
-	e.back()
+	e.Back()
 
 	// Reader test: insert any card.
-	e.input(session.FieldMaintGo, "reader_test")
-	e.expect("maintenance_reader_test")
+	e.Input(session.FieldMaintGo, "reader_test")
+	e.Expect("maintenance_reader_test")
 	e.insert(hwbridge.SlotSS, loadCard(t, "ss_zhangsan.json"))
 	for {
-		d = e.expect("maintenance_reader_test")
+		d = e.Expect("maintenance_reader_test")
 		ts := d["tests"].([]any)
 		if ss := ts[1].(map[string]any); ss["atr"] != "" {
 			if ss["card_type"] != "ss_card" {
@@ -206,7 +207,7 @@ func TestMaintenanceActionsThroughDaemon(t *testing.T) {
 	}
 	e.insert(hwbridge.SlotID, loadCard(t, "emrtd_vn.json"))
 	for {
-		d = e.expect("maintenance_reader_test")
+		d = e.Expect("maintenance_reader_test")
 		if id := d["tests"].([]any)[0].(map[string]any); id["atr"] != "" {
 			if id["card_type"] != "emrtd" {
 				t.Errorf("id reader test %v", id)
@@ -214,26 +215,26 @@ func TestMaintenanceActionsThroughDaemon(t *testing.T) {
 			break
 		}
 	}
-	e.back()
+	e.Back()
 
 	// Log, configuration (no PIN hash), version.
-	e.input(session.FieldMaintGo, "log")
+	e.Input(session.FieldMaintGo, "log")
 	d = e.expectMaint("maintenance_log", "lines")
 	if lines := fmt.Sprint(d["lines"]); !strings.Contains(lines, "technician logged in") {
 		t.Errorf("log lines %s", lines)
 	}
 	assertNoPersonalData(t, "log screen", d)
-	e.back()
-	e.input(session.FieldMaintGo, "config")
+	e.Back()
+	e.Input(session.FieldMaintGo, "config")
 	d = e.expectMaint("maintenance_config", "settings")
 	if s := fmt.Sprint(d["settings"]); strings.Contains(s, "$argon2id$") || !strings.Contains(s, "tech-anna") || !strings.Contains(s, "kiosk_id") {
 		t.Errorf("settings %s", s)
 	}
-	e.back()
-	e.input(session.FieldMaintGo, "about")
+	e.Back()
+	e.Input(session.FieldMaintGo, "about")
 	e.expectMaint("maintenance_about", "rows")
-	e.cancelFlow()
-	e.expect("idle")
+	e.Cancel()
+	e.Expect("idle")
 
 	got := e.auditActions()
 	want := []string{"tech-anna login", "tech-anna retry", "tech-anna retry", "tech-anna test_print",
@@ -258,11 +259,11 @@ func TestMaintenanceActionsThroughDaemon(t *testing.T) {
 // says so and is audited as failed; a reader test with no card tells why.
 func TestMaintenanceDeviceTroubleThroughDaemon(t *testing.T) {
 	e := startDaemon(t, withTechnician(t))
-	e.start("maintenance")
-	e.expect("maintenance_pin")
-	e.input(session.FieldTechPIN, techPIN)
-	e.expect("maintenance_home")
-	e.input(session.FieldMaintGo, "devices")
+	e.Start("maintenance")
+	e.Expect("maintenance_pin")
+	e.Input(session.FieldTechPIN, techPIN)
+	e.Expect("maintenance_home")
+	e.Input(session.FieldMaintGo, "devices")
 	e.expectMaint("maintenance_devices", "printer")
 	if err := e.d.dev.vprint.SetState(vprinter.StatePaperOut); err != nil {
 		t.Fatal(err)
@@ -277,20 +278,20 @@ func TestMaintenanceDeviceTroubleThroughDaemon(t *testing.T) {
 			break
 		}
 	}
-	e.back()
-	e.input(session.FieldMaintGo, "test_print")
-	e.expect("maintenance_test_print")
-	e.confirm()
-	d := e.expect("maintenance_test_print", "result", "maint.result.print_failed")
+	e.Back()
+	e.Input(session.FieldMaintGo, "test_print")
+	e.Expect("maintenance_test_print")
+	e.Confirm()
+	d := e.Expect("maintenance_test_print", "result", "maint.result.print_failed")
 	if d["detail"] == "" {
 		t.Errorf("no reason for the failed print: %v", d)
 	}
-	e.back()
-	e.input(session.FieldMaintGo, "reader_test")
-	e.expect("maintenance_reader_test")
-	e.input(session.FieldReaderTest, "id")
+	e.Back()
+	e.Input(session.FieldMaintGo, "reader_test")
+	e.Expect("maintenance_reader_test")
+	e.Input(session.FieldReaderTest, "id")
 	for {
-		d = e.expect("maintenance_reader_test")
+		d = e.Expect("maintenance_reader_test")
 		if id := d["tests"].([]any)[0].(map[string]any); id["error"] != nil {
 			if id["atr"] != "" {
 				t.Errorf("ATR without a card: %v", id)
@@ -298,8 +299,8 @@ func TestMaintenanceDeviceTroubleThroughDaemon(t *testing.T) {
 			break
 		}
 	}
-	e.cancelFlow()
-	e.expect("idle")
+	e.Cancel()
+	e.Expect("idle")
 	entries, err := e.d.store.AuditLog(10)
 	if err != nil {
 		t.Fatal(err)
@@ -315,7 +316,7 @@ func TestMaintenanceDeviceTroubleThroughDaemon(t *testing.T) {
 }
 
 func TestLogRing(t *testing.T) {
-	var next lockedBuffer
+	var next uitest.LockedBuffer
 	log := withLogRing(slog.New(slog.NewTextHandler(&next, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	ring := ringOf(log)
 	log.Debug("not kept")
@@ -369,11 +370,11 @@ func TestMaintenanceIdleLogoutThroughDaemon(t *testing.T) {
 	e := startDaemon(t, withTechnician(t), func(c *config.Config) {
 		c.Maintenance.IdleTimeout = config.Duration{Duration: time.Second}
 	})
-	e.start("maintenance")
-	e.expect("maintenance_pin")
-	e.input(session.FieldTechPIN, techPIN)
-	e.expect("maintenance_home")
-	e.expect("idle")
+	e.Start("maintenance")
+	e.Expect("maintenance_pin")
+	e.Input(session.FieldTechPIN, techPIN)
+	e.Expect("maintenance_home")
+	e.Expect("idle")
 	// The logout is audited just after the screen changes.
 	for range 100 {
 		entries, err := e.d.store.AuditLog(1)
