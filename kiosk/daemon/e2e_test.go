@@ -295,16 +295,6 @@ func (e *e2e) assertForgotten() {
 	assertNoPersonalData(e.t, "idle screen", d)
 }
 
-func rowsOf(d map[string]any) map[string]string {
-	out := map[string]string{}
-	list, _ := d["rows"].([]any)
-	for _, x := range list {
-		m, _ := x.(map[string]any)
-		out[fmt.Sprint(m["label"])] = fmt.Sprint(m["value"])
-	}
-	return out
-}
-
 // reportToIdentify walks report_loss from idle to the identify screen.
 func (e *e2e) reportToIdentify(mode, doc, birth, expiry string) {
 	e.t.Helper()
@@ -329,7 +319,7 @@ func TestE2EReportLoss(t *testing.T) {
 	e.reportToIdentify("self", vnDoc, vnBirth, vnExpiry)
 	e.insertHTTP("id", "emrtd_vn.json")
 	d := e.Expect("confirm")
-	rw := rowsOf(d)
+	rw := uitest.Rows(d)
 	if rw["row.name"] != vnName {
 		t.Errorf("confirm shows name %q, want the chip's %q", rw["row.name"], vnName)
 	}
@@ -381,7 +371,7 @@ func TestE2EReportLoss(t *testing.T) {
 	e.Expect("keypad", "field", "voucher")
 	e.Input("voucher", want)
 	l := e.Expect("lookup_result", "found", "true")
-	lr := rowsOf(l)
+	lr := uitest.Rows(l)
 	if l["voucher"] != want || lr["row.kind"] != "kind.report_loss" || lr["row.state"] != "state.acknowledged" || lr["row.central"] != "state.acknowledged" {
 		t.Errorf("lookup %v", l)
 	}
@@ -412,7 +402,7 @@ func TestE2EProxyReport(t *testing.T) {
 	e.Expect("menu", "field", "relationship")
 	e.Input("relationship", "child")
 	d := e.Expect("confirm")
-	if rw := rowsOf(d); rw["row.relationship"] != "rel.child" || rw["row.subject_id"] == ssID || rw["row.agent"] == "" {
+	if rw := uitest.Rows(d); rw["row.relationship"] != "rel.child" || rw["row.subject_id"] == ssID || rw["row.agent"] == "" {
 		t.Errorf("confirm rows %v", rw)
 	}
 	e.Confirm()
@@ -458,7 +448,7 @@ func TestE2ESettlementPIN(t *testing.T) {
 	toPIN("suspend_settlement")
 	e.Input("pin", ssPIN)
 	d := e.Expect("confirm", "title", "confirm.title.suspend_settlement")
-	if rw := rowsOf(d); rw["row.name"] != ssName || rw["row.card"] == ssCard {
+	if rw := uitest.Rows(d); rw["row.name"] != ssName || rw["row.card"] == ssCard {
 		t.Errorf("confirm rows %v", rw)
 	}
 	e.Confirm()
@@ -831,7 +821,7 @@ func TestE2EReportDuringOutage(t *testing.T) {
 	e.reportToIdentify("self", vnDoc, vnBirth, vnExpiry)
 	e.insert(hwbridge.SlotID, loadCard(t, "emrtd_vn.json"))
 	d := e.Expect("confirm")
-	if !strings.Contains(fmt.Sprint(d["notes"]), "note.offline") || rowsOf(d)["row.card"] != "confirm.no_card" {
+	if !strings.Contains(fmt.Sprint(d["notes"]), "note.offline") || uitest.Rows(d)["row.card"] != "confirm.no_card" {
 		t.Errorf("offline confirm screen %v", d)
 	}
 	e.Confirm()
@@ -855,7 +845,7 @@ func TestE2EReportDuringOutage(t *testing.T) {
 	e.Start("lookup")
 	e.Expect("keypad", "field", "voucher")
 	e.Input("voucher", want)
-	l := rowsOf(e.Expect("lookup_result", "found", "true"))
+	l := uitest.Rows(e.Expect("lookup_result", "found", "true"))
 	if l["row.state"] != "state.pending" || l["row.central"] != "central.offline" {
 		t.Errorf("lookup during the outage %v", l)
 	}

@@ -245,8 +245,8 @@ func TestMaintenanceScreens(t *testing.T) {
 	if len(ops) != 1 || ops[0]["voucher"] != voucher.Format("100000471") || ops[0]["kind"] != "menu.report_loss" || ops[0]["reason"] != "card already reported" {
 		t.Fatalf("ops %v", ops)
 	}
-	if rows(d)["maint.queue.pending"] != "2" || rows(d)["maint.queue.oldest"] != "1h0m0s" || d["sla_breached"] != true {
-		t.Errorf("queue rows %v", rows(d))
+	if uitest.Rows(d)["maint.queue.pending"] != "2" || uitest.Rows(d)["maint.queue.oldest"] != "1h0m0s" || d["sla_breached"] != true {
+		t.Errorf("queue rows %v", uitest.Rows(d))
 	}
 	r.Input(FieldRetry, "K-TEST-00ff")
 	d = r.Expect("maintenance_queue", "result", "maint.result.retried")
@@ -280,8 +280,8 @@ func TestMaintenanceScreens(t *testing.T) {
 		for d = r.Expect("maintenance_" + sc.name); d[sc.key] == nil; d = r.Expect("maintenance_" + sc.name) {
 		}
 	}
-	if rows(d)["maint.about.uptime"] != "1m30s" {
-		t.Errorf("about %v", rows(d))
+	if uitest.Rows(d)["maint.about.uptime"] != "1m30s" {
+		t.Errorf("about %v", uitest.Rows(d))
 	}
 
 	// Idle for the maintenance timeout: logged out.

@@ -154,20 +154,10 @@ func (r *rig) assertForgotten() {
 	assertNoPersonal(r.t, "idle screen", d)
 }
 
-func rows(d map[string]any) map[string]string {
-	out := map[string]string{}
-	list, _ := d["rows"].([]any)
-	for _, x := range list {
-		m := x.(map[string]any)
-		out[m["label"].(string)] = m["value"].(string)
-	}
-	return out
-}
-
 func TestReportLoss(t *testing.T) {
 	r := newRig(t)
 	d := r.reportToConfirm()
-	rw := rows(d)
+	rw := uitest.Rows(d)
 	if rw["row.name"] != holder.Name || rw["row.id_number"] == holder.IDNumber || !strings.HasSuffix(rw["row.id_number"], "1233") {
 		t.Errorf("confirm rows %v", rw)
 	}
@@ -217,7 +207,7 @@ func TestProxyReport(t *testing.T) {
 	r.Expect("menu", "field", "relationship")
 	r.Input("relationship", "child")
 	d := r.Expect("confirm")
-	rw := rows(d)
+	rw := uitest.Rows(d)
 	if rw["row.agent"] != agent.Name || rw["row.relationship"] != "rel.child" || rw["row.subject_id"] == holder.IDNumber {
 		t.Errorf("confirm rows %v", rw)
 	}
@@ -244,7 +234,7 @@ func TestReportOfflineAndPaperOut(t *testing.T) {
 	r.pr.paperOut = true
 	r.dev.ch <- DeviceEvent{Kind: PrinterChanged, Printer: "paper_out"}
 	d := r.reportToConfirm()
-	if !strings.Contains(fmt.Sprint(d["notes"]), "note.offline") || rows(d)["row.card"] != "confirm.no_card" {
+	if !strings.Contains(fmt.Sprint(d["notes"]), "note.offline") || uitest.Rows(d)["row.card"] != "confirm.no_card" {
 		t.Errorf("offline confirm %v", d)
 	}
 	r.Confirm()
@@ -314,7 +304,7 @@ func TestSuspendAndResume(t *testing.T) {
 			r.ssToPIN(f)
 			r.Input("pin", "924681")
 			d := r.Expect("confirm", "title", "confirm.title."+f)
-			if rw := rows(d); rw["row.name"] != holder.Name || rw["row.card"] == ssCard.CardNumber {
+			if rw := uitest.Rows(d); rw["row.name"] != holder.Name || rw["row.card"] == ssCard.CardNumber {
 				t.Errorf("rows %v", rw)
 			}
 			r.Confirm()
@@ -386,7 +376,7 @@ func TestLookup(t *testing.T) {
 	}
 	r.Input("voucher", done["voucher"].(string)) // typed as shown, with dashes
 	d := r.Expect("lookup_result", "found", "true")
-	rw := rows(d)
+	rw := uitest.Rows(d)
 	if d["voucher"] != done["voucher"] || rw["row.kind"] != "kind.suspend_settlement" || rw["row.state"] != "state.pending" || rw["row.central"] != "state.acknowledged" {
 		t.Errorf("lookup %v", d)
 	}
@@ -397,7 +387,7 @@ func TestLookup(t *testing.T) {
 	r.cen.mu.Unlock()
 	r.Input("voucher", v)
 	d = r.Expect("lookup_result", "found", "true")
-	if rows(d)["row.central"] != "central.offline" {
+	if uitest.Rows(d)["row.central"] != "central.offline" {
 		t.Errorf("offline lookup %v", d)
 	}
 	r.Back()

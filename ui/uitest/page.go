@@ -164,3 +164,19 @@ func Catalogue(tb testing.TB, lang string) map[string]string {
 	}
 	return m
 }
+
+// Rows are the label → value pairs of a screen's "rows" (confirm, lookup
+// and maintenance screens), values as fmt.Sprint prints them; entries
+// that are not objects are left out.
+func Rows(d map[string]any) map[string]string {
+	out := map[string]string{}
+	list, _ := d["rows"].([]any)
+	for _, x := range list {
+		m, ok := x.(map[string]any)
+		if !ok {
+			continue
+		}
+		out[fmt.Sprint(m["label"])] = fmt.Sprint(m["value"])
+	}
+	return out
+}

@@ -161,3 +161,18 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("screenshot: %v", err)
 	}
 }
+
+func TestRows(t *testing.T) {
+	d := map[string]any{"rows": []any{
+		map[string]any{"label": "row.name", "value": "Trần Thị Cúc"},
+		map[string]any{"label": "maint.queue.pending", "value": 2.0},
+		"not a row",
+	}}
+	r := Rows(d)
+	if r["row.name"] != "Trần Thị Cúc" || r["maint.queue.pending"] != "2" || len(r) != 2 {
+		t.Errorf("Rows %v", r)
+	}
+	if r := Rows(map[string]any{"title": "x"}); len(r) != 0 {
+		t.Errorf("Rows of a screen without rows %v", r)
+	}
+}
