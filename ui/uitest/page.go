@@ -1,6 +1,7 @@
 package uitest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -31,14 +32,17 @@ type Page struct {
 
 // Dial connects a page to the UI server at uiURL (http://host:port), with
 // the page's own Origin as a browser would send it. It retries for about a
-// second while the server starts. The connection is closed when t ends.
+// second while the server starts, all within 10 s. The connection is
+// closed when t ends.
 func Dial(t testing.TB, uiURL string) *Page {
 	t.Helper()
 	h := http.Header{"Origin": {uiURL}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	var c *websocket.Conn
 	var err error
 	for range 50 { // the UI server may still be starting
-		if c, _, err = websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(uiURL, "http")+"/ws", h); err == nil {
+		if c, _, err = websocket.DefaultDialer.DialContext(ctx, "ws"+strings.TrimPrefix(uiURL, "http")+"/ws", h); err == nil || ctx.Err() != nil {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)

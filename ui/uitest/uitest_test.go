@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -82,6 +83,47 @@ type recorder struct {
 }
 
 func (r *recorder) Helper() {}
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.Errorf(format, args...)
+	runtime.Goexit()
+}
+
+// fails runs f as a test that records its failures, and returns them.
+func fails(t *testing.T, f func(tb testing.TB)) []string {
+	r := &recorder{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f(r)
+	}()
+	<-done
+	return r.errors
+}
+
+// The page fails the test, saying why, when the server is not there or
+// answers with an error instead of the screen expected.
+func TestPageFailures(t *testing.T) {
+	_, url := serve(t)
+	if errs := fails(t, func(tb testing.TB) { Dial(tb, "http://127.0.0.1:1") }); len(errs) != 1 || !strings.Contains(errs[0], "connect the page") {
+		t.Errorf("Dial to nothing: %q", errs)
+	}
+	errs := fails(t, func(tb testing.TB) {
+		p := Dial(tb, url)
+		p.Input("x", "fail")
+		p.Expect("input")
+	})
+	if len(errs) != 1 || !strings.Contains(errs[0], "test_failed") || !strings.Contains(errs[0], "waiting for input") {
+		t.Errorf("Expect across an error frame: %q", errs)
+	}
+	errs = fails(t, func(tb testing.TB) {
+		p := Dial(tb, url)
+		p.Input("x", "fail")
+		p.ExpectError("other_code")
+	})
+	if len(errs) != 1 || !strings.Contains(errs[0], "want code other_code") {
+		t.Errorf("ExpectError of another code: %q", errs)
+	}
+}
 func (r *recorder) Errorf(format string, args ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
