@@ -43,18 +43,19 @@ type Addrs struct {
 
 // Daemon is one running terminal.
 type Daemon struct {
-	cfg     config.Config
-	log     *slog.Logger
-	store   *store.Store
-	client  *central.Client
-	drainer *central.Drainer
-	metrics *metrics
-	started time.Time
-	dev     *devices
-	page    *ui.Server
-	session *session.Session
-	events  chan session.DeviceEvent
-	stats   statsCache
+	cfg      config.Config
+	log      *slog.Logger
+	store    *store.Store
+	client   *central.Client
+	drainer  *central.Drainer
+	metrics  *metrics
+	started  time.Time
+	dev      *devices
+	page     *ui.Server
+	receipts sessionPrinter
+	session  *session.Session
+	events   chan session.DeviceEvent
+	stats    statsCache
 
 	ui, mgmt, central net.Listener
 	sim               *central.Sim // embedded central simulator, or nil
@@ -137,6 +138,16 @@ func (d *Daemon) openSession() error {
 		// Simulated ID cards are signed by the test CSCA.
 		cscas = []*x509.Certificate{cardsim.TestCSCA().Cert}
 	}
+	d.receipts = sessionPrinter{d: d, lang: cfg.UI.DefaultLanguage, cfg: receipt.Config{
+		Agency: cfg.Receipt.Agency, Location: cfg.Receipt.Location, LookupURL: cfg.Receipt.LookupURL,
+		ReplacementFee: cfg.Receipt.ReplacementFee, ReplacementDays: cfg.Receipt.ReplacementDays,
+		Paper: escpos.Paper(cfg.Printer.Paper),
+	}, opt: escpos.Options{
+		Paper:    escpos.Paper(cfg.Printer.Paper),
+		QR:       map[string]escpos.QRMode{"native": escpos.QRNative, "raster": escpos.QRRaster}[cfg.Printer.QR],
+		Viet:     map[string]escpos.VietMode{"cp1258": escpos.VietCP1258, "raster": escpos.VietRaster}[cfg.Printer.Vietnamese],
+		Codepage: byte(cfg.Printer.CodeTable),
+	}}
 	d.page = ui.NewServer(ui.Config{
 		KioskID:        cfg.KioskID,
 		Version:        kiosk.Version,
@@ -152,19 +163,10 @@ func (d *Daemon) openSession() error {
 		Policy:      flow.Policy{RequireOTP: cfg.Central.OTP == "when_online", CheckVoucher: voucher.Normalize},
 		Logger:      d.log.With("part", "session"),
 	}, session.Deps{
-		Outbox:   sessionOutbox{d},
-		Identity: identity{readers: d.dev.readers, cscas: cscas, metrics: d.metrics},
-		Central:  sessionCentral{d.client},
-		Printer: sessionPrinter{d: d, cfg: receipt.Config{
-			Agency: cfg.Receipt.Agency, Location: cfg.Receipt.Location, LookupURL: cfg.Receipt.LookupURL,
-			ReplacementFee: cfg.Receipt.ReplacementFee, ReplacementDays: cfg.Receipt.ReplacementDays,
-			Paper: escpos.Paper(cfg.Printer.Paper),
-		}, opt: escpos.Options{
-			Paper:    escpos.Paper(cfg.Printer.Paper),
-			QR:       map[string]escpos.QRMode{"native": escpos.QRNative, "raster": escpos.QRRaster}[cfg.Printer.QR],
-			Viet:     map[string]escpos.VietMode{"cp1258": escpos.VietCP1258, "raster": escpos.VietRaster}[cfg.Printer.Vietnamese],
-			Codepage: byte(cfg.Printer.CodeTable),
-		}},
+		Outbox:      sessionOutbox{d},
+		Identity:    identity{readers: d.dev.readers, cscas: cscas, metrics: d.metrics},
+		Central:     sessionCentral{d.client},
+		Printer:     d.receipts,
 		Devices:     deviceEvents(d.events),
 		Display:     d.page,
 		Maintenance: newMaintenance(d),

@@ -155,7 +155,25 @@ func (m *maintenance) Queue(ctx context.Context) (session.MaintQueue, error) {
 		q.Ops = append(q.Ops, session.QueuedOp{Key: op.Key, Voucher: op.Voucher, Kind: op.Kind, State: string(op.State),
 			Reason: reason, Attempts: op.Attempts, NextAttempt: op.NextAttempt})
 	}
+	unprinted, err := m.d.store.UnprintedReceipts()
+	if err != nil {
+		return q, err
+	}
+	for _, r := range unprinted[:min(len(unprinted), maxListed)] {
+		q.Unprinted = append(q.Unprinted, session.UnprintedReceipt{Voucher: r.Voucher, LastError: r.LastError, Attempts: r.Attempts})
+	}
 	return q, nil
+}
+
+// Reprint prints a copy of a receipt that did not come out.
+func (m *maintenance) Reprint(ctx context.Context, who, v string) error {
+	err := m.d.receipts.reprint(ctx, v)
+	detail := "voucher " + voucher.Format(v)
+	if err != nil {
+		detail += ": not printed"
+	}
+	m.audit(who, "reprint", detail)
+	return err
 }
 
 func (m *maintenance) Retry(ctx context.Context, who, key string) error {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -387,4 +388,103 @@ func TestMaintenanceIdleLogoutThroughDaemon(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("no idle logout in the audit log")
+}
+
+// TestMaintenanceReprintsAReceiptThatDidNotComeOut: paper runs out during
+// a report; the receipt is journaled as not printed, the queue screen
+// offers it, and once paper is back the technician's reprint comes out
+// marked as a copy.
+func TestMaintenanceReprintsAReceiptThatDidNotComeOut(t *testing.T) {
+	e := startDaemon(t, withTechnician(t), func(c *config.Config) { c.UI.DefaultLanguage = "en" })
+	e.post("/v1/sim/printer/paper_out", nil, http.StatusNoContent)
+	e.expectPrinter("paper_out")
+	e.reportToIdentify("self", vnDoc, vnBirth, vnExpiry)
+	e.insert(hwbridge.SlotID, loadCard(t, "emrtd_vn.json"))
+	e.Expect("confirm")
+	e.Confirm()
+	done := e.Expect("done", "printing", "false")
+	if done["printed"] != false {
+		t.Fatalf("printed with the paper out: %v", done)
+	}
+	want := done["voucher"].(string)
+	e.Confirm()
+	e.Expect("idle")
+	e.remove(hwbridge.SlotID)
+	e.post("/v1/sim/printer/ok", nil, http.StatusNoContent)
+	e.expectPrinter("ok")
+
+	e.Start("maintenance")
+	e.Expect("maintenance_pin")
+	e.Input(session.FieldTechPIN, techPIN)
+	e.Expect("maintenance_home", "tech", "tech-anna")
+	e.Input(session.FieldMaintGo, "queue")
+	d := e.expectMaint("maintenance_queue", "unprinted")
+	assertNoPersonalData(t, "queue screen", d)
+	listed := false
+	for _, r := range d["unprinted"].([]any) {
+		listed = listed || r.(map[string]any)["voucher"] == want
+	}
+	if !listed {
+		t.Fatalf("unprinted receipt %s not offered: %v", want, d["unprinted"])
+	}
+	e.Input(session.FieldReprint, want)
+	e.Expect("maintenance_queue", "result", "maint.result.reprinted")
+	r := e.printed(want)
+	if !strings.Contains(r.Text, "COPY") || !r.Complete {
+		t.Errorf("reprint not marked as a copy or not complete:\n%s", r.Text)
+	}
+	assertNoPersonalData(t, "reprinted receipt", r.Text)
+	un, err := e.d.store.UnprintedReceipts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(un) != 0 {
+		t.Errorf("still journaled as unprinted after the reprint: %+v", un)
+	}
+	e.waitAudit("tech-anna login", "tech-anna reprint")
+}
+
+// TestRetryNowDeliversAtOnce: while the drainer backs off for minutes after
+// an outage, "retry now" delivers as soon as central is back.
+func TestRetryNowDeliversAtOnce(t *testing.T) {
+	e := startDaemon(t, withTechnician(t), func(c *config.Config) {
+		c.Central.URL = config.Embedded
+		c.Central.MinBackoff = config.Duration{Duration: 10 * time.Minute}
+		c.Central.MaxBackoff = config.Duration{Duration: 10 * time.Minute}
+	})
+	faults := func(outage bool) {
+		req, _ := http.NewRequest(http.MethodPut, e.a.Central+"/_sim/faults", strings.NewReader(fmt.Sprintf(`{"outage":%v}`, outage)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			t.Fatalf("set central-sim faults: %s", resp.Status)
+		}
+	}
+	faults(true)
+	e.post("/v1/sim/operations", []byte(`{"kind":"report_loss","subject":{"id_number":"`+ssID+`"}}`), http.StatusCreated)
+	var key string
+	eventually(t, 5*time.Second, "a failed delivery attempt", func() bool {
+		ops, _ := e.d.store.List(store.Pending, 1)
+		if len(ops) == 1 && ops[0].Attempts > 0 {
+			key = ops[0].Key
+			return true
+		}
+		return false
+	})
+	faults(false)
+	e.Start("maintenance")
+	e.Expect("maintenance_pin")
+	e.Input(session.FieldTechPIN, techPIN)
+	e.Expect("maintenance_home", "tech", "tech-anna")
+	e.Input(session.FieldMaintGo, "queue")
+	e.expectMaint("maintenance_queue", "ops")
+	e.Input(session.FieldRetry, key)
+	e.Expect("maintenance_queue", "result", "maint.result.retried")
+	eventually(t, 5*time.Second, "acknowledged after retry now (the backoff is 10 minutes)", func() bool {
+		op, err := e.d.store.Get(key)
+		return err == nil && op.State == store.Acknowledged
+	})
 }

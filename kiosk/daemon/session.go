@@ -17,6 +17,7 @@ import (
 	"github.com/kioskd/kioskd/kiosk/receipt"
 	"github.com/kioskd/kioskd/kiosk/session"
 	"github.com/kioskd/kioskd/store"
+	"github.com/kioskd/kioskd/store/voucher"
 )
 
 // The adapters below give the citizen session (kiosk/session) the
@@ -195,9 +196,10 @@ func centralState(s string) string {
 
 // sessionPrinter builds, prints and journals receipts.
 type sessionPrinter struct {
-	d   *Daemon
-	cfg receipt.Config
-	opt escpos.Options
+	d    *Daemon
+	lang string // the terminal's default language, for reprints
+	cfg  receipt.Config
+	opt  escpos.Options
 }
 
 func (p sessionPrinter) PrintReceipt(ctx context.Context, r session.ReceiptData) (bool, string, error) {
@@ -217,6 +219,43 @@ func (p sessionPrinter) PrintReceipt(ctx context.Context, r session.ReceiptData)
 	}
 	p.d.metrics.prints.WithLabelValues("printed").Inc()
 	return true, preview, nil
+}
+
+// reprint prints a copy of a journaled receipt, marked as a copy. It is
+// rebuilt from the stored operation, in the terminal's default language
+// (the citizen's choice is not kept); once the operation's personal data
+// is purged it can no longer be rebuilt.
+func (p sessionPrinter) reprint(ctx context.Context, v string) error {
+	op, err := p.d.store.ByVoucher(v)
+	if err != nil {
+		return fmt.Errorf("reprint %s: %w", v, err)
+	}
+	if op.Purged || op.Personal == nil {
+		return fmt.Errorf("reprint %s: the operation's personal data is purged; the receipt cannot be rebuilt", voucher.Format(op.Voucher))
+	}
+	var per struct {
+		Subject, Card, Agent map[string]string
+	}
+	if err := json.Unmarshal(op.Personal, &per); err != nil {
+		return fmt.Errorf("reprint %s: stored operation: %w", voucher.Format(op.Voucher), err)
+	}
+	doc := receipt.Build(receipt.Data{
+		Op: receipt.Operation(op.Kind), Lang: p.lang, Voucher: voucher.Format(op.Voucher),
+		Name: per.Subject["name"], IDNumber: per.Subject["id_number"], CardNumber: per.Card["card_number"],
+		Proxy: per.Agent != nil, AgentName: per.Agent["name"], AgentIDNumber: per.Agent["id_number"],
+		Time: op.CreatedAt, Copy: true,
+	}, p.cfg)
+	body, err := escpos.Encode(doc, p.opt)
+	if err != nil {
+		return fmt.Errorf("reprint %s: encode: %w", voucher.Format(op.Voucher), err)
+	}
+	err = receipt.Reprint(ctx, p.d.dev.printer, receipt.StoreJournal{Store: p.d.store}, op.Voucher, func(bool) []byte { return body })
+	result := "printed"
+	if err != nil {
+		result = "not_printed"
+	}
+	p.d.metrics.prints.WithLabelValues(result).Inc()
+	return err
 }
 
 // previewText is the receipt as plain lines, for the done screen.

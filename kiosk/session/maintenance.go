@@ -21,7 +21,7 @@ import (
 // so leaving the menu does not reset the count of wrong PINs.
 
 // Maintenance is what the technician's menu reads and does. Methods that
-// act (Login, Logout, Retry, TestPrint, ReaderTest) record themselves in
+// act (Login, Logout, Retry, Reprint, TestPrint, ReaderTest) record themselves in
 // the audit log under who ("unknown" before a login). Nothing returned
 // holds personal data: vouchers and kinds, never names or numbers.
 type Maintenance interface {
@@ -35,6 +35,9 @@ type Maintenance interface {
 	Devices(ctx context.Context) (MaintDevices, error)
 	Queue(ctx context.Context) (MaintQueue, error)
 	Retry(ctx context.Context, who, key string) error
+	// Reprint prints a copy of a receipt that did not come out, marked as
+	// a copy.
+	Reprint(ctx context.Context, who, voucher string) error
 	TestPrint(ctx context.Context, who string) error
 	ReaderTest(ctx context.Context, who string, slot hwbridge.Slot) (ReaderTest, error)
 	Log(ctx context.Context) ([]string, error)
@@ -87,6 +90,15 @@ type MaintQueue struct {
 	// Ops are the operations a technician may retry: rejected ones and
 	// pending ones waiting out a backoff.
 	Ops []QueuedOp
+	// Unprinted are receipts that did not come out, to reprint.
+	Unprinted []UnprintedReceipt
+}
+
+// UnprintedReceipt is a journaled receipt that did not come out.
+type UnprintedReceipt struct {
+	Voucher   string
+	LastError string
+	Attempts  int
 }
 
 // QueuedOp is one operation: vouchers and kinds, never personal data.
@@ -145,6 +157,7 @@ const (
 	FieldTechPIN    = "tech_pin"    // maintenance_pin: the technician's PIN
 	FieldMaintGo    = "screen"      // maintenance_home: which screen to open
 	FieldRetry      = "retry"       // maintenance_queue: the key of the operation to retry
+	FieldReprint    = "reprint"     // maintenance_queue: the voucher of the receipt to reprint
 	FieldReaderTest = "reader_test" // maintenance_reader_test: the slot to test now
 )
 
@@ -255,6 +268,8 @@ func (s *Session) maintIntent(ctx context.Context, wg *sync.WaitGroup, in ui.Int
 		s.maintShow(ctx, wg, in.Value)
 	case in.Field == FieldRetry && m.screen == mQueue:
 		s.maintRetry(ctx, wg, in.Value)
+	case in.Field == FieldReprint && m.screen == mQueue:
+		s.maintReprint(ctx, wg, in.Value)
 	case in.Field == FieldReaderTest && m.screen == mReaderTest:
 		if in.Value != string(hwbridge.SlotID) && in.Value != string(hwbridge.SlotSS) {
 			return &ui.Error{Code: "unknown_slot", Message: "no such reader"}
@@ -443,7 +458,17 @@ func queueData(q MaintQueue, now time.Time) map[string]any {
 		}
 		ops = append(ops, x)
 	}
+	type receipt struct {
+		Voucher  string `json:"voucher"`
+		Error    string `json:"error,omitempty"`
+		Attempts int    `json:"attempts"`
+	}
+	unprinted := []receipt{}
+	for _, r := range q.Unprinted {
+		unprinted = append(unprinted, receipt{Voucher: voucher.Format(r.Voucher), Error: r.LastError, Attempts: r.Attempts})
+	}
 	return map[string]any{
+		"unprinted": unprinted,
 		"rows": []row{
 			{Label: "maint.queue.pending", Value: fmt.Sprint(q.Pending)},
 			{Label: "maint.queue.oldest", Value: age},
@@ -465,6 +490,21 @@ func (s *Session) maintRetry(ctx context.Context, wg *sync.WaitGroup, key string
 			if err != nil {
 				s.log.Warn("maintenance retry failed", "err", err)
 				s.m.result = "maint.result.retry_failed"
+			}
+		}
+	})
+}
+
+func (s *Session) maintReprint(ctx context.Context, wg *sync.WaitGroup, v string) {
+	mt, who := s.deps.Maintenance, s.m.who
+	s.maintCall(ctx, wg, "reprint", func(cctx context.Context) func() {
+		err := mt.Reprint(cctx, who, v)
+		return func() {
+			s.maintShow(ctx, wg, mQueue)
+			s.m.result = "maint.result.reprinted"
+			if err != nil {
+				s.log.Warn("maintenance reprint failed", "err", err)
+				s.m.result = "maint.result.reprint_failed"
 			}
 		}
 	})

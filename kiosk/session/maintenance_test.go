@@ -25,11 +25,12 @@ type fakeMaint struct {
 	guard *maint.Guard
 	gate  chan struct{} // if set, Login waits for it
 
-	mu      sync.Mutex
-	audit   []string // "who action"
-	retried []string
-	printed int
-	ops     []QueuedOp
+	mu        sync.Mutex
+	audit     []string // "who action"
+	retried   []string
+	reprinted []string
+	printed   int
+	ops       []QueuedOp
 }
 
 func newFakeMaint(t *testing.T, clock *fakeClock) *fakeMaint {
@@ -125,6 +126,14 @@ func (f *fakeMaint) Retry(ctx context.Context, who, key string) error {
 		}
 	}
 	return fmt.Errorf("no operation %s", key)
+}
+
+func (f *fakeMaint) Reprint(ctx context.Context, who, v string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.audit = append(f.audit, who+" reprint")
+	f.reprinted = append(f.reprinted, v)
+	return nil
 }
 
 func (f *fakeMaint) TestPrint(ctx context.Context, who string) error {

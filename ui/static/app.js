@@ -210,6 +210,18 @@
       }
       m.appendChild(box);
     }
+    if (d.unprinted && d.unprinted.length) {
+      m.appendChild(el("h2", { text: t("maint.queue.unprinted") }));
+      const box = el("div", { class: "maint-ops", id: "maint-unprinted" });
+      for (const r of d.unprinted) {
+        const line = el("div", { class: "maint-op" });
+        line.appendChild(el("span", { class: "mono", text: r.voucher }));
+        if (r.error) line.appendChild(el("span", { class: "error-text", text: r.error }));
+        if (!d.busy) line.appendChild(button("maint.queue.reprint", () => send({ type: "input", field: "reprint", value: r.voucher }), "", "btn-reprint-" + r.voucher.replace(/\s/g, "")));
+        box.appendChild(line);
+      }
+      m.appendChild(box);
+    }
     if (d.tests) {
       m.appendChild(el("p", { class: "hint", text: t("maint.reader_test.hint") }));
       for (const r of d.tests) {
