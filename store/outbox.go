@@ -474,6 +474,22 @@ func (s *Store) change(key string, fn func(tx *bolt.Tx, rec *record) error) erro
 
 var errNoChange = errors.New("no change")
 
+// moveState moves operation sk from one state's index bucket and counter to
+// another's.
+func moveState(tx *bolt.Tx, sk, fromIndex, fromCounter, toIndex, toCounter []byte) error {
+	if err := tx.Bucket(fromIndex).Delete(sk); err != nil {
+		return err
+	}
+	if err := tx.Bucket(toIndex).Put(sk, nil); err != nil {
+		return err
+	}
+	meta := tx.Bucket(bMeta)
+	if err := addCounter(meta, fromCounter, -1); err != nil {
+		return err
+	}
+	return addCounter(meta, toCounter, 1)
+}
+
 func purgeKey(ackAt time.Time, seq uint64) []byte {
 	return append(timeBytes(ackAt), u64(seq)...)
 }
@@ -568,17 +584,7 @@ func (s *Store) Reject(key, code, reason string) error {
 		rec.RejectCode = code
 		rec.RejectReason = reason
 		rec.NextAttempt = time.Time{}
-		meta := tx.Bucket(bMeta)
-		if err := tx.Bucket(bPending).Delete(sk); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bRejected).Put(sk, nil); err != nil {
-			return err
-		}
-		if err := addCounter(meta, metaPending, -1); err != nil {
-			return err
-		}
-		return addCounter(meta, metaRejected, 1)
+		return moveState(tx, sk, bPending, metaPending, bRejected, metaRejected)
 	})
 }
 
@@ -631,17 +637,7 @@ func (s *Store) retry(key string) error {
 		rec.State = Pending
 		rec.LastError = fmt.Sprintf("retried after rejection %s: %s", rec.RejectCode, rec.RejectReason)
 		rec.RejectCode, rec.RejectReason = "", ""
-		meta := tx.Bucket(bMeta)
-		if err := tx.Bucket(bRejected).Delete(sk); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bPending).Put(sk, nil); err != nil {
-			return err
-		}
-		if err := addCounter(meta, metaRejected, -1); err != nil {
-			return err
-		}
-		return addCounter(meta, metaPending, 1)
+		return moveState(tx, sk, bRejected, metaRejected, bPending, metaPending)
 	})
 }
 
