@@ -661,7 +661,10 @@ func TestE2ECancelAtEveryStep(t *testing.T) {
 // TestE2EIdleTimeout: a citizen who walks away mid-flow is forgotten when
 // the idle timeout ends the session; the countdown shows before.
 func TestE2EIdleTimeout(t *testing.T) {
-	e := startDaemon(t, func(c *config.Config) { c.UI.IdleTimeout = config.Duration{Duration: 2 * time.Second} })
+	// Four seconds: the countdown (the last 10 s) shows from the first
+	// second's tick on, and a loaded machine that drops a tick still shows
+	// it before the timeout.
+	e := startDaemon(t, func(c *config.Config) { c.UI.IdleTimeout = config.Duration{Duration: 4 * time.Second} })
 	e.Confirm()
 	e.Expect("menu")
 	e.Start("suspend_settlement")

@@ -213,6 +213,19 @@ func (p *PCSCDaemon) Start() {
 		<-done
 		p.t.Fatalf("rig: pcscd not ready after 15s:\n%s", out.String())
 	}
+	// "daemon ready" can come before the socket is bound: wait for it, or
+	// the first client finds no pcscd.
+	sock := filepath.Join(sockDir, "pcscd.comm")
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			<-done
+			p.t.Fatalf("rig: pcscd ready but no socket at %s after 5s:\n%s", sock, out.String())
+		}
+	}
 	p.cmd, p.done, p.out = cmd, done, out
 }
 
