@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kioskd/kioskd/kiosk/central"
+	"github.com/kioskd/kioskd/kiosk/mask"
 	"github.com/kioskd/kioskd/store"
 )
 
@@ -86,8 +87,11 @@ func (o outbox) Acknowledge(acks []central.Acked) error {
 	}
 	return o.s.AcknowledgeAll(all)
 }
+
+// Reject records central's rejection. Its reason is shown to technicians,
+// so numbers central may echo back are masked first.
 func (o outbox) Reject(key, code, reason string) error {
-	return o.s.Reject(key, code, reason)
+	return o.s.Reject(key, mask.Numbers(code), mask.Numbers(reason))
 }
 func (o outbox) RecordAttempt(key, lastErr string, next time.Time) error {
 	return o.s.RecordAttempt(key, lastErr, next)

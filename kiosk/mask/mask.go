@@ -49,3 +49,38 @@ func Number(s string) string {
 	}
 	return string(out)
 }
+
+// Numbers masks, with Number, every ID- or card-number-like word in free
+// text (a run of letters and digits holding at least five digits), for
+// text from outside, such as the central system's rejection reasons, that
+// may echo a number back. Names in free text cannot be told apart and stay.
+func Numbers(text string) string {
+	r := []rune(text)
+	out := make([]rune, 0, len(r))
+	for i := 0; i < len(r); {
+		j := i
+		digits := 0
+		for j < len(r) && isAlnum(r[j]) {
+			if r[j] >= '0' && r[j] <= '9' {
+				digits++
+			}
+			j++
+		}
+		if j == i {
+			out = append(out, r[i])
+			i++
+			continue
+		}
+		word := string(r[i:j])
+		if digits >= 5 {
+			word = Number(word)
+		}
+		out = append(out, []rune(word)...)
+		i = j
+	}
+	return string(out)
+}
+
+func isAlnum(c rune) bool {
+	return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
+}

@@ -79,3 +79,16 @@ func FuzzName(f *testing.F) {
 		}
 	})
 }
+
+func TestNumbers(t *testing.T) {
+	for in, want := range map[string]string{
+		"card A12345678 already reported":            "card A1*****78 already reported",
+		"id 110101199003071233: no such person":      "id 110***********1233: no such person",
+		"retry in 30s (code 429, request 12 of 100)": "retry in 30s (code 429, request 12 of 100)",
+		"": "",
+	} {
+		if got := Numbers(in); got != want {
+			t.Errorf("Numbers(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
