@@ -88,15 +88,30 @@ func (b *Browser) Run(tb testing.TB, steps ...chromedp.Action[chromedp.Void]) {
 }
 
 // Get runs one action that returns a value, within 15 s.
+//
+// A screen frame may replace the node between finding and reading it
+// (Chromium answers "No node with given id found"); then it is read again.
 func Get[T any](tb testing.TB, b *Browser, a chromedp.Action[T]) T {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
 	defer cancel()
-	v, err := chromedp.Run(ctx, a)
-	if err != nil {
-		tb.Fatalf("chromium: %v", err)
+	for try := 1; ; try++ {
+		v, err := chromedp.Run(ctx, a)
+		if err == nil {
+			return v
+		}
+		if try == 5 || ctx.Err() != nil || !staleNode(err) {
+			tb.Fatalf("chromium: %v", err)
+		}
 	}
-	return v
+}
+
+// staleNode reports the DevTools protocol's answer for a node the page
+// replaced while it was being read. The protocol gives no error code of its
+// own for it (-32000 is every server error), so its message is matched.
+func staleNode(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "No node with given id") || strings.Contains(msg, "Could not find node with given id")
 }
 
 // Text is the text of the element sel selects.
