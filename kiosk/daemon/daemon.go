@@ -180,8 +180,8 @@ type deviceEvents chan session.DeviceEvent
 
 func (e deviceEvents) Events() <-chan session.DeviceEvent { return e }
 
-// pumpEvents merges reader and printer events for the session, and keeps
-// the printer's last status for /v1/status.
+// pumpEvents merges reader and printer events for the session and the
+// metrics.
 func (d *Daemon) pumpEvents(ctx context.Context) error {
 	readerEvents, printerEvents := d.dev.readers.Events(), d.dev.printer.Events()
 	for {
@@ -201,7 +201,6 @@ func (d *Daemon) pumpEvents(ctx context.Context) error {
 				printerEvents = nil
 				continue
 			}
-			d.dev.notePrinter(pe)
 			d.metrics.printerState(printerState(pe))
 			ev = session.DeviceEvent{Kind: session.PrinterChanged, Printer: printerState(pe)}
 		}

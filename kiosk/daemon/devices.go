@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/kioskd/kioskd/hwbridge"
@@ -34,11 +33,6 @@ type devices struct {
 	printer *serialprinter.Printer
 	vprint  *vprinter.Printer // set in sim mode: the virtual printer behind a real pty
 	device  string            // the printer's serial device
-
-	mu     sync.Mutex
-	status escpos.Status
-	online bool
-	err    string
 }
 
 func openDevices(cfg config.Config, log *slog.Logger) (*devices, error) {
@@ -93,18 +87,6 @@ func (d *devices) run(ctx context.Context, g *group, cancel context.CancelFunc) 
 	}
 }
 
-// notePrinter records the printer's last reported state.
-func (d *devices) notePrinter(e serialprinter.Event) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.online = e.Connected && e.Err == nil
-	d.status = e.Status
-	d.err = ""
-	if e.Err != nil {
-		d.err = e.Err.Error()
-	}
-}
-
 // printerState is the printer's state in the words of the sim control and
 // the page: ok, paper_out, paper_near_end, cover_open, offline.
 func printerState(e serialprinter.Event) string {
@@ -129,15 +111,13 @@ func (d *devices) describe(cfg config.Config) map[string]any {
 	for _, r := range d.readers.Readers() {
 		rs = append(rs, map[string]any{"slot": r.Slot, "reader": r.Reader, "present": r.Present, "card": r.Card})
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	state := printerState(serialprinter.Event{Connected: d.online, Status: d.status})
+	last := d.printer.Last()
 	p := map[string]any{
 		"mode": cfg.Printer.Mode, "device": d.device, "baud": cfg.Printer.Baud,
-		"state": state, "status": d.status.String(),
+		"state": printerState(last), "status": last.Status.String(),
 	}
-	if d.err != "" {
-		p["error"] = d.err
+	if last.Err != nil {
+		p["error"] = last.Err.Error()
 	}
 	return map[string]any{
 		"readers": map[string]any{"mode": cfg.Readers.Mode, "list": rs},

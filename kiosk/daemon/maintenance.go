@@ -19,7 +19,6 @@ import (
 
 	"github.com/kioskd/kioskd/hwbridge"
 	"github.com/kioskd/kioskd/hwbridge/escpos"
-	"github.com/kioskd/kioskd/hwbridge/serialprinter"
 	"github.com/kioskd/kioskd/kiosk"
 	"github.com/kioskd/kioskd/kiosk/maint"
 	"github.com/kioskd/kioskd/kiosk/session"
@@ -112,16 +111,16 @@ func (m *maintenance) Devices(ctx context.Context) (session.MaintDevices, error)
 	for _, r := range m.d.dev.readers.Readers() {
 		out.Readers = append(out.Readers, session.MaintReader{Slot: string(r.Slot), Reader: r.Reader, Present: r.Present, Card: r.Card, ATR: hex.EncodeToString(r.ATR)})
 	}
-	dev := m.d.dev
-	dev.mu.Lock()
-	defer dev.mu.Unlock()
+	last := m.d.dev.printer.Last()
 	out.Printer = session.MaintPrinter{
-		State:  printerState(serialprinter.Event{Connected: dev.online, Status: dev.status}),
-		Status: dev.status.String(),
+		State:  printerState(last),
+		Status: last.Status.String(),
 		Mode:   m.d.cfg.Printer.Mode,
-		Device: dev.device,
+		Device: m.d.dev.device,
 		Baud:   m.d.cfg.Printer.Baud,
-		Error:  dev.err,
+	}
+	if last.Err != nil {
+		out.Printer.Error = last.Err.Error()
 	}
 	return out, nil
 }
