@@ -295,6 +295,17 @@ func (e *e2e) assertForgotten() {
 	assertNoPersonalData(e.t, "idle screen", d)
 }
 
+// reportVN files a report_loss for the holder of emrtd_vn.json from idle
+// and returns the done screen once printing is over.
+func (e *e2e) reportVN() map[string]any {
+	e.t.Helper()
+	e.reportToIdentify("self", vnDoc, vnBirth, vnExpiry)
+	e.insert(hwbridge.SlotID, loadCard(e.t, "emrtd_vn.json"))
+	e.Expect("confirm")
+	e.Confirm()
+	return e.Expect("done", "printing", "false")
+}
+
 // reportToIdentify walks report_loss from idle to the identify screen.
 func (e *e2e) reportToIdentify(mode, doc, birth, expiry string) {
 	e.t.Helper()
@@ -542,11 +553,7 @@ func TestE2EPaperOut(t *testing.T) {
 	e := startDaemon(t)
 	e.post("/v1/sim/printer/paper_out", nil, http.StatusNoContent)
 	e.expectPrinter("paper_out")
-	e.reportToIdentify("self", vnDoc, vnBirth, vnExpiry)
-	e.insert(hwbridge.SlotID, loadCard(t, "emrtd_vn.json"))
-	e.Expect("confirm")
-	e.Confirm()
-	done := e.Expect("done", "printing", "false")
+	done := e.reportVN()
 	ops := e.ops()
 	if len(ops) != 1 {
 		t.Fatalf("%d operations, want 1", len(ops))

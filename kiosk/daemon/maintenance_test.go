@@ -398,11 +398,7 @@ func TestMaintenanceReprintsAReceiptThatDidNotComeOut(t *testing.T) {
 	e := startDaemon(t, withTechnician(t), func(c *config.Config) { c.UI.DefaultLanguage = "en" })
 	e.post("/v1/sim/printer/paper_out", nil, http.StatusNoContent)
 	e.expectPrinter("paper_out")
-	e.reportToIdentify("self", vnDoc, vnBirth, vnExpiry)
-	e.insert(hwbridge.SlotID, loadCard(t, "emrtd_vn.json"))
-	e.Expect("confirm")
-	e.Confirm()
-	done := e.Expect("done", "printing", "false")
+	done := e.reportVN()
 	if done["printed"] != false {
 		t.Fatalf("printed with the paper out: %v", done)
 	}

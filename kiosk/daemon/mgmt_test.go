@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/kioskd/kioskd/hwbridge"
 	"github.com/kioskd/kioskd/kiosk/config"
 	"github.com/kioskd/kioskd/kiosk/session"
 	"github.com/kioskd/kioskd/scripts/rig"
@@ -233,12 +234,8 @@ func TestNothingPersonalReachesOpsOrTechnicians(t *testing.T) {
 		c.Central.URL = config.Embedded
 		c.Central.HeartbeatInterval.Duration = time.Second
 	})
-	e.reportToIdentify("self", vnDoc, vnBirth, vnExpiry)
-	e.insertHTTP("id", "emrtd_vn.json")
-	e.Expect("confirm")
-	e.Confirm()
-	e.Expect("done")
-	e.remove("id")
+	e.reportVN()
+	e.remove(hwbridge.SlotID)
 	e.Cancel()
 	e.Expect("idle")
 
