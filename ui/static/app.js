@@ -347,6 +347,9 @@
       try { msg = JSON.parse(ev.data); } catch (e) { return; }
       switch (msg.type) {
         case "hello":
+          // The daemon greeted this page: touches now reach it (tests and
+          // styles can tell by body[data-link]).
+          document.body.dataset.link = "up";
           break;
         case "screen":
           current = { name: msg.name, data: msg.data || {} };
@@ -365,6 +368,7 @@
     };
     ws.onclose = () => {
       ws = null;
+      document.body.dataset.link = "down";
       const o = $("overlay");
       o.hidden = false;
       if (takenOver) {

@@ -73,7 +73,10 @@ func NewBrowser(tb testing.TB, url, shotsDir string) *Browser {
 	if err := chromedp.Do(b.ctx); err != nil {
 		tb.Fatalf("start chromium: %v", err)
 	}
-	b.Run(tb, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`#screen[data-name="idle"] #btn-start`)))
+	// The page draws its idle screen before its WebSocket is up; a touch
+	// before the daemon's hello would be lost.
+	b.Run(tb, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`#screen[data-name="idle"] #btn-start`)),
+		chromedp.WaitReady(chromedp.CSS(`body[data-link="up"]`)))
 	return b
 }
 
@@ -115,9 +118,15 @@ func staleNode(err error) bool {
 }
 
 // Text is the text of the element sel selects.
+//
+// It waits until the element is visible, then reads it in one script call:
+// a screen frame re-renders the page, and chromedp.Text's query-then-read
+// could read a node the page had just replaced (seen as an empty title).
 func (b *Browser) Text(tb testing.TB, sel string) string {
 	tb.Helper()
-	return Get(tb, b, chromedp.Text(chromedp.CSS(sel)))
+	b.Run(tb, chromedp.WaitVisible(chromedp.CSS(sel)))
+	js := fmt.Sprintf(`(() => { const n = document.querySelector(%q); return n ? n.innerText : ""; })()`, sel)
+	return Get(tb, b, chromedp.Evaluate[string](js))
 }
 
 // Screen waits until the page shows the screen (and keypad field, if not
