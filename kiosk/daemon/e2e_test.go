@@ -706,7 +706,7 @@ func TestE2EReportWithOTP(t *testing.T) {
 	e.insert(hwbridge.SlotID, loadCard(t, "emrtd_vn.json"))
 	e.Expect("keypad", "field", "otp")
 	e.Input("otp", "111111")
-	e.Expect("keypad", "field", "otp", "error", "wrong_otp")
+	e.Expect("keypad", "field", "otp", "error", "wrong_otp", "tries_left", "2")
 	e.Input("otp", "246810") // central.SimOTP
 	e.Expect("confirm")
 	e.Confirm()

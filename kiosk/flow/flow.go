@@ -128,7 +128,7 @@ type State struct {
 	OTPTries     int
 	SS           SSCard
 	HaveSS       bool
-	TriesLeft    int // after a wrong PIN; 0 = not shown
+	TriesLeft    int // after a wrong PIN or OTP; 0 = not shown
 	Voucher      string
 	Receipt      Receipt
 	Printing     bool
@@ -378,7 +378,7 @@ func (s *State) back(in Intent) ([]Effect, error) {
 // beforeCentral is the last step the citizen typed something in before the
 // central enrichment of report_loss.
 func (s *State) beforeCentral() Step {
-	s.Cards, s.CardIndex, s.Offline, s.OTPVerified, s.OTPTries = nil, 0, false, false, 0
+	s.Cards, s.CardIndex, s.Offline, s.OTPVerified, s.OTPTries, s.TriesLeft = nil, 0, false, false, 0, 0
 	if s.Proxy {
 		return StepRelationship
 	}
@@ -590,10 +590,11 @@ func (s *State) result(in Intent) ([]Effect, error) {
 				return s.fail(CodeOTPFailed, ""), nil
 			}
 			s.goTo(StepOTP)
+			s.TriesLeft = max - s.OTPTries
 			s.InputErr = "wrong_otp"
 			return nil, nil
 		}
-		s.OTPVerified = true
+		s.OTPVerified, s.TriesLeft = true, 0
 		return s.goTo(StepConfirm), nil
 	case SSRead:
 		if err := s.expects(in, ReadSS, StepReadingSS); err != nil {

@@ -285,8 +285,8 @@ func TestTransitions(t *testing.T) {
 			}},
 		{name: "otp wrong", policy: otp, path: cat(pOTP(), in(FieldOTP, "123456")), intent: res(OTPChecked, nil), want: StepOTP,
 			check: func(t *testing.T, s State, _ []Effect) {
-				if s.InputErr != "wrong_otp" {
-					t.Errorf("input err %q", s.InputErr)
+				if s.InputErr != "wrong_otp" || s.TriesLeft != 2 {
+					t.Errorf("input err %q, tries left %d, want wrong_otp and 2 of 3", s.InputErr, s.TriesLeft)
 				}
 			}},
 		{name: "otp third wrong fails", policy: otp,

@@ -89,21 +89,22 @@ func (r *relay) cut() {
 	r.conns = nil
 }
 
-func newBrowserRig(tb testing.TB, mod ...func(*browserRig, *Deps)) *browserRig {
+func newBrowserRig(tb testing.TB, mod ...func(*browserRig, *Config, *Deps)) *browserRig {
 	tb.Helper()
 	r := &browserRig{
 		out: &fakeOutbox{},
 		pr:  &fakePrinter{},
 		dev: &fakeDevices{ch: make(chan DeviceEvent)},
 	}
-	cen := &fakeCentral{cards: map[string][]Card{holder.IDNumber: {{Number: "A12345678", State: "active"}}}}
+	cen := &fakeCentral{cards: map[string][]Card{holder.IDNumber: {{Number: "A12345678", State: "active"}}}, otp: "246810"}
 	srv := ui.NewServer(ui.Config{KioskID: "K-TEST", Version: "test", Rate: 200, Burst: 400})
 	r.clock = newClock()
+	cfg := Config{KioskID: "K-TEST", Clock: r.clock}
 	deps := Deps{Outbox: r.out, Identity: newIdentity(), Central: cen, Printer: r.pr, Devices: r.dev, Display: srv}
 	for _, m := range mod {
-		m(r, &deps)
+		m(r, &cfg, &deps)
 	}
-	sess := New(Config{KioskID: "K-TEST", Clock: r.clock}, deps)
+	sess := New(cfg, deps)
 	srv.SetDriver(sess)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -184,6 +185,35 @@ func TestBrowserReportLoss(t *testing.T) {
 	if n := len(r.out.committed()); n != 3 {
 		t.Errorf("%d operations committed, want 3", n)
 	}
+}
+
+// A wrong one-time code clears what was typed and says how many tries are
+// left, in words about the code (not the card PIN), each time.
+func TestBrowserWrongOTP(t *testing.T) {
+	r := newBrowserRig(t, func(_ *browserRig, c *Config, _ *Deps) { c.Policy.RequireOTP = true })
+	r.Run(t, uitest.Click("#btn-start"), uitest.Screen("menu", ""))
+	r.Run(t, uitest.Click(`#screen [data-value="report_loss"]`), uitest.Screen("menu", "mode"))
+	r.Run(t, uitest.Click(`#screen [data-value="self"]`), uitest.Screen("keypad", "doc_number"))
+	r.Run(t, uitest.TypeKeys(bacOK.DocNumber), uitest.Screen("keypad", "birth_date"))
+	r.Run(t, uitest.TypeKeys(bacOK.BirthDate), uitest.Screen("keypad", "expiry_date"))
+	r.Run(t, uitest.TypeKeys(bacOK.ExpiryDate), uitest.Screen("identify", ""))
+	r.dev.insert(hwbridge.SlotID)
+	defer r.dev.remove(hwbridge.SlotID)
+	r.Run(t, uitest.Screen("keypad", "otp"))
+	lang := uitest.Get(t, r.Browser, chromedp.Evaluate[string](`document.documentElement.lang`))
+	cat := uitest.Catalogue(t, lang)
+	for i, code := range []string{"111111", "222222"} {
+		want := strings.ReplaceAll(cat["keypad.tries_left.otp"], "{n}", fmt.Sprint(2-i))
+		r.Run(t, uitest.TypeKeys(code), uitest.WaitText("#tries-left", want))
+		if d := r.Text(t, "#display"); d != "" {
+			t.Errorf("after wrong code %s the display still shows %q", code, d)
+		}
+		if e := r.Text(t, "#keypad-error"); e != cat["err.wrong_otp"] {
+			t.Errorf("after wrong code %s the error reads %q", code, e)
+		}
+	}
+	r.Shot(t, "otp-wrong")
+	r.Run(t, uitest.TypeKeys("246810"), uitest.Screen("confirm", ""))
 }
 
 // The page shows printer trouble plainly, survives a dropped connection (the

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 // screen (KIOSKD_SCREENSHOTS keeps them).
 func TestBrowserMaintenance(t *testing.T) {
 	var fm *fakeMaint
-	r := newBrowserRig(t, func(r *browserRig, d *Deps) {
+	r := newBrowserRig(t, func(r *browserRig, _ *Config, d *Deps) {
 		fm = newFakeMaint(t, r.clock)
 		d.Maintenance = fm
 	})
@@ -28,6 +29,10 @@ func TestBrowserMaintenance(t *testing.T) {
 	r.Shot(t, "maint-pin")
 	for range 4 {
 		r.Run(t, uitest.TypeKeys("000000"), chromedp.WaitVisible(chromedp.CSS("#keypad-error")))
+	}
+	lang := uitest.Get(t, r.Browser, chromedp.Evaluate[string](`document.documentElement.lang`))
+	if got, want := r.Text(t, "#tries-left"), strings.ReplaceAll(uitest.Catalogue(t, lang)["keypad.tries_left.tech_pin"], "{n}", "1"); got != want {
+		t.Errorf("after four wrong PINs the page says %q, want %q", got, want)
 	}
 	r.Shot(t, "maint-pin-wrong")
 	r.Run(t, uitest.TypeKeys("000000"), uitest.Screen("maintenance_locked", ""), chromedp.WaitVisible(chromedp.CSS("#maint-locked")))

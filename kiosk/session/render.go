@@ -101,7 +101,7 @@ func (s *Session) screen() ui.Screen {
 			if st.InputErr != "" {
 				d["error"] = st.InputErr
 			}
-			if st.Step == flow.StepPIN && st.TriesLeft > 0 {
+			if st.TriesLeft > 0 {
 				d["tries_left"] = st.TriesLeft
 			}
 		} else if stage, ok := workingStage[st.Step]; ok {

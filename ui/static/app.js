@@ -77,7 +77,7 @@
       m.appendChild(el("h1", { text: t("field." + d.field) }));
       m.appendChild(el("p", { class: "hint", text: t("hint." + d.field) }));
       if (d.error) m.appendChild(el("p", { class: "error-text", id: "keypad-error", text: t("err." + d.error) }));
-      if (d.tries_left) m.appendChild(el("p", { class: "error-text", id: "tries-left", text: t("keypad.tries_left", { n: d.tries_left }) }));
+      if (d.tries_left) m.appendChild(el("p", { class: "error-text", id: "tries-left", text: t("keypad.tries_left." + d.field, { n: d.tries_left }) }));
       const disp = el("div", { class: "display", id: "display" });
       const show = () => { disp.textContent = d.secret ? "●".repeat(typed.length) : typed; };
       show();

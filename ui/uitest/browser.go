@@ -153,6 +153,18 @@ func Click(sel string) chromedp.Action[chromedp.Void] {
 	}
 }
 
+// WaitText waits until the element sel selects reads want: for a text a
+// screen frame changes on a screen that stays.
+func WaitText(sel, want string) chromedp.Action[chromedp.Void] {
+	js := fmt.Sprintf(`(() => { const n = document.querySelector(%q); return !!n && n.innerText === %q; })()`, sel, want)
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		if _, err := chromedp.Poll[bool](js)(ctx, t); err != nil {
+			return chromedp.Void{}, fmt.Errorf("waiting for %s to read %q: %w", sel, want, err)
+		}
+		return chromedp.Void{}, nil
+	}
+}
+
 // TypeKeys touches the on-screen keypad, then OK.
 func TypeKeys(s string) chromedp.Action[chromedp.Void] {
 	var acts []chromedp.Action[chromedp.Void]
