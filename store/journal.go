@@ -16,6 +16,9 @@ import (
 // print is finished after a restart.
 type Receipt struct {
 	Voucher string
+	// Lang is the language the receipt was printed in (a UI language code,
+	// not personal), so a reprint comes out in the citizen's language.
+	Lang string
 	// Body is the rendered receipt (ESC/POS bytes or text). It holds masked
 	// personal data, so it is stored encrypted; nil once purged.
 	Body      []byte
@@ -28,6 +31,7 @@ type Receipt struct {
 
 type receiptRecord struct {
 	Sealed    []byte    `json:"body,omitempty"` // nonce|ciphertext, AAD = "receipt/" + voucher
+	Lang      string    `json:"lang,omitempty"`
 	Printed   bool      `json:"printed,omitempty"`
 	Copies    int       `json:"copies,omitempty"`
 	Attempts  int       `json:"attempts,omitempty"`
@@ -51,7 +55,7 @@ func (s *Store) JournalReceipt(r Receipt) error {
 		return fmt.Errorf("store: journal receipt: body is %d bytes, at most %d", len(r.Body), MaxPersonal)
 	}
 	rec := receiptRecord{
-		Printed: r.Printed, Copies: r.Copies, Attempts: r.Attempts,
+		Lang: r.Lang, Printed: r.Printed, Copies: r.Copies, Attempts: r.Attempts,
 		LastError: r.LastError, UpdatedAt: s.now().UTC(),
 	}
 	if r.Body != nil {
@@ -103,7 +107,7 @@ func (s *Store) loadReceipt(tx *bolt.Tx, v string) (Receipt, error) {
 		return Receipt{}, fmt.Errorf("store: receipt %s: damaged record: %w", voucher.Format(v), err)
 	}
 	r := Receipt{
-		Voucher: v, Printed: rec.Printed, Copies: rec.Copies, Attempts: rec.Attempts,
+		Voucher: v, Lang: rec.Lang, Printed: rec.Printed, Copies: rec.Copies, Attempts: rec.Attempts,
 		LastError: rec.LastError, UpdatedAt: rec.UpdatedAt,
 	}
 	if rec.Sealed != nil {

@@ -528,11 +528,11 @@ func TestReceiptJournal(t *testing.T) {
 		t.Fatalf("UnprintedReceipts = %+v, %v; want a then b", un, err)
 	}
 	clk.Add(time.Minute)
-	if err := s.JournalReceipt(store.Receipt{Voucher: a.Voucher, Body: un[0].Body, Printed: true, Copies: 1, Attempts: 2, LastError: "paper out"}); err != nil {
+	if err := s.JournalReceipt(store.Receipt{Voucher: a.Voucher, Lang: "vi", Body: un[0].Body, Printed: true, Copies: 1, Attempts: 2, LastError: "paper out"}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Receipt(a.Voucher)
-	want := store.Receipt{Voucher: a.Voucher, Body: []byte("\x1b@receipt " + a.Voucher), Printed: true, Copies: 1, Attempts: 2, LastError: "paper out", UpdatedAt: clk.Now()}
+	want := store.Receipt{Voucher: a.Voucher, Lang: "vi", Body: []byte("\x1b@receipt " + a.Voucher), Printed: true, Copies: 1, Attempts: 2, LastError: "paper out", UpdatedAt: clk.Now()}
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("Receipt = %+v, %v; want %+v", got, err, want)
 	}

@@ -393,11 +393,14 @@ func TestMaintenanceIdleLogoutThroughDaemon(t *testing.T) {
 // TestMaintenanceReprintsAReceiptThatDidNotComeOut: paper runs out during
 // a report; the receipt is journaled as not printed, the queue screen
 // offers it, and once paper is back the technician's reprint comes out
-// marked as a copy.
+// marked as a copy, in the language the citizen chose (not the terminal's
+// default).
 func TestMaintenanceReprintsAReceiptThatDidNotComeOut(t *testing.T) {
 	e := startDaemon(t, withTechnician(t), func(c *config.Config) { c.UI.DefaultLanguage = "en" })
 	e.post("/v1/sim/printer/paper_out", nil, http.StatusNoContent)
 	e.expectPrinter("paper_out")
+	e.Send(map[string]string{"type": "lang", "code": "vi"})
+	e.Expect("idle", "lang", "vi")
 	done := e.reportVN()
 	if done["printed"] != false {
 		t.Fatalf("printed with the paper out: %v", done)
@@ -426,8 +429,8 @@ func TestMaintenanceReprintsAReceiptThatDidNotComeOut(t *testing.T) {
 	e.Input(session.FieldReprint, want)
 	e.Expect("maintenance_queue", "result", "maint.result.reprinted")
 	r := e.printed(want)
-	if !strings.Contains(r.Text, "COPY") || !r.Complete {
-		t.Errorf("reprint not marked as a copy or not complete:\n%s", r.Text)
+	if !strings.Contains(r.Text, "BẢN SAO") || strings.Contains(r.Text, "COPY") || !r.Complete {
+		t.Errorf("reprint not marked as a copy in Vietnamese, or not complete:\n%s", r.Text)
 	}
 	assertNoPersonalData(t, "reprinted receipt", r.Text)
 	un, err := e.d.store.UnprintedReceipts()

@@ -197,7 +197,7 @@ func centralState(s string) string {
 // sessionPrinter builds, prints and journals receipts.
 type sessionPrinter struct {
 	d    *Daemon
-	lang string // the terminal's default language, for reprints
+	lang string // the terminal's default language, for reprints of receipts journaled without one
 	cfg  receipt.Config
 	opt  escpos.Options
 }
@@ -213,7 +213,7 @@ func (p sessionPrinter) PrintReceipt(ctx context.Context, r session.ReceiptData)
 		return false, "", fmt.Errorf("encode receipt: %w", err)
 	}
 	preview := previewText(doc)
-	if err := receipt.PrintAndJournal(ctx, p.d.dev.printer, receipt.StoreJournal{Store: p.d.store}, r.Voucher, body); err != nil {
+	if err := receipt.PrintAndJournal(ctx, p.d.dev.printer, receipt.StoreJournal{Store: p.d.store}, receipt.JournalEntry{Voucher: r.Voucher, Lang: r.Lang, Body: body}); err != nil {
 		p.d.metrics.prints.WithLabelValues("not_printed").Inc()
 		return false, preview, err
 	}
@@ -221,10 +221,10 @@ func (p sessionPrinter) PrintReceipt(ctx context.Context, r session.ReceiptData)
 	return true, preview, nil
 }
 
-// reprint prints a copy of a journaled receipt, marked as a copy. It is
-// rebuilt from the stored operation, in the terminal's default language
-// (the citizen's choice is not kept); once the operation's personal data
-// is purged it can no longer be rebuilt.
+// reprint prints a copy of a journaled receipt, marked as a copy, in the
+// language it was first printed in. It is rebuilt from the stored
+// operation; once the operation's personal data is purged it can no longer
+// be rebuilt.
 func (p sessionPrinter) reprint(ctx context.Context, v string) error {
 	op, err := p.d.store.ByVoucher(v)
 	if err != nil {
@@ -239,17 +239,19 @@ func (p sessionPrinter) reprint(ctx context.Context, v string) error {
 	if err := json.Unmarshal(op.Personal, &per); err != nil {
 		return fmt.Errorf("reprint %s: stored operation: %w", voucher.Format(op.Voucher), err)
 	}
-	doc := receipt.Build(receipt.Data{
-		Op: receipt.Operation(op.Kind), Lang: p.lang, Voucher: voucher.Format(op.Voucher),
-		Name: per.Subject["name"], IDNumber: per.Subject["id_number"], CardNumber: per.Card["card_number"],
-		Proxy: per.Agent != nil, AgentName: per.Agent["name"], AgentIDNumber: per.Agent["id_number"],
-		Time: op.CreatedAt, Copy: true,
-	}, p.cfg)
-	body, err := escpos.Encode(doc, p.opt)
-	if err != nil {
-		return fmt.Errorf("reprint %s: encode: %w", voucher.Format(op.Voucher), err)
-	}
-	err = receipt.Reprint(ctx, p.d.dev.printer, receipt.StoreJournal{Store: p.d.store}, op.Voucher, func(bool) []byte { return body })
+	err = receipt.Reprint(ctx, p.d.dev.printer, receipt.StoreJournal{Store: p.d.store}, op.Voucher, func(e receipt.JournalEntry) ([]byte, error) {
+		lang := e.Lang
+		if lang == "" {
+			lang = p.lang
+		}
+		doc := receipt.Build(receipt.Data{
+			Op: receipt.Operation(op.Kind), Lang: lang, Voucher: voucher.Format(op.Voucher),
+			Name: per.Subject["name"], IDNumber: per.Subject["id_number"], CardNumber: per.Card["card_number"],
+			Proxy: per.Agent != nil, AgentName: per.Agent["name"], AgentIDNumber: per.Agent["id_number"],
+			Time: op.CreatedAt, Copy: true,
+		}, p.cfg)
+		return escpos.Encode(doc, p.opt)
+	})
 	result := "printed"
 	if err != nil {
 		result = "not_printed"

@@ -12,6 +12,7 @@ import (
 // same fields; the application adapts one to the other).
 type JournalEntry struct {
 	Voucher   string
+	Lang      string // the language it was printed in; a reprint uses it
 	Body      []byte // the bytes sent to the printer (masked data only)
 	Printed   bool
 	Copies    int // reprints that came out
@@ -33,15 +34,15 @@ type Printer interface {
 	Print(ctx context.Context, data []byte) error
 }
 
-// PrintAndJournal journals body as not printed, prints it, and journals the
-// result: printed, or not printed with the printer's reason. It returns the
-// print error (the receipt is then in UnprintedReceipts, for Reprint) or a
-// journal error. A failure to journal first does not stop the print: the
-// citizen gets the receipt, and the error is returned.
-func PrintAndJournal(ctx context.Context, p Printer, j Journal, voucher string, body []byte) error {
-	e := JournalEntry{Voucher: voucher, Body: body}
+// PrintAndJournal journals the receipt e (Voucher, Lang, Body) as not
+// printed, prints its Body, and journals the result: printed, or not
+// printed with the printer's reason. It returns the print error (the
+// receipt is then in UnprintedReceipts, for Reprint) or a journal error. A
+// failure to journal first does not stop the print: the citizen gets the
+// receipt, and the error is returned.
+func PrintAndJournal(ctx context.Context, p Printer, j Journal, e JournalEntry) error {
 	jerr := j.JournalReceipt(e)
-	perr := p.Print(ctx, body)
+	perr := p.Print(ctx, e.Body)
 	e.Attempts = 1
 	if perr == nil {
 		e.Printed = true
@@ -60,18 +61,22 @@ func PrintAndJournal(ctx context.Context, p Printer, j Journal, voucher string, 
 	return jerr
 }
 
-// Reprint prints the journaled receipt of voucher again, as rebuilt by
-// rebuild(true) (marked as a copy), and journals the attempt: printed with
-// Copies incremented, or the reason it failed.
-func Reprint(ctx context.Context, p Printer, j Journal, voucher string, rebuild func(copy bool) []byte) error {
-	if rebuild == nil {
+// Reprint prints the journaled receipt of voucher again, as rebuildCopy
+// builds it from the journal entry (marked as a copy, in e.Lang), and
+// journals the attempt: printed with Copies incremented, or the reason it
+// failed. When rebuildCopy fails nothing is printed or journaled.
+func Reprint(ctx context.Context, p Printer, j Journal, voucher string, rebuildCopy func(e JournalEntry) ([]byte, error)) error {
+	if rebuildCopy == nil {
 		return errors.New("reprint: no receipt builder")
 	}
 	e, err := j.Receipt(voucher)
 	if err != nil {
 		return fmt.Errorf("reprint: %w", err)
 	}
-	body := rebuild(true)
+	body, err := rebuildCopy(e)
+	if err != nil {
+		return fmt.Errorf("reprint: rebuild: %w", err)
+	}
 	perr := p.Print(ctx, body)
 	e.Attempts++
 	if perr == nil {

@@ -28,7 +28,7 @@ func (r *recordingJournal) JournalReceipt(e receipt.JournalEntry) error {
 func TestPrintAndJournalOrder(t *testing.T) {
 	j := &recordingJournal{MemoryJournal: receipt.NewMemoryJournal()}
 	perr := errors.New("paper out")
-	err := receipt.PrintAndJournal(context.Background(), failingPrinter{perr}, j, "012340000427", []byte("body"))
+	err := receipt.PrintAndJournal(context.Background(), failingPrinter{perr}, j, receipt.JournalEntry{Voucher: "012340000427", Lang: "vi", Body: []byte("body")})
 	if !errors.Is(err, perr) {
 		t.Fatalf("PrintAndJournal: %v, want the print error", err)
 	}
@@ -39,19 +39,19 @@ func TestPrintAndJournalOrder(t *testing.T) {
 	if len(un) != 1 || un[0].LastError != "paper out" {
 		t.Fatalf("unprinted %+v", un)
 	}
-	var rebuilt []bool
-	err = receipt.Reprint(context.Background(), failingPrinter{}, j, "012340000427", func(copy bool) []byte {
-		rebuilt = append(rebuilt, copy)
-		return []byte("copy")
+	var rebuilt []string
+	err = receipt.Reprint(context.Background(), failingPrinter{}, j, "012340000427", func(e receipt.JournalEntry) ([]byte, error) {
+		rebuilt = append(rebuilt, e.Lang)
+		return []byte("copy"), nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e, _ := j.Receipt("012340000427")
-	if !e.Printed || e.Copies != 1 || e.Attempts != 2 || e.LastError != "" || len(rebuilt) != 1 || !rebuilt[0] {
+	if !e.Printed || e.Copies != 1 || e.Attempts != 2 || e.LastError != "" || len(rebuilt) != 1 || rebuilt[0] != "vi" {
 		t.Fatalf("after reprint: %+v, rebuilt %v", e, rebuilt)
 	}
-	if err := receipt.Reprint(context.Background(), failingPrinter{}, j, "nope", func(bool) []byte { return nil }); !errors.Is(err, receipt.ErrNotFound) {
+	if err := receipt.Reprint(context.Background(), failingPrinter{}, j, "nope", func(receipt.JournalEntry) ([]byte, error) { return nil, nil }); !errors.Is(err, receipt.ErrNotFound) {
 		t.Errorf("reprint of an unknown voucher: %v", err)
 	}
 }

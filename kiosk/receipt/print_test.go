@@ -49,6 +49,15 @@ func encode(t testing.TB, d receipt.Data, opt escpos.Options) []byte {
 	return b
 }
 
+// copyOf rebuilds d as a reprint does: marked as a copy, in the language
+// the journal kept.
+func copyOf(t testing.TB, d receipt.Data) func(receipt.JournalEntry) ([]byte, error) {
+	return func(e receipt.JournalEntry) ([]byte, error) {
+		d.Copy, d.Lang = true, e.Lang
+		return encode(t, d, escpos.Options{}), nil
+	}
+}
+
 func TestPrintReportLossAllLanguages(t *testing.T) {
 	r := newRig(t, 0, 0)
 	j := receipt.NewMemoryJournal()
@@ -60,7 +69,7 @@ func TestPrintReportLossAllLanguages(t *testing.T) {
 	for i, lang := range []string{"zh-CN", "vi", "en"} {
 		d := data(lang)
 		d.Voucher = voucher.Format(voucher.New(1234, uint64(100+i)))
-		if err := receipt.PrintAndJournal(context.Background(), r.P, j, d.Voucher, encode(t, d, escpos.Options{})); err != nil {
+		if err := receipt.PrintAndJournal(context.Background(), r.P, j, receipt.JournalEntry{Voucher: d.Voucher, Lang: d.Lang, Body: encode(t, d, escpos.Options{})}); err != nil {
 			t.Fatalf("%s: PrintAndJournal: %v", lang, err)
 		}
 		got := r.Receipt(t, i+1)
@@ -178,7 +187,7 @@ func TestFailureJournaledAndReprintedAsCopy(t *testing.T) {
 				if tc.name == "unplugged" {
 					r.WaitEvent(t, tc.event)
 				}
-				err := receipt.PrintAndJournal(context.Background(), r.P, j, d.Voucher, encode(t, d, escpos.Options{}))
+				err := receipt.PrintAndJournal(context.Background(), r.P, j, receipt.JournalEntry{Voucher: d.Voucher, Lang: d.Lang, Body: encode(t, d, escpos.Options{})})
 				var np *serialprinter.NotPrintedError
 				if !errors.As(err, &np) {
 					t.Fatalf("PrintAndJournal: %v, want a NotPrintedError", err)
@@ -193,12 +202,7 @@ func TestFailureJournaledAndReprintedAsCopy(t *testing.T) {
 				}
 				tc.recover(t, r)
 				r.WaitEvent(t, func(e serialprinter.Event) bool { return e.Connected && e.Status.Ready() })
-				rebuild := func(copy bool) []byte {
-					c := d
-					c.Copy = copy
-					return encode(t, c, escpos.Options{})
-				}
-				if err := receipt.Reprint(context.Background(), r.P, j, d.Voucher, rebuild); err != nil {
+				if err := receipt.Reprint(context.Background(), r.P, j, d.Voucher, copyOf(t, d)); err != nil {
 					t.Fatalf("Reprint after recovery: %v", err)
 				}
 				rs := r.VP.Receipts()

@@ -129,7 +129,7 @@ func TestKioskdVprinterProcess(t *testing.T) {
 	for i, lang := range []string{"zh-CN", "vi", "en"} {
 		d := data(lang)
 		d.Voucher = voucher.Format(voucher.New(1234, uint64(200+i)))
-		if err := receipt.PrintAndJournal(context.Background(), p, j, d.Voucher, encode(t, d, escpos.Options{})); err != nil {
+		if err := receipt.PrintAndJournal(context.Background(), p, j, receipt.JournalEntry{Voucher: d.Voucher, Lang: d.Lang, Body: encode(t, d, escpos.Options{})}); err != nil {
 			t.Fatalf("%s: %v", lang, err)
 		}
 		rs := v.receipts(t)
@@ -160,7 +160,7 @@ func TestKioskdVprinterProcess(t *testing.T) {
 	d.Voucher = voucher.Format(voucher.New(1234, 300))
 	body := encode(t, d, escpos.Options{})
 	v.post(t, "/state/cover_open")
-	err := receipt.PrintAndJournal(context.Background(), p, j, d.Voucher, body)
+	err := receipt.PrintAndJournal(context.Background(), p, j, receipt.JournalEntry{Voucher: d.Voucher, Lang: d.Lang, Body: body})
 	var np *serialprinter.NotPrintedError
 	if !errors.As(err, &np) || !np.Reason.CoverOpen {
 		t.Fatalf("print with the cover open: %v", err)
@@ -173,11 +173,7 @@ func TestKioskdVprinterProcess(t *testing.T) {
 	if un, _ := j.UnprintedReceipts(); len(un) != 1 || !strings.Contains(un[0].LastError, "cover open") {
 		t.Fatalf("unprinted: %+v", un)
 	}
-	err = receipt.Reprint(context.Background(), p, j, d.Voucher, func(copy bool) []byte {
-		c := d
-		c.Copy = copy
-		return encode(t, c, escpos.Options{})
-	})
+	err = receipt.Reprint(context.Background(), p, j, d.Voucher, copyOf(t, d))
 	if err != nil {
 		t.Fatalf("reprint: %v", err)
 	}
