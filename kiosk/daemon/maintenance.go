@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -36,18 +35,13 @@ type maintenance struct {
 	ring  *logRing
 }
 
-// maintClockSkew moves the lockout's clock in tests (nanoseconds).
-var maintClockSkew atomic.Int64
-
-func maintNow() time.Time { return time.Now().Add(time.Duration(maintClockSkew.Load())) }
-
 func newMaintenance(d *Daemon) *maintenance {
 	c := d.cfg.Maintenance
 	techs := make([]maint.Technician, len(c.Technicians))
 	for i, t := range c.Technicians {
 		techs[i] = maint.Technician{Label: t.Label, PINHash: t.PINHash}
 	}
-	m := &maintenance{d: d, guard: maint.NewGuard(techs, c.MaxTries, c.Lockout.Duration, maintNow), ring: ringOf(d.log)}
+	m := &maintenance{d: d, guard: maint.NewGuard(techs, c.MaxTries, c.Lockout.Duration, time.Now), ring: ringOf(d.log)}
 	if len(techs) == 0 {
 		d.log.Warn("no technicians configured: the maintenance menu accepts no PIN")
 	}
