@@ -166,6 +166,24 @@ func checkDate(field, s string) error {
 	return nil
 }
 
+// checkDatesAndSex checks the fields every format has: the birth date and
+// the expiry date, each against its check character, and the sex.
+func checkDatesAndSex(m MRZ, birthCheck, expiryCheck byte) error {
+	if err := checkDate("birth date", m.BirthDate); err != nil {
+		return err
+	}
+	if err := checkField("birth date", m.BirthDate, birthCheck); err != nil {
+		return err
+	}
+	if err := checkSex(m.Sex); err != nil {
+		return err
+	}
+	if err := checkDate("expiry date", m.ExpiryDate); err != nil {
+		return err
+	}
+	return checkField("expiry date", m.ExpiryDate, expiryCheck)
+}
+
 func checkSex(s string) error {
 	if s != "M" && s != "F" && s != "<" && s != "X" {
 		return &MRZError{Field: "sex", Reason: "want M, F, X or <"}
@@ -220,19 +238,7 @@ func parseTD1(l1, l2, l3 string) (MRZ, error) {
 		return MRZ{}, err
 	}
 	m.DocumentNumber, m.OptionalData1 = doc, trimFill(opt1)
-	if err := checkDate("birth date", m.BirthDate); err != nil {
-		return MRZ{}, err
-	}
-	if err := checkField("birth date", l2[0:6], l2[6]); err != nil {
-		return MRZ{}, err
-	}
-	if err := checkSex(m.Sex); err != nil {
-		return MRZ{}, err
-	}
-	if err := checkDate("expiry date", m.ExpiryDate); err != nil {
-		return MRZ{}, err
-	}
-	if err := checkField("expiry date", l2[8:14], l2[14]); err != nil {
+	if err := checkDatesAndSex(m, l2[6], l2[14]); err != nil {
 		return MRZ{}, err
 	}
 	m.OptionalData2 = trimFill(l2[18:29])
@@ -266,19 +272,7 @@ func parseTD3(l1, l2 string) (MRZ, error) {
 	if m.DocumentNumber == "" {
 		return MRZ{}, &MRZError{Field: "document number", Reason: "empty"}
 	}
-	if err := checkDate("birth date", m.BirthDate); err != nil {
-		return MRZ{}, err
-	}
-	if err := checkField("birth date", m.BirthDate, l2[19]); err != nil {
-		return MRZ{}, err
-	}
-	if err := checkSex(m.Sex); err != nil {
-		return MRZ{}, err
-	}
-	if err := checkDate("expiry date", m.ExpiryDate); err != nil {
-		return MRZ{}, err
-	}
-	if err := checkField("expiry date", m.ExpiryDate, l2[27]); err != nil {
+	if err := checkDatesAndSex(m, l2[19], l2[27]); err != nil {
 		return MRZ{}, err
 	}
 	if err := checkField("personal number", l2[28:42], l2[42]); err != nil {
@@ -312,19 +306,7 @@ func parseTD2(l1, l2 string) (MRZ, error) {
 		return MRZ{}, err
 	}
 	m.DocumentNumber, m.OptionalData1 = doc, trimFill(opt)
-	if err := checkDate("birth date", m.BirthDate); err != nil {
-		return MRZ{}, err
-	}
-	if err := checkField("birth date", m.BirthDate, l2[19]); err != nil {
-		return MRZ{}, err
-	}
-	if err := checkSex(m.Sex); err != nil {
-		return MRZ{}, err
-	}
-	if err := checkDate("expiry date", m.ExpiryDate); err != nil {
-		return MRZ{}, err
-	}
-	if err := checkField("expiry date", m.ExpiryDate, l2[27]); err != nil {
+	if err := checkDatesAndSex(m, l2[19], l2[27]); err != nil {
 		return MRZ{}, err
 	}
 	composite := l2[0:10] + l2[13:20] + l2[21:35]
