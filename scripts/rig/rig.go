@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+
+	"github.com/kioskd/kioskd/hwbridge/pcsc"
 )
 
 var (
@@ -20,7 +22,9 @@ var (
 
 // Kioskd returns the path of a kioskd binary for tests that need real child
 // processes: $KIOSKD_BIN when `make` set it and it exists, otherwise one built
-// once per test binary into a temporary folder.
+// once per test binary into a temporary folder, with the PC/SC driver when
+// the test binary has it (built with the `pcsc` tag), so a child `kioskd
+// run` with readers.mode "pcsc" drives the same readers the test does.
 func Kioskd(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("KIOSKD_BIN"); p != "" {
@@ -35,7 +39,11 @@ func Kioskd(t testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(dir, "kioskd")
-		cmd := exec.Command("go", "build", "-o", binPath, "github.com/kioskd/kioskd/kiosk/cmd/kioskd")
+		args := []string{"build", "-o", binPath}
+		if pcsc.Built {
+			args = append(args, "-tags", "pcsc")
+		}
+		cmd := exec.Command("go", append(args, "github.com/kioskd/kioskd/kiosk/cmd/kioskd")...)
 		cmd.Dir = moduleRoot()
 		out, err := cmd.CombinedOutput()
 		if err != nil {
