@@ -12,8 +12,11 @@ import (
 // Config says which reader serves which slot.
 type Config struct {
 	// Slots maps each slot to reader-name substrings, matched without
-	// regard to case. A reader matching the patterns of several slots (a
-	// dual contact/contactless reader) serves all of them.
+	// regard to case. A reader whose name matches patterns of several slots
+	// serves the slot with the longest matching pattern, so "contact"
+	// does not take a "Contactless" reader from "contactless", nor "icc" a
+	// "PICC" one from "picc"; equally long matches (a dual reader listed
+	// under both slots) serve all of them.
 	Slots map[hwbridge.Slot][]string
 	// TransmitTimeout bounds one APDU exchange when the caller's context has
 	// no earlier deadline. Default 5 s.
@@ -46,17 +49,25 @@ var (
 	ErrCardClosed = errors.New("pcsc: card connection closed")
 )
 
-// slotsFor returns the slots whose patterns match the reader name, in a
-// stable order.
+// slotsFor returns the slots the reader serves, in a stable order: those
+// whose longest matching pattern is the longest of any slot's.
 func (c Config) slotsFor(reader string) []hwbridge.Slot {
 	name := strings.ToLower(reader)
 	var out []hwbridge.Slot
+	best := 0
 	for slot, pats := range c.Slots {
+		n := 0
 		for _, p := range pats {
-			if p != "" && strings.Contains(name, strings.ToLower(p)) {
-				out = append(out, slot)
-				break
+			if len(p) > n && strings.Contains(name, strings.ToLower(p)) {
+				n = len(p)
 			}
+		}
+		switch {
+		case n == 0 || n < best:
+		case n > best:
+			best, out = n, []hwbridge.Slot{slot}
+		default:
+			out = append(out, slot)
 		}
 	}
 	slices.Sort(out)

@@ -199,8 +199,8 @@ func Default() Config {
 		},
 		Readers: Readers{
 			Mode:            "sim",
-			ID:              []string{"contactless", "picc", "id"},
-			SS:              []string{"contact", "ss"},
+			ID:              []string{"contactless", "picc"},
+			SS:              []string{"contact", "icc"},
 			TransmitTimeout: Duration{5 * time.Second},
 		},
 		Printer: Printer{
