@@ -42,6 +42,9 @@ func openDevices(cfg config.Config, log *slog.Logger) (*devices, error) {
 		d.sim = simreader.New(hwbridge.SlotID, hwbridge.SlotSS)
 		d.readers = d.sim
 	case "pcsc":
+		if !pcsc.Built {
+			return nil, fmt.Errorf("readers.mode = \"pcsc\": %w", pcsc.ErrNotBuilt)
+		}
 		d.readers = pcsc.New(pcsc.Config{
 			Slots:           map[hwbridge.Slot][]string{hwbridge.SlotID: cfg.Readers.ID, hwbridge.SlotSS: cfg.Readers.SS},
 			TransmitTimeout: cfg.Readers.TransmitTimeout.Duration,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/kioskd/kioskd/hwbridge/pcsc"
 	"github.com/kioskd/kioskd/kiosk/config"
 )
 
@@ -20,8 +21,13 @@ func runCheckConfig(_ context.Context, args []string) error {
 	if len(args) != 1 {
 		return usageError{"usage: kioskd check-config FILE"}
 	}
-	if _, err := config.Load(args[0]); err != nil {
+	cfg, err := config.Load(args[0])
+	if err != nil {
 		return err
+	}
+	// The file is right, but this binary could not run it.
+	if cfg.Readers.Mode == "pcsc" && !pcsc.Built {
+		return fmt.Errorf("%s: readers.mode = \"pcsc\": %w", args[0], pcsc.ErrNotBuilt)
 	}
 	fmt.Fprintf(os.Stdout, "%s: ok\n", args[0])
 	return nil
