@@ -250,9 +250,12 @@ func New(cfg Config, deps Deps) *Session {
 		maintDone: make(chan maintResult),
 		state:     flow.New(cfg.Policy),
 		lang:      cfg.Languages[0],
+		// No reader is shown as there until it is reported: both the PC/SC
+		// supervisor and the simulated readers announce the readers
+		// attached at start, and a slot without one stays missing.
 		readers: map[hwbridge.Slot]ui.Reader{
-			hwbridge.SlotID: {Slot: string(hwbridge.SlotID), Present: true},
-			hwbridge.SlotSS: {Slot: string(hwbridge.SlotSS), Present: true},
+			hwbridge.SlotID: {Slot: string(hwbridge.SlotID)},
+			hwbridge.SlotSS: {Slot: string(hwbridge.SlotSS)},
 		},
 		printer: "unknown",
 	}

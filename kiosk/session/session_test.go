@@ -792,3 +792,31 @@ func TestAdapterPanicIsContained(t *testing.T) {
 		t.Errorf("done %v", d)
 	}
 }
+
+// A reader is shown as there only once the readers report it: a slot whose
+// reader never came (a PC/SC slot with nothing plugged in) stays missing.
+func TestReaderMissingUntilReported(t *testing.T) {
+	r := newRig(t)
+	present := func(f map[string]any) map[string]bool {
+		out := map[string]bool{}
+		rs, _ := f["readers"].([]any)
+		for _, x := range rs {
+			rd := x.(map[string]any)
+			out[rd["slot"].(string)] = rd["present"] == true
+		}
+		return out
+	}
+	// The page got the device frame with the idle screen.
+	if r.Device() == nil {
+		t.Fatal("no device frame with the first screen")
+	}
+	if got := present(r.Device()); got["id"] || got["ss"] {
+		t.Errorf("readers shown present before any was reported: %v", got)
+	}
+	r.dev.ch <- DeviceEvent{Kind: hwbridge.ReaderAdded, Slot: hwbridge.SlotID}
+	for f := r.Frame(); f["type"] != "device"; f = r.Frame() {
+	}
+	if got := present(r.Device()); !got["id"] || got["ss"] {
+		t.Errorf("after the ID reader came: %v, want only id present", got)
+	}
+}
