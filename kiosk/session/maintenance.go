@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -262,7 +263,7 @@ func (s *Session) maintIntent(ctx context.Context, wg *sync.WaitGroup, in ui.Int
 	case in.Field == FieldTechPIN && (m.screen == mPIN || m.screen == mLocked):
 		s.maintLogin(ctx, wg, in.Value)
 	case in.Field == FieldMaintGo && m.screen == mHome:
-		if !contains(MaintScreens, in.Value) {
+		if !slices.Contains(MaintScreens, in.Value) {
 			return &ui.Error{Code: "unknown_screen", Message: "no such maintenance screen"}
 		}
 		s.maintShow(ctx, wg, in.Value)
@@ -280,15 +281,6 @@ func (s *Session) maintIntent(ctx context.Context, wg *sync.WaitGroup, in ui.Int
 	}
 	s.render()
 	return nil
-}
-
-func contains(l []string, v string) bool {
-	for _, x := range l {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // goMaint runs f on its own goroutine with the call deadline; f touches no
