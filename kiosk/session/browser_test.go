@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/hwbridge/card/emrtd"
 	"github.com/kioskd/kioskd/store/voucher"
 	"github.com/kioskd/kioskd/ui"
 	"github.com/kioskd/kioskd/ui/uitest"
@@ -214,6 +215,42 @@ func TestBrowserWrongOTP(t *testing.T) {
 	}
 	r.Shot(t, "otp-wrong")
 	r.Run(t, uitest.TypeKeys("246810"), uitest.Screen("confirm", ""))
+}
+
+// tdOneMRZ is the TD1 machine readable zone of an ID card with key k, as a
+// scanner types it: three lines of 30, each ending in Enter.
+func tdOneMRZ(k BACKey) string {
+	pad := func(s string, n int) string { return s + strings.Repeat("<", n-len(s)) }
+	cd := func(s string) string { return string(emrtd.CheckDigit(s)) }
+	l1 := pad("I<VNM"+pad(k.DocNumber, 9)+cd(pad(k.DocNumber, 9)), 30)
+	l2 := k.BirthDate + cd(k.BirthDate) + "M" + k.ExpiryDate + cd(k.ExpiryDate) + "VNM" + strings.Repeat("<", 11)
+	l2 += cd(l1[5:30] + l2[0:7] + l2[8:15] + l2[18:29])
+	return l1 + "\r" + l2 + "\r" + pad("NGUYEN<<VAN<A", 30) + "\r"
+}
+
+// An MRZ scanner on the document-number screen: its zone, typed as fast as
+// a scanner types, fills the whole BAC key at once; a zone with a wrong
+// check digit is refused in words the citizen can act on.
+func TestBrowserMRZScanner(t *testing.T) {
+	r := newBrowserRig(t)
+	r.Run(t, uitest.Click("#btn-start"), uitest.Screen("menu", ""))
+	r.Run(t, uitest.Click(`#screen [data-value="report_loss"]`), uitest.Screen("menu", "mode"))
+	r.Run(t, uitest.Click(`#screen [data-value="self"]`), uitest.Screen("keypad", "doc_number"))
+	lang := uitest.Get(t, r.Browser, chromedp.Evaluate[string](`document.documentElement.lang`))
+	mrz := tdOneMRZ(bacOK)
+	bad := strings.Replace(mrz, "900307", "900308", 1) // the birth date no longer matches its check digit
+	r.Run(t, chromedp.KeyEvent(bad), uitest.WaitText("#toast", uitest.Catalogue(t, lang)["err.invalid_mrz"]), uitest.Screen("keypad", "doc_number"))
+	if d := r.Text(t, "#display"); d != "" {
+		t.Errorf("the scanned zone went into the keypad: %q", d)
+	}
+	r.Shot(t, "mrz-refused")
+	r.Run(t, chromedp.KeyEvent(mrz), uitest.Screen("identify", ""))
+	r.dev.insert(hwbridge.SlotID)
+	defer r.dev.remove(hwbridge.SlotID)
+	r.Run(t, uitest.Screen("confirm", ""))
+	if name := r.Text(t, `#screen [data-row="row.name"]`); name != holder.Name {
+		t.Errorf("confirm shows %q: the card was not opened with the scanned key", name)
+	}
 }
 
 // The page shows printer trouble plainly, survives a dropped connection (the

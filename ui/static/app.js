@@ -386,15 +386,46 @@
     $("btn-back").addEventListener("click", () => send({ type: "back" }));
     $("btn-cancel").addEventListener("click", () => send({ type: "cancel" }));
     $("btn-reconnect").addEventListener("click", () => { takenOver = false; $("btn-reconnect").hidden = true; connect(); });
-    // A hardware keypad or keyboard works like the on-screen one.
-    document.addEventListener("keydown", (ev) => {
-      if (current.name !== "keypad" && current.name !== "maintenance_pin") return;
-      const k = ev.key.length === 1 ? ev.key.toUpperCase() : ev.key;
+    // A hardware keypad or keyboard works like the on-screen one. An MRZ
+    // scanner is a keyboard too: it types the zone's lines, each ending in
+    // Enter, far faster than a hand. Keys are held until the keyboard has
+    // been quiet for BURST_MS; a burst that is a whole zone (60 characters
+    // or more, with fillers) on the document-number screen goes to the
+    // daemon as the scanned MRZ, anything else is pressed on the keypad.
+    const BURST_MS = 80;
+    let burst = [];
+    let burstTimer = 0;
+    const press = (k) => {
       let b = null;
       if (k === "Backspace") b = document.querySelector('[data-key="del"]');
       else if (k === "Enter") b = $("btn-ok");
-      else if (k.length === 1) b = document.querySelector('#screen [data-key="' + (k === '"' || k === "\\" ? "" : k) + '"]');
-      if (b) { ev.preventDefault(); b.click(); }
+      else b = document.querySelector('#screen [data-key="' + (k === '"' || k === "\\" ? "" : k) + '"]');
+      if (b) b.click();
+    };
+    const endBurst = () => {
+      const keys = burst;
+      burst = [];
+      const chars = keys.filter((k) => k.length === 1).join("");
+      if (current.name === "keypad" && current.data.field === "doc_number" && chars.length >= 60 && chars.includes("<")) {
+        const lines = [""];
+        for (const k of keys) {
+          if (k === "Enter") lines.push("");
+          else if (k === "Backspace") lines[lines.length - 1] = lines[lines.length - 1].slice(0, -1);
+          else lines[lines.length - 1] += k;
+        }
+        send({ type: "input", field: "mrz", value: lines.filter((l) => l !== "").join("\n") });
+        return;
+      }
+      keys.forEach(press);
+    };
+    document.addEventListener("keydown", (ev) => {
+      if (current.name !== "keypad" && current.name !== "maintenance_pin") return;
+      const k = ev.key.length === 1 ? ev.key.toUpperCase() : ev.key;
+      if (k !== "Backspace" && k !== "Enter" && k.length !== 1) return;
+      ev.preventDefault();
+      burst.push(k);
+      clearTimeout(burstTimer);
+      burstTimer = setTimeout(endBurst, BURST_MS);
     });
     // Technicians: five taps on the title within three seconds ask for the
     // maintenance menu (the daemon decides whether and what to show).
