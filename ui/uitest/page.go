@@ -84,19 +84,27 @@ func (p *Page) Cancel() { p.t.Helper(); p.Send(map[string]string{"type": "cancel
 // Frame reads the next frame of any type.
 func (p *Page) Frame() map[string]any {
 	p.t.Helper()
+	f, err := p.read()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return f
+}
+
+func (p *Page) read() (map[string]any, error) {
 	p.Conn.SetReadDeadline(time.Now().Add(p.ReadTimeout))
 	_, b, err := p.Conn.ReadMessage()
 	if err != nil {
-		p.t.Fatalf("read: %v", err)
+		return nil, fmt.Errorf("read: %w", err)
 	}
 	var f map[string]any
 	if err := json.Unmarshal(b, &f); err != nil {
-		p.t.Fatalf("frame %.200q: %v", b, err)
+		return nil, fmt.Errorf("frame %.200q: %w", b, err)
 	}
 	if f["type"] == "device" {
 		p.dev = f
 	}
-	return f
+	return f, nil
 }
 
 // Expect reads frames until a screen called name whose data has every
@@ -107,7 +115,10 @@ func (p *Page) Expect(name string, kv ...string) map[string]any {
 	p.t.Helper()
 	var seen []string
 	for {
-		f := p.Frame()
+		f, err := p.read()
+		if err != nil {
+			p.t.Fatalf("waiting for screen %s %v (seen %v): %v", name, kv, seen, err)
+		}
 		switch f["type"] {
 		case "error":
 			p.t.Fatalf("error frame %v while waiting for %s (seen %v)", f, name, seen)
