@@ -250,10 +250,12 @@ func parseTD1(l1, l2, l3 string) (MRZ, error) {
 	return m, nil
 }
 
-// parseTD3 follows ICAO 9303 part 4, 4.2.2.
-func parseTD3(l1, l2 string) (MRZ, error) {
+// twoLineHead reads what TD2 and TD3 share: line 1's document code,
+// issuer and name, and line 2's nationality, dates and sex (checked by the
+// caller, after the document number).
+func twoLineHead(format, l1, l2 string) (MRZ, error) {
 	m := MRZ{
-		Format:       "TD3",
+		Format:       format,
 		DocumentCode: trimFill(l1[0:2]),
 		Issuer:       trimFill(l1[2:5]),
 		Nationality:  trimFill(l2[10:13]),
@@ -264,7 +266,16 @@ func parseTD3(l1, l2 string) (MRZ, error) {
 	if m.DocumentCode == "" || !isAlpha(l1[0]) {
 		return MRZ{}, &MRZError{Field: "document code", Reason: "must start with a letter"}
 	}
-	m.Surname, m.GivenNames = splitName(l1[5:44])
+	m.Surname, m.GivenNames = splitName(l1[5:])
+	return m, nil
+}
+
+// parseTD3 follows ICAO 9303 part 4, 4.2.2.
+func parseTD3(l1, l2 string) (MRZ, error) {
+	m, err := twoLineHead("TD3", l1, l2)
+	if err != nil {
+		return MRZ{}, err
+	}
 	if err := checkField("document number", l2[0:9], l2[9]); err != nil {
 		return MRZ{}, err
 	}
@@ -288,19 +299,10 @@ func parseTD3(l1, l2 string) (MRZ, error) {
 
 // parseTD2 follows ICAO 9303 part 6, 4.2.2.
 func parseTD2(l1, l2 string) (MRZ, error) {
-	m := MRZ{
-		Format:       "TD2",
-		DocumentCode: trimFill(l1[0:2]),
-		Issuer:       trimFill(l1[2:5]),
-		Nationality:  trimFill(l2[10:13]),
-		BirthDate:    l2[13:19],
-		Sex:          l2[20:21],
-		ExpiryDate:   l2[21:27],
+	m, err := twoLineHead("TD2", l1, l2)
+	if err != nil {
+		return MRZ{}, err
 	}
-	if m.DocumentCode == "" || !isAlpha(l1[0]) {
-		return MRZ{}, &MRZError{Field: "document code", Reason: "must start with a letter"}
-	}
-	m.Surname, m.GivenNames = splitName(l1[5:36])
 	doc, opt, err := documentNumber(l2[0:9], l2[9], l2[28:35])
 	if err != nil {
 		return MRZ{}, err
