@@ -474,13 +474,14 @@ func (s *Store) change(key string, fn func(tx *bolt.Tx, rec *record) error) erro
 
 var errNoChange = errors.New("no change")
 
-// moveState moves operation sk from one state's index bucket and counter to
-// another's.
-func moveState(tx *bolt.Tx, sk, fromIndex, fromCounter, toIndex, toCounter []byte) error {
-	if err := tx.Bucket(fromIndex).Delete(sk); err != nil {
+// moveIndex moves an operation from one state's index bucket and counter
+// to another's, under its key in each (sequence number; the purge queue is
+// keyed by time first).
+func moveIndex(tx *bolt.Tx, fromIndex, fromKey, fromCounter, toIndex, toKey, toCounter []byte) error {
+	if err := tx.Bucket(fromIndex).Delete(fromKey); err != nil {
 		return err
 	}
-	if err := tx.Bucket(toIndex).Put(sk, nil); err != nil {
+	if err := tx.Bucket(toIndex).Put(toKey, nil); err != nil {
 		return err
 	}
 	meta := tx.Bucket(bMeta)
@@ -552,20 +553,10 @@ func (s *Store) acknowledge(tx *bolt.Tx, rec *record, centralRef string) error {
 	rec.CentralRef = centralRef
 	rec.AckAt = s.now().UTC()
 	rec.NextAttempt = time.Time{}
-	meta := tx.Bucket(bMeta)
-	if err := tx.Bucket(bPending).Delete(sk); err != nil {
+	if err := moveIndex(tx, bPending, sk, metaPending, bPurgeQ, purgeKey(rec.AckAt, rec.Seq), metaAcked); err != nil {
 		return err
 	}
-	if err := tx.Bucket(bPurgeQ).Put(purgeKey(rec.AckAt, rec.Seq), nil); err != nil {
-		return err
-	}
-	if err := addCounter(meta, metaPending, -1); err != nil {
-		return err
-	}
-	if err := addCounter(meta, metaAcked, 1); err != nil {
-		return err
-	}
-	return meta.Put(metaLastAck, timeBytes(rec.AckAt))
+	return tx.Bucket(bMeta).Put(metaLastAck, timeBytes(rec.AckAt))
 }
 
 // Reject moves a pending operation to rejected, keeping the central
@@ -584,7 +575,7 @@ func (s *Store) Reject(key, code, reason string) error {
 		rec.RejectCode = code
 		rec.RejectReason = reason
 		rec.NextAttempt = time.Time{}
-		return moveState(tx, sk, bPending, metaPending, bRejected, metaRejected)
+		return moveIndex(tx, bPending, sk, metaPending, bRejected, sk, metaRejected)
 	})
 }
 
@@ -637,7 +628,7 @@ func (s *Store) retry(key string) error {
 		rec.State = Pending
 		rec.LastError = fmt.Sprintf("retried after rejection %s: %s", rec.RejectCode, rec.RejectReason)
 		rec.RejectCode, rec.RejectReason = "", ""
-		return moveState(tx, sk, bRejected, metaRejected, bPending, metaPending)
+		return moveIndex(tx, bRejected, sk, metaRejected, bPending, sk, metaPending)
 	})
 }
 
