@@ -206,6 +206,16 @@ func (e *e2e) ops() []store.Operation {
 	return list
 }
 
+// onlyOp is the one operation in the store; any other count fails the test.
+func (e *e2e) onlyOp() store.Operation {
+	e.t.Helper()
+	ops := e.ops()
+	if len(ops) != 1 {
+		e.t.Fatalf("%d operations in the store, want 1", len(ops))
+	}
+	return ops[0]
+}
+
 func (e *e2e) personal(op store.Operation) (p struct {
 	Subject, Card, Agent map[string]string
 	Evidence             flow.Evidence
@@ -342,11 +352,7 @@ func TestE2EReportLoss(t *testing.T) {
 	}
 	e.Confirm()
 	done := e.Expect("done", "printing", "false")
-	ops := e.ops()
-	if len(ops) != 1 {
-		t.Fatalf("%d operations in the store, want 1", len(ops))
-	}
-	op := ops[0]
+	op := e.onlyOp()
 	want := voucher.Format(op.Voucher)
 	if op.Kind != "report_loss" || done["voucher"] != want {
 		t.Errorf("done shows voucher %v, store has %s (%s)", done["voucher"], want, op.Kind)
@@ -418,15 +424,12 @@ func TestE2EProxyReport(t *testing.T) {
 	}
 	e.Confirm()
 	done := e.Expect("done", "printing", "false")
-	ops := e.ops()
-	if len(ops) != 1 {
-		t.Fatalf("%d operations, want 1", len(ops))
-	}
-	p := e.personal(ops[0])
+	op := e.onlyOp()
+	p := e.personal(op)
 	if p.Subject["id_number"] != ssID || p.Agent["id_number"] != tdDoc || p.Agent["relationship"] != "child" {
 		t.Errorf("stored subject %v agent %v", p.Subject, p.Agent)
 	}
-	want := voucher.Format(ops[0].Voucher)
+	want := voucher.Format(op.Voucher)
 	if done["voucher"] != want {
 		t.Errorf("done voucher %v, store %s", done["voucher"], want)
 	}
@@ -436,7 +439,7 @@ func TestE2EProxyReport(t *testing.T) {
 	}
 	assertNoPersonalData(t, "printed receipt", text)
 	assertNoPersonalData(t, "done screen", done)
-	e.waitState(ops[0].Key, store.Acknowledged)
+	e.waitState(op.Key, store.Acknowledged)
 	e.Cancel()
 	e.Expect("idle")
 	e.assertForgotten()
@@ -554,11 +557,8 @@ func TestE2EPaperOut(t *testing.T) {
 	e.post("/v1/sim/printer/paper_out", nil, http.StatusNoContent)
 	e.expectPrinter("paper_out")
 	done := e.reportVN()
-	ops := e.ops()
-	if len(ops) != 1 {
-		t.Fatalf("%d operations, want 1", len(ops))
-	}
-	want := voucher.Format(ops[0].Voucher)
+	op := e.onlyOp()
+	want := voucher.Format(op.Voucher)
 	if done["voucher"] != want || done["printed"] != false || done["printer_problem"] != "paper_out" {
 		t.Errorf("done screen: voucher %v (store %s), printed %v, problem %v", done["voucher"], want, done["printed"], done["printer_problem"])
 	}
@@ -568,7 +568,7 @@ func TestE2EPaperOut(t *testing.T) {
 	}
 	found := false
 	for _, r := range un {
-		if v, err := voucher.Normalize(r.Voucher); err == nil && v == ops[0].Voucher && !r.Printed {
+		if v, err := voucher.Normalize(r.Voucher); err == nil && v == op.Voucher && !r.Printed {
 			found = true
 		}
 	}
@@ -836,12 +836,9 @@ func TestE2EReportDuringOutage(t *testing.T) {
 	}
 	e.Confirm()
 	done := e.Expect("done", "printing", "false")
-	ops := e.ops()
-	if len(ops) != 1 {
-		t.Fatalf("%d operations, want 1", len(ops))
-	}
-	want := voucher.Format(ops[0].Voucher)
-	p := e.personal(ops[0])
+	op := e.onlyOp()
+	want := voucher.Format(op.Voucher)
+	p := e.personal(op)
 	if done["voucher"] != want || p.Subject["id_number"] != vnID || p.Card != nil || !p.Evidence.Offline {
 		t.Errorf("done voucher %v (store %s); stored subject %v card %v evidence %+v", done["voucher"], want, p.Subject, p.Card, p.Evidence)
 	}
@@ -861,12 +858,12 @@ func TestE2EReportDuringOutage(t *testing.T) {
 	}
 	e.Cancel()
 	e.Expect("idle")
-	if op, err := e.d.store.Get(ops[0].Key); err != nil || op.State != store.Pending {
+	if op, err := e.d.store.Get(op.Key); err != nil || op.State != store.Pending {
 		t.Fatalf("during the outage: %v %v", op.State, err)
 	}
 
 	e.d.sim.SetFaults(central.SimConfig{})
-	e.waitState(ops[0].Key, store.Acknowledged)
+	e.waitState(op.Key, store.Acknowledged)
 }
 
 // TestE2ESecondPageTakesOver: a second page takes over the screen, the
