@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,7 +26,6 @@ func init() {
 // done and says "central-sim listening on <url>" on stderr once listening.
 func centralSim(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("central-sim", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	listen := fs.String("listen", "", "address to listen on, e.g. 127.0.0.1:8443 (port 0: any free port)")
 	var cfg central.SimConfig
 	fs.DurationVar(&cfg.Latency, "latency", 0, "latency added to every /v1 answer, e.g. 200ms")
@@ -39,11 +37,8 @@ func centralSim(ctx context.Context, args []string, stderr io.Writer) error {
 	cert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	key := fs.String("tls-key", "", "private key of --tls-cert (PEM)")
 	clientCA := fs.String("client-ca", "", "require client certificates signed by these CAs (PEM; needs --tls-cert)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{"central-sim: " + err.Error()}
+	if help, err := parseFlags(fs, args, stderr); help || err != nil {
+		return err
 	}
 	var problems []string
 	if fs.NArg() > 0 {

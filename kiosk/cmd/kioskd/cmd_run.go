@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"io"
 	"log/slog"
 	"os"
 
@@ -22,14 +21,13 @@ func init() {
 
 func runDaemon(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	cfgPath := fs.String("config", "", "config file (TOML); none = the embedded default")
 	dataDir := fs.String("data-dir", "", "data directory (overrides data_dir)")
 	listen := fs.String("listen", "", "UI listen address (overrides ui.listen)")
 	mgmtListen := fs.String("mgmt-listen", "", "management API listen address (overrides mgmt.listen)")
 	centralURL := fs.String("central", "", `central API URL or "embedded" (overrides central.url)`)
-	if err := fs.Parse(args); err != nil {
-		return usageError{"run: " + err.Error()}
+	if help, err := parseFlags(fs, args, os.Stderr); help || err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{"run: unexpected argument " + fs.Arg(0)}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -26,14 +25,13 @@ func init() {
 // when the process exits (the connection closes).
 func runVCard(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("vcard", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	profile := fs.String("profile", "", "card profile JSON file (required)")
 	addr := fs.String("vpcd", vpcd.DefaultAddr, "HOST:PORT where pcscd's vpcd driver listens")
 	delay := fs.Duration("delay", 0, "wait this long before every answer (fault tests)")
 	dropAfter := fs.Int("drop-after", 0, "close the connection on the Nth APDU and exit (fault tests); 0 = never")
 	garbage := fs.Bool("garbage", false, "answer every APDU with random bytes (fault tests)")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+	if help, err := parseFlags(fs, args, os.Stderr); help || err != nil {
+		return err
 	}
 	switch {
 	case fs.NArg() > 0:

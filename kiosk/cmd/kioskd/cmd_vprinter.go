@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,7 +33,6 @@ func init() {
 // and inspect it at run time.
 func vprinterCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("vprinter", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	link := fs.String("link", "", "path to make a symlink to the printer's serial device (required)")
 	out := fs.String("out", "", "directory for receipt-NNNN.txt and .png renders (default: memory only)")
 	baud := fs.Int("baud", 0, "consume data at this line speed, e.g. 9600 (0: as fast as it comes)")
@@ -42,11 +40,8 @@ func vprinterCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	table := fs.Int("cp1258-table", int(escpos.DefaultCP1258Table), "ESC t table number that is CP1258")
 	control := fs.String("control", "", "serve the control API on this address, e.g. 127.0.0.1:9310")
 	state := fs.String("state", "ok", "initial state: ok, paper_out, paper_near_end, cover_open or offline")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{"vprinter: " + err.Error()}
+	if help, err := parseFlags(fs, args, stderr); help || err != nil {
+		return err
 	}
 	var problems []string
 	if fs.NArg() > 0 {

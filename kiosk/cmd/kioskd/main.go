@@ -5,7 +5,10 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"sort"
@@ -28,6 +31,24 @@ func register(c command) { commands[c.name] = c }
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
+
+// parseFlags parses a subcommand's args into fs. -h or --help prints the
+// flags to stderr and returns help = true (the command then does nothing);
+// a wrong flag prints them too and is a usageError.
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (help bool, err error) {
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: kioskd %s [flags]\n", fs.Name())
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return false, usageError{fs.Name() + ": " + err.Error()}
+	}
+	return false, nil
+}
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: kioskd <command> [flags]")
