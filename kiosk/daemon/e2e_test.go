@@ -267,6 +267,12 @@ func (e *e2e) printed(s string) vprinter.Rendered {
 			if !r.Complete {
 				e.t.Errorf("receipt %d cut short", r.Seq)
 			}
+			// The README sends whoever runs the default to the data
+			// folder's vprinter/ for the receipt.
+			want := filepath.Join(e.d.cfg.DataDir, "vprinter", fmt.Sprintf("receipt-%04d.txt", r.Seq))
+			if b, err := os.ReadFile(want); err != nil || string(b) != r.Text {
+				e.t.Errorf("receipt %d: %s holds %q (%v), want the printed text", r.Seq, want, b, err)
+			}
 			return r
 		}
 	}

@@ -91,7 +91,7 @@ func (s State) printing() bool { return s == StateOK || s == StatePaperNearEnd }
 // with CP1258 as table 52, reading as fast as the pty delivers, keeping
 // receipts in memory only.
 type Options struct {
-	OutDir      string       // where receipt-NNNN.txt/.png go; "" = memory only
+	OutDir      string       // where receipt-NNNN.txt/.png go, made when missing; "" = memory only
 	Baud        int          // pace reads to Baud/10 bytes per second; 0 = no pacing
 	Paper       escpos.Paper // 58 or 80; 0 = 80
 	CP1258Table byte         // the ESC t table that is CP1258; 0 = 52
@@ -671,6 +671,9 @@ func (p *Printer) finishLocked() {
 	r.PNG, r.QRBoxes = p.renderPNG(page)
 	if p.opt.OutDir != "" {
 		base := filepath.Join(p.opt.OutDir, fmt.Sprintf("receipt-%04d", r.Seq))
+		if err := os.MkdirAll(p.opt.OutDir, 0o755); err != nil {
+			p.log.Warn("vprinter: receipt folder", "err", err)
+		}
 		if err := os.WriteFile(base+".txt", []byte(r.Text), 0o644); err != nil {
 			p.log.Warn("vprinter: write receipt", "err", err)
 		} else {
