@@ -84,17 +84,24 @@ func (p *Proc) Kill() {
 	<-p.done
 }
 
-// Stop sends SIGTERM and waits up to 10 s, then kills; it returns the exit
-// error of a process that did not stop cleanly.
+// Stop sends SIGTERM and waits up to 10 s; it returns the exit error of a
+// process that did not stop cleanly. A Go process still running then gets
+// SIGQUIT, so its stderr ends with the stack of every goroutine, which
+// shows where the shutdown hung; after 5 s more it is killed.
 func (p *Proc) Stop() error {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
 		return p.err
 	case <-time.After(10 * time.Second):
-		p.Kill()
-		return fmt.Errorf("did not stop within 10 s of SIGTERM")
 	}
+	_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		p.Kill()
+	}
+	return fmt.Errorf("did not stop within 10 s of SIGTERM")
 }
 
 // Done is closed when the process has exited.
