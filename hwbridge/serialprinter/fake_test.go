@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +31,10 @@ type fakePort struct {
 	closed  chan struct{}
 	once    sync.Once
 	timeout time.Duration
+	reading atomic.Int32 // Reads in flight
+	// closedUnderRead: Close ran while a Read was in flight, which with
+	// go.bug.st/serial may read from another file reusing the descriptor.
+	closedUnderRead atomic.Bool
 }
 
 func newFake() *fakePort {
@@ -37,6 +42,8 @@ func newFake() *fakePort {
 }
 
 func (f *fakePort) Read(p []byte) (int, error) {
+	f.reading.Add(1)
+	defer f.reading.Add(-1)
 	select {
 	case b := <-f.replies:
 		p[0] = b
@@ -60,7 +67,13 @@ func (f *fakePort) Write(p []byte) (int, error) {
 
 func (f *fakePort) SetReadTimeout(t time.Duration) error { f.timeout = t; return nil }
 func (f *fakePort) ResetInputBuffer() error              { return nil }
-func (f *fakePort) Close() error                         { f.once.Do(func() { close(f.closed) }); return nil }
+func (f *fakePort) Close() error {
+	if f.reading.Load() > 0 {
+		f.closedUnderRead.Store(true)
+	}
+	f.once.Do(func() { close(f.closed) })
+	return nil
+}
 func (f *fakePort) GetModemStatusBits() (*serial.ModemStatusBits, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -130,6 +143,31 @@ func TestNoStatusReply(t *testing.T) {
 	}
 	if len(f.receipt()) != 0 {
 		t.Fatalf("receipt sent to a printer that did not answer")
+	}
+}
+
+// TestStopClosesNoPortUnderARead: stopping the driver ends its reader
+// before the port closes, every time.
+func TestStopClosesNoPortUnderARead(t *testing.T) {
+	for i := range 10 {
+		f := newFake()
+		p := New(Config{Device: "/dev/fake", Open: func(string, *serial.Mode) (Port, error) { return f, nil }}, quiet)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- p.Run(ctx) }()
+		for ev := range p.Events() {
+			if ev.Connected {
+				break
+			}
+		}
+		time.Sleep(time.Duration(i*23%100) * time.Millisecond) // stop at different points of the 100 ms read
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if f.closedUnderRead.Load() {
+			t.Fatalf("stop %d: the port was closed while a Read was in flight", i)
+		}
 	}
 }
 

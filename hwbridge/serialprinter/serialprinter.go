@@ -113,6 +113,8 @@ var (
 	// ErrNoStatus: the printer did not answer a status request in time
 	// (powered off, wrong baud rate, wrong cable).
 	ErrNoStatus = errors.New("printer did not answer the status request")
+
+	errStopped = errors.New("the driver is stopping")
 )
 
 // NotPrintedError says a receipt was not (or not surely) printed: Reason is
@@ -149,7 +151,8 @@ type Printer struct {
 type conn struct {
 	port    Port
 	replies chan byte
-	lost    chan struct{} // closed when the reader saw the port fail
+	stop    chan struct{} // closed to end the reader before the port closes
+	lost    chan struct{} // closed when the reader has ended
 	err     error         // why, set before lost is closed
 
 	mu      sync.Mutex
@@ -253,7 +256,7 @@ func (p *Printer) Run(ctx context.Context) error {
 
 // serve runs one connection until the port fails or ctx is done.
 func (p *Printer) serve(ctx context.Context, port Port) {
-	c := &conn{port: port, replies: make(chan byte, 64), lost: make(chan struct{}), resumed: make(chan struct{})}
+	c := &conn{port: port, replies: make(chan byte, 64), stop: make(chan struct{}), lost: make(chan struct{}), resumed: make(chan struct{})}
 	_ = port.SetReadTimeout(100 * time.Millisecond)
 	_ = port.ResetInputBuffer()
 	var wg sync.WaitGroup
@@ -284,10 +287,13 @@ loop:
 	p.mu.Lock()
 	p.conn = nil
 	p.mu.Unlock()
-	// Closing the port ends the reader, which closes c.lost: an exchange in
-	// flight returns ErrDisconnected instead of waiting for its deadline.
-	port.Close()
+	// The reader ends within its read timeout and closes c.lost, so an
+	// exchange in flight returns ErrDisconnected. Only then may the port
+	// close: go.bug.st/serial closes the descriptor under a Read in flight,
+	// which could then read from a socket or file that reuses its number.
+	close(c.stop)
 	wg.Wait()
+	port.Close()
 	if why != nil {
 		p.emit(Event{Err: fmt.Errorf("%w: %v", ErrDisconnected, why)})
 	}
@@ -298,10 +304,18 @@ func (p *Printer) poll(ctx context.Context) {
 }
 
 // read sorts what the printer sends: XON/XOFF drive the pause, every other
-// byte is a status reply (status bytes never equal XON or XOFF).
+// byte is a status reply (status bytes never equal XON or XOFF). It reads
+// until the port fails or c.stop is closed.
 func (c *conn) read() {
+	defer close(c.lost)
 	buf := make([]byte, 64)
 	for {
+		select {
+		case <-c.stop:
+			c.err = errStopped
+			return
+		default:
+		}
 		n, err := c.port.Read(buf)
 		for _, b := range buf[:n] {
 			switch b {
@@ -326,7 +340,6 @@ func (c *conn) read() {
 		}
 		if err != nil {
 			c.err = err
-			close(c.lost)
 			return
 		}
 	}
