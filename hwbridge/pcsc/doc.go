@@ -2,7 +2,8 @@
 // via github.com/ebfe/scard and libpcsclite): it maps readers to slots by
 // configured name patterns, turns pcscd's state changes into
 // hwbridge.ReaderEvents (event-driven with SCardGetStatusChange and the
-// `\\?PnP?\Notification` pseudo-reader, no polling loop of its own), and
+// `\\?PnP?\Notification` pseudo-reader, each wait bounded to half a second
+// so a stop is noticed without SCardCancel), and
 // connects to the card in a slot as a hwbridge.Card that speaks APDUs.
 //
 // It survives pcscd stopping and starting again (the PC/SC context is

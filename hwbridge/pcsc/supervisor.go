@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,10 +28,13 @@ const (
 	maxBackoff = 2 * time.Second
 )
 
-// cancelEvery is how often a cancelled Run repeats SCardCancel until its
-// loop has noticed: SCardCancel only wakes a call already waiting, so a
-// cancel that lands between two calls must be repeated.
-const cancelEvery = 50 * time.Millisecond
+// waitSlice bounds each SCardGetStatusChange, so Run notices its ctx ending
+// within it. A change still returns at once: each call passes the states
+// already seen, and pcscd answers as soon as one differs. SCardCancel is not
+// used to wake the wait: it needs a new connection to pcscd per call, only
+// wakes a call already registered there, and blocks if pcscd does not
+// answer, so a stop could hang on it.
+const waitSlice = 500 * time.Millisecond
 
 // Supervisor watches the PC/SC readers and hands out connections to cards.
 type Supervisor struct {
@@ -43,9 +45,6 @@ type Supervisor struct {
 	ran atomic.Bool // Run was called
 
 	tab *table
-
-	mu   sync.Mutex
-	sctx *scard.Context // monitoring context while Run holds one
 }
 
 // New returns a supervisor for cfg. It starts nothing: Run does. log may be
@@ -73,43 +72,16 @@ func (s *Supervisor) Events() <-chan hwbridge.ReaderEvent { return s.events }
 // empty Slot.
 func (s *Supervisor) Readers() []hwbridge.ReaderState { return s.tab.states() }
 
-// Run watches the readers until ctx is done, then returns nil after its
-// goroutines have exited. pcscd being absent or restarting is not an error:
-// Run keeps trying to reach it with backoff and reports every reader as
-// removed meanwhile. Run may be called once.
+// Run watches the readers until ctx is done, then returns nil, within
+// waitSlice while pcscd answers. pcscd being absent or restarting is not an
+// error: Run keeps trying to reach it with backoff and reports every reader
+// as removed meanwhile. Run may be called once.
 func (s *Supervisor) Run(ctx context.Context) error {
 	if s.ran.Swap(true) {
 		return ErrRunTwice
 	}
 	defer close(s.events)
-	loopDone := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { // wakes a GetStatusChange waiting when ctx ends
-		defer wg.Done()
-		select {
-		case <-loopDone:
-			return
-		case <-ctx.Done():
-		}
-		t := time.NewTicker(cancelEvery)
-		defer t.Stop()
-		for {
-			s.mu.Lock()
-			if s.sctx != nil {
-				_ = s.sctx.Cancel()
-			}
-			s.mu.Unlock()
-			select {
-			case <-loopDone:
-				return
-			case <-t.C:
-			}
-		}
-	}()
 	s.loop(ctx)
-	close(loopDone)
-	wg.Wait()
 	return nil
 }
 
@@ -135,15 +107,7 @@ func (s *Supervisor) loop(ctx context.Context) {
 		}
 		reported = false
 		backoff = minBackoff
-		s.mu.Lock()
-		s.sctx = sctx
-		s.mu.Unlock()
-
 		err = s.watch(ctx, sctx)
-
-		s.mu.Lock()
-		s.sctx = nil
-		s.mu.Unlock()
 		_ = sctx.Release()
 		if ctx.Err() != nil {
 			return
@@ -175,11 +139,11 @@ func (s *Supervisor) watch(ctx context.Context, sctx *scard.Context) error {
 			s.emit(ctx, s.tab.sync(names))
 			relist = false
 		}
-		err := sctx.GetStatusChange(states, -1)
+		err := sctx.GetStatusChange(states, waitSlice)
 		switch {
 		case err == nil:
-		case errors.Is(err, scard.ErrCancelled), errors.Is(err, scard.ErrTimeout):
-			continue // ctx done (checked by the loop) or spurious
+		case errors.Is(err, scard.ErrTimeout), errors.Is(err, scard.ErrCancelled):
+			continue // nothing changed: look at ctx again
 		case errors.Is(err, scard.ErrUnknownReader), errors.Is(err, scard.ErrReaderUnavailable):
 			relist = true // a reader vanished between list and wait
 			continue
