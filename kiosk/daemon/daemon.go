@@ -9,13 +9,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -301,21 +298,21 @@ func (d *Daemon) Run(ctx context.Context) error {
 		RequireAuth: !mgmt.IsLoopback(d.cfg.Mgmt.Listen),
 	})
 	d.mountSimControl(mg)
-	g.serve(ctx, cancel, d.mgmt, mg)
-	g.serve(ctx, cancel, d.ui, d.metrics.countPages(d.page))
+	g.serve(ctx, cancel, "management API", d.mgmt, mg)
+	g.serve(ctx, cancel, "page server", d.ui, d.metrics.countPages(d.page))
 	d.dev.run(ctx, &g, cancel)
-	g.run(ctx, cancel, d.pumpEvents)
-	g.run(ctx, cancel, d.session.Run)
+	g.run(ctx, cancel, "device events", d.pumpEvents)
+	g.run(ctx, cancel, "session", d.session.Run)
 	if d.sim != nil {
-		g.serve(ctx, cancel, d.central, d.sim)
+		g.serve(ctx, cancel, "embedded central", d.central, d.sim)
 	}
-	g.run(ctx, cancel, d.drainer.Run)
-	g.run(ctx, cancel, d.purgeLoop)
-	g.run(ctx, cancel, d.heartbeatLoop)
+	g.run(ctx, cancel, "delivery to central", d.drainer.Run)
+	g.run(ctx, cancel, "purge", d.purgeLoop)
+	g.run(ctx, cancel, "heartbeat", d.heartbeatLoop)
 	d.log.Info("kioskd ready", "ui", d.Addrs().UI, "mgmt", d.Addrs().Mgmt, "central", d.Addrs().Central, "kiosk_id", d.cfg.KioskID, "version", kiosk.Version)
 	<-ctx.Done()
 	d.page.Close()
-	return g.wait()
+	return g.wait(d.log, stopGrace)
 }
 
 func (d *Daemon) mgmtToken() string {
@@ -353,47 +350,4 @@ func (d *Daemon) purgeLoop(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
-}
-
-// group runs the daemon's parts; the first to fail cancels the rest.
-type group struct {
-	wg  sync.WaitGroup
-	mu  sync.Mutex
-	err error
-}
-
-func (g *group) run(ctx context.Context, cancel context.CancelFunc, f func(context.Context) error) {
-	g.wg.Add(1)
-	go func() {
-		defer g.wg.Done()
-		if err := f(ctx); err != nil && ctx.Err() == nil {
-			g.mu.Lock()
-			if g.err == nil {
-				g.err = err
-			}
-			g.mu.Unlock()
-			cancel()
-		}
-	}()
-}
-
-func (g *group) serve(ctx context.Context, cancel context.CancelFunc, l net.Listener, h http.Handler) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	g.run(ctx, cancel, func(ctx context.Context) error {
-		<-ctx.Done()
-		sctx, c := context.WithTimeout(context.Background(), 3*time.Second)
-		defer c()
-		return srv.Shutdown(sctx)
-	})
-	g.run(ctx, cancel, func(context.Context) error {
-		if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("serve %s: %w", l.Addr(), err)
-		}
-		return nil
-	})
-}
-
-func (g *group) wait() error {
-	g.wg.Wait()
-	return g.err
 }

@@ -83,10 +83,10 @@ func openDevices(cfg config.Config, log *slog.Logger) (*devices, error) {
 // run runs the devices and keeps the printer's last status for status
 // reports, forwarding events to onEvent.
 func (d *devices) run(ctx context.Context, g *group, cancel context.CancelFunc) {
-	g.run(ctx, cancel, d.readers.Run)
-	g.run(ctx, cancel, d.printer.Run)
+	g.run(ctx, cancel, "card readers", d.readers.Run)
+	g.run(ctx, cancel, "printer", d.printer.Run)
 	if d.vprint != nil {
-		g.run(ctx, cancel, d.vprint.Run)
+		g.run(ctx, cancel, "simulated printer", d.vprint.Run)
 	}
 }
 
