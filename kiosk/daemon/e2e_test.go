@@ -110,6 +110,9 @@ func runDaemon(t testing.TB, mod ...func(*config.Config)) *e2e {
 		}
 		// Whatever happened, the logs name no one.
 		assertNoPersonalData(t, "the daemon's log", logs.String())
+		if t.Failed() {
+			t.Logf("the daemon's log:\n%s", logs.String())
+		}
 	})
 	return e
 }
