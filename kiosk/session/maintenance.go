@@ -176,6 +176,7 @@ type maintState struct {
 	detail    string // a device's error text for result (no personal data)
 	data      map[string]any
 	tests     map[string]ReaderTest
+	toTest    []hwbridge.Slot // cards put in during a call, tested after it
 }
 
 type maintResult struct {
@@ -232,7 +233,7 @@ func (s *Session) maintIntent(ctx context.Context, wg *sync.WaitGroup, in ui.Int
 			s.maintExit(ctx, wg, "logout")
 		default:
 			m.busy = ""
-			m.seq++
+			m.seq++ // the answer of an action left behind is not applied
 			s.maintShow(ctx, wg, mHome)
 			s.render()
 		}
@@ -328,12 +329,17 @@ func (s *Session) maintCall(ctx context.Context, wg *sync.WaitGroup, busy string
 	}()
 }
 
-func (s *Session) onMaintDone(r maintResult) {
+func (s *Session) onMaintDone(ctx context.Context, wg *sync.WaitGroup, r maintResult) {
 	if !s.maintOn() || r.seq != s.m.seq {
 		return
 	}
 	s.m.busy = ""
 	r.apply()
+	if m := &s.m; m.busy == "" && m.screen == mReaderTest && len(m.toTest) > 0 {
+		slot := m.toTest[0]
+		m.toTest = m.toTest[1:]
+		s.maintReaderTest(ctx, wg, slot)
+	}
 	s.render()
 }
 
@@ -367,7 +373,11 @@ func (s *Session) maintShow(ctx context.Context, wg *sync.WaitGroup, screen stri
 	if m.screen != screen {
 		m.result, m.detail = "", ""
 	}
-	m.screen, m.data = screen, nil
+	if m.busy == "load" { // the screen left behind no longer wants its data
+		m.busy = ""
+		m.seq++
+	}
+	m.screen, m.data, m.toTest = screen, nil, nil
 	mt := s.deps.Maintenance
 	var load func(ctx context.Context) (map[string]any, error)
 	switch screen {
@@ -534,14 +544,24 @@ func (s *Session) maintReaderTest(ctx context.Context, wg *sync.WaitGroup, slot 
 }
 
 // maintDevice reacts to a device event while the menu is open: a card put
-// in during the reader test is tested, the devices screen is reloaded.
+// in during the reader test is tested (after the call in flight, if any),
+// the devices screen is reloaded.
 func (s *Session) maintDevice(ctx context.Context, wg *sync.WaitGroup, ev DeviceEvent) {
-	if s.m.busy != "" || s.m.who == "" {
+	m := &s.m
+	if m.who == "" {
 		return
 	}
 	switch {
-	case s.m.screen == mReaderTest && ev.Kind == hwbridge.CardInserted:
+	case m.screen == mReaderTest && ev.Kind == hwbridge.CardInserted:
+		if m.busy != "" { // tested when the call in flight ends
+			if !slices.Contains(m.toTest, ev.Slot) {
+				m.toTest = append(m.toTest, ev.Slot)
+			}
+			return
+		}
 		s.maintReaderTest(ctx, wg, ev.Slot)
+	case m.busy != "":
+		return
 	case s.m.screen == mDevices:
 		s.maintShow(ctx, wg, mDevices)
 	default:

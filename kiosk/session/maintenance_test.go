@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,6 +25,9 @@ import (
 type fakeMaint struct {
 	guard *maint.Guard
 	gate  chan struct{} // if set, Login waits for it
+
+	// If set, Queue and ReaderTest wait for them (set before the call).
+	queueGate, testGate atomic.Pointer[chan struct{}]
 
 	mu        sync.Mutex
 	audit     []string // "who action"
@@ -101,7 +105,22 @@ func (f *fakeMaint) Devices(ctx context.Context) (MaintDevices, error) {
 	}, nil
 }
 
+// pass waits for the gate g holds, if any.
+func pass(ctx context.Context, g *atomic.Pointer[chan struct{}]) error {
+	if c := g.Load(); c != nil {
+		select {
+		case <-*c:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
 func (f *fakeMaint) Queue(ctx context.Context) (MaintQueue, error) {
+	if err := pass(ctx, &f.queueGate); err != nil {
+		return MaintQueue{}, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	q := MaintQueue{Pending: 2, OldestPending: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC), SLABreached: true}
@@ -145,7 +164,10 @@ func (f *fakeMaint) TestPrint(ctx context.Context, who string) error {
 }
 
 func (f *fakeMaint) ReaderTest(ctx context.Context, who string, slot hwbridge.Slot) (ReaderTest, error) {
-	f.record(who, "reader_test")
+	f.record(who, "reader_test") // the call started
+	if err := pass(ctx, &f.testGate); err != nil {
+		return ReaderTest{}, err
+	}
 	return ReaderTest{ATR: "3b8f8001", CardType: "ss_card"}, nil
 }
 
@@ -435,4 +457,44 @@ func TestMaintenanceStaleLoginIgnored(t *testing.T) {
 			break
 		}
 	}
+}
+
+// TestMaintenanceReaderTestKeepsEveryCard: a card put in on the reader test
+// screen is tested even while the screen left behind is still loading, and
+// a card put in while another is being tested is tested next.
+func TestMaintenanceReaderTestKeepsEveryCard(t *testing.T) {
+	r, fm := maintRig(t)
+	r.maintLogin("135790")
+	for d := r.Last(); d["sla_breached"] != true; d = r.Expect("maintenance_home") {
+	}
+	slowQueue := make(chan struct{})
+	defer close(slowQueue)
+	fm.queueGate.Store(&slowQueue)
+	r.Input(FieldMaintGo, "about")
+	r.Expect("maintenance_about")
+	r.Back() // the menu's load (the queue, for the SLA alert) waits
+	r.Expect("maintenance_home")
+	r.Input(FieldMaintGo, "reader_test")
+	r.Expect("maintenance_reader_test")
+	r.dev.insert(hwbridge.SlotSS)
+	tested := func(slot int) {
+		t.Helper()
+		for {
+			if ts := asList(r.Expect("maintenance_reader_test")["tests"]); ts[slot]["atr"] == "3b8f8001" {
+				return
+			}
+		}
+	}
+	tested(1)
+
+	slowTest := make(chan struct{})
+	fm.testGate.Store(&slowTest)
+	r.dev.remove(hwbridge.SlotSS)
+	r.dev.insert(hwbridge.SlotID) // its test waits
+	waitAudit(t, fm, []string{"tech-7 login", "tech-7 reader_test", "tech-7 reader_test"})
+	r.dev.insert(hwbridge.SlotSS) // comes in during the id card's test
+	close(slowTest)
+	tested(0)
+	// The ss card is tested once more, after the id card.
+	waitAudit(t, fm, []string{"tech-7 login", "tech-7 reader_test", "tech-7 reader_test", "tech-7 reader_test"})
 }

@@ -301,7 +301,7 @@ func (s *Session) Run(ctx context.Context) error {
 		case now := <-ticks:
 			s.onTick(ctx, &wg, now)
 		case r := <-s.maintDone:
-			s.onMaintDone(r)
+			s.onMaintDone(ctx, &wg, r)
 		case ch := <-s.inspect:
 			st := s.state
 			st.Cards = slices.Clone(st.Cards) // Wipe zeroes the loop's copy in place
