@@ -10,7 +10,15 @@
 // in-process simulated devices).
 package hwbridge
 
-import "context"
+import (
+	"context"
+	"errors"
+)
+
+// ErrNoCard: the slot's reader has no card in it when a connection is
+// asked for. Every reader implementation wraps it, so the application can
+// tell "put the card in" from a card that failed.
+var ErrNoCard = errors.New("no card in the reader")
 
 // Slot names a card reader by its role on the terminal, as the sim control
 // API and the configuration do.

@@ -34,7 +34,7 @@ var (
 	// ErrNoReader: no attached reader serves the slot.
 	ErrNoReader = errors.New("pcsc: no reader attached for this slot")
 	// ErrNoCard: the slot's reader has no card in it.
-	ErrNoCard = errors.New("pcsc: no card in the reader")
+	ErrNoCard = hwbridge.ErrNoCard
 	// ErrCardRemoved: the card left the reader (or was reset by another
 	// application) during the exchange.
 	ErrCardRemoved = errors.New("pcsc: card removed")

@@ -533,6 +533,11 @@ func (s *State) result(in Intent) ([]Effect, error) {
 		if err := s.expects(in, ReadID, StepReadingID); err != nil {
 			return nil, err
 		}
+		if errors.Is(in.Err, hwbridge.ErrNoCard) {
+			// Taken out before the read began: ask for it again.
+			s.IDPresent = false
+			return s.goTo(StepPlaceID), nil
+		}
 		if in.Err != nil {
 			return s.fail(CodeIDReadFailed, StepDocNumber), nil
 		}
@@ -599,6 +604,10 @@ func (s *State) result(in Intent) ([]Effect, error) {
 	case SSRead:
 		if err := s.expects(in, ReadSS, StepReadingSS); err != nil {
 			return nil, err
+		}
+		if errors.Is(in.Err, hwbridge.ErrNoCard) {
+			s.SSPresent = false
+			return s.goTo(StepPlaceSS), nil
 		}
 		if in.Err != nil {
 			return s.fail(CodeSSReadFailed, StepPlaceSS), nil

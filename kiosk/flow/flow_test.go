@@ -21,6 +21,7 @@ const (
 
 var (
 	errIO  = errors.New("device gone")
+	noCard = fmt.Errorf("connect: %w", hwbridge.ErrNoCard)
 	holder = Person{IDNumber: holderID, Name: holderName, BirthDate: "19900307"}
 	agent  = Person{IDNumber: agentID, Name: agentName}
 	ss     = SSCard{CardNumber: "A12345678", SSN: holderID, Name: holderName}
@@ -182,6 +183,12 @@ func TestTransitions(t *testing.T) {
 					t.Errorf("fetch for %q", effs[0].IDNumber)
 				}
 			}},
+		{name: "id gone before the read asks for it", path: pReadingID, intent: res(IDRead, func(i *Intent) { i.Err = noCard }), want: StepPlaceID,
+			check: func(t *testing.T, s State, _ []Effect) {
+				if s.IDPresent || s.BAC.DocNumber == "" {
+					t.Errorf("card present %v, access key %+v; want the card absent and the key kept", s.IDPresent, s.BAC)
+				}
+			}},
 		{name: "id read failed", path: pReadingID, intent: res(IDRead, func(i *Intent) { i.Err = errIO }), want: StepError,
 			check: func(t *testing.T, s State, _ []Effect) {
 				if s.ErrCode != CodeIDReadFailed || s.Retry != StepDocNumber {
@@ -332,6 +339,13 @@ func TestTransitions(t *testing.T) {
 		{name: "ss place back", path: pSSPlace, intent: ev(Back), want: StepMenu},
 		{name: "ss read asks pin", path: pSSReading, intent: res(SSRead, func(i *Intent) { i.SS = ss }), want: StepPIN},
 		{name: "ss read failed", path: pSSReading, intent: res(SSRead, func(i *Intent) { i.Err = errIO }), want: StepError},
+		// The card was taken out before its removal reached the flow.
+		{name: "ss gone before the read asks for it", path: pSSReading, intent: res(SSRead, func(i *Intent) { i.Err = noCard }), want: StepPlaceSS,
+			check: func(t *testing.T, s State, _ []Effect) {
+				if s.SSPresent || s.ErrCode != "" {
+					t.Errorf("card present %v, error %q; want the card absent and no error", s.SSPresent, s.ErrCode)
+				}
+			}},
 		{name: "ss removed while reading ends", path: pSSReading, intent: card(CardRemoved, hwbridge.SlotSS), want: StepIdle, effects: []EffectKind{EndSession}},
 		{name: "pin typed verifies", path: pPIN, intent: in(FieldPIN, "924681"), want: StepPINVerify, effects: []EffectKind{VerifyPIN},
 			check: func(t *testing.T, s State, effs []Effect) {
