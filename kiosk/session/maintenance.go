@@ -560,9 +560,7 @@ func (s *Session) maintDevice(ctx context.Context, wg *sync.WaitGroup, ev Device
 			return
 		}
 		s.maintReaderTest(ctx, wg, ev.Slot)
-	case m.busy != "":
-		return
-	case s.m.screen == mDevices:
+	case m.screen == mDevices: // a load in flight may predate ev: it is dropped
 		s.maintShow(ctx, wg, mDevices)
 	default:
 		return
