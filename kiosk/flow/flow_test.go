@@ -20,11 +20,11 @@ const (
 )
 
 var (
-	errIO  = errors.New("device gone")
-	noCard = fmt.Errorf("connect: %w", hwbridge.ErrNoCard)
-	holder = Person{IDNumber: holderID, Name: holderName, BirthDate: "19900307"}
-	agent  = Person{IDNumber: agentID, Name: agentName}
-	ss     = SSCard{CardNumber: "A12345678", SSN: holderID, Name: holderName}
+	errIO     = errors.New("device gone")
+	errNoCard = fmt.Errorf("connect: %w", hwbridge.ErrNoCard)
+	holder    = Person{IDNumber: holderID, Name: holderName, BirthDate: "19900307"}
+	agent     = Person{IDNumber: agentID, Name: agentName}
+	ss        = SSCard{CardNumber: "A12345678", SSN: holderID, Name: holderName}
 )
 
 func start(k Kind) Intent           { return Intent{Kind: Start, Flow: k} }
@@ -183,7 +183,7 @@ func TestTransitions(t *testing.T) {
 					t.Errorf("fetch for %q", effs[0].IDNumber)
 				}
 			}},
-		{name: "id gone before the read asks for it", path: pReadingID, intent: res(IDRead, func(i *Intent) { i.Err = noCard }), want: StepPlaceID,
+		{name: "id gone before the read asks for it", path: pReadingID, intent: res(IDRead, func(i *Intent) { i.Err = errNoCard }), want: StepPlaceID,
 			check: func(t *testing.T, s State, _ []Effect) {
 				if s.IDPresent || s.BAC.DocNumber == "" {
 					t.Errorf("card present %v, access key %+v; want the card absent and the key kept", s.IDPresent, s.BAC)
@@ -340,7 +340,7 @@ func TestTransitions(t *testing.T) {
 		{name: "ss read asks pin", path: pSSReading, intent: res(SSRead, func(i *Intent) { i.SS = ss }), want: StepPIN},
 		{name: "ss read failed", path: pSSReading, intent: res(SSRead, func(i *Intent) { i.Err = errIO }), want: StepError},
 		// The card was taken out before its removal reached the flow.
-		{name: "ss gone before the read asks for it", path: pSSReading, intent: res(SSRead, func(i *Intent) { i.Err = noCard }), want: StepPlaceSS,
+		{name: "ss gone before the read asks for it", path: pSSReading, intent: res(SSRead, func(i *Intent) { i.Err = errNoCard }), want: StepPlaceSS,
 			check: func(t *testing.T, s State, _ []Effect) {
 				if s.SSPresent || s.ErrCode != "" {
 					t.Errorf("card present %v, error %q; want the card absent and no error", s.SSPresent, s.ErrCode)
