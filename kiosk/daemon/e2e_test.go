@@ -325,6 +325,18 @@ func (e *e2e) reportVN() map[string]any {
 	return e.Expect("done", "printing", "false")
 }
 
+// settlementToPIN walks suspend_settlement or resume_settlement (kind)
+// from idle to the PIN keypad, putting card in the ss reader.
+func (e *e2e) settlementToPIN(kind string, card *cardsim.Card) {
+	e.t.Helper()
+	e.Confirm()
+	e.Expect("menu")
+	e.Start(kind)
+	e.Expect("identify", "slot", "ss")
+	e.insert(hwbridge.SlotSS, card)
+	e.Expect("keypad", "field", "pin", "secret", "true")
+}
+
 // reportToIdentify walks report_loss from idle to the identify screen.
 func (e *e2e) reportToIdentify(mode, doc, birth, expiry string) {
 	e.t.Helper()
@@ -459,16 +471,7 @@ func TestE2EProxyReport(t *testing.T) {
 func TestE2ESettlementPIN(t *testing.T) {
 	e := startDaemon(t)
 	card := loadCard(t, "ss_zhangsan.json")
-	toPIN := func(f string) {
-		t.Helper()
-		e.Confirm()
-		e.Expect("menu")
-		e.Start(f)
-		e.Expect("identify", "slot", "ss")
-		e.insert(hwbridge.SlotSS, card)
-		e.Expect("keypad", "field", "pin", "secret", "true")
-	}
-	toPIN("suspend_settlement")
+	e.settlementToPIN("suspend_settlement", card)
 	e.Input("pin", ssPIN)
 	d := e.Expect("confirm", "title", "confirm.title.suspend_settlement")
 	if rw := uitest.Rows(d); rw["row.name"] != ssName || rw["row.card"] == ssCard {
@@ -493,7 +496,7 @@ func TestE2ESettlementPIN(t *testing.T) {
 	e.Expect("idle")
 	e.assertForgotten()
 
-	toPIN("resume_settlement")
+	e.settlementToPIN("resume_settlement", card)
 	e.Input("pin", "000000")
 	e.Expect("keypad", "field", "pin", "tries_left", "2", "error", "wrong_pin")
 	e.Input("pin", "111111")
@@ -510,7 +513,7 @@ func TestE2ESettlementPIN(t *testing.T) {
 	e.remove(hwbridge.SlotSS)
 
 	// The card keeps its blocked PIN: the right one is refused now.
-	toPIN("resume_settlement")
+	e.settlementToPIN("resume_settlement", card)
 	e.Input("pin", ssPIN)
 	e.Expect("error", "code", flow.CodePINBlocked)
 	if n := len(e.ops()); n != 1 {
@@ -681,12 +684,7 @@ func TestE2EIdleTimeout(t *testing.T) {
 	// second's tick on, and a loaded machine that drops a tick still shows
 	// it before the timeout.
 	e := startDaemon(t, func(c *config.Config) { c.UI.IdleTimeout = config.Duration{Duration: 4 * time.Second} })
-	e.Confirm()
-	e.Expect("menu")
-	e.Start("suspend_settlement")
-	e.Expect("identify", "slot", "ss")
-	e.insert(hwbridge.SlotSS, loadCard(t, "ss_zhangsan.json"))
-	e.Expect("keypad", "field", "pin")
+	e.settlementToPIN("suspend_settlement", loadCard(t, "ss_zhangsan.json"))
 	sawCountdown := false
 	for {
 		f := e.Frame()
@@ -770,12 +768,7 @@ func TestE2EForeignOriginAndFlood(t *testing.T) {
 		}
 	}
 
-	e.Confirm()
-	e.Expect("menu")
-	e.Start("suspend_settlement")
-	e.Expect("identify", "slot", "ss")
-	e.insert(hwbridge.SlotSS, loadCard(t, "ss_zhangsan.json"))
-	e.Expect("keypad", "field", "pin")
+	e.settlementToPIN("suspend_settlement", loadCard(t, "ss_zhangsan.json"))
 	before := e.snapshot()
 	drained := make(chan struct{})
 	go func() { // drain the answers until the flood is over
@@ -879,12 +872,7 @@ func TestE2EReportDuringOutage(t *testing.T) {
 // first is told so, and the flow carries on where it was on the new page.
 func TestE2ESecondPageTakesOver(t *testing.T) {
 	e := startDaemon(t)
-	e.Confirm()
-	e.Expect("menu")
-	e.Start("suspend_settlement")
-	e.Expect("identify", "slot", "ss")
-	e.insert(hwbridge.SlotSS, loadCard(t, "ss_zhangsan.json"))
-	e.Expect("keypad", "field", "pin")
+	e.settlementToPIN("suspend_settlement", loadCard(t, "ss_zhangsan.json"))
 	first := e.Conn
 	e.connect()
 	e.Expect("keypad", "field", "pin") // the new page gets the current screen
