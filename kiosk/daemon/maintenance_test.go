@@ -156,10 +156,7 @@ func TestMaintenanceActionsThroughDaemon(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	e.Start("maintenance")
-	e.Expect("maintenance_pin")
-	e.Input(session.FieldTechPIN, techPIN)
-	e.Expect("maintenance_home", "tech", "tech-anna")
+	e.techLogin()
 
 	// Devices: both simulated readers, the printer on its pty.
 	e.Input(session.FieldMaintGo, "devices")
@@ -278,10 +275,7 @@ func TestMaintenanceActionsThroughDaemon(t *testing.T) {
 // says so and is audited as failed; a reader test with no card tells why.
 func TestMaintenanceDeviceTroubleThroughDaemon(t *testing.T) {
 	e := startDaemon(t, withTechnician(t))
-	e.Start("maintenance")
-	e.Expect("maintenance_pin")
-	e.Input(session.FieldTechPIN, techPIN)
-	e.Expect("maintenance_home")
+	e.techLogin()
 	e.Input(session.FieldMaintGo, "devices")
 	e.expectMaint("maintenance_devices", "printer")
 	if err := e.d.dev.vprint.SetState(vprinter.StatePaperOut); err != nil {
@@ -389,10 +383,7 @@ func TestMaintenanceIdleLogoutThroughDaemon(t *testing.T) {
 	e := startDaemon(t, withTechnician(t), func(c *config.Config) {
 		c.Maintenance.IdleTimeout = config.Duration{Duration: time.Second}
 	})
-	e.Start("maintenance")
-	e.Expect("maintenance_pin")
-	e.Input(session.FieldTechPIN, techPIN)
-	e.Expect("maintenance_home")
+	e.techLogin()
 	e.Expect("idle")
 	// The logout is audited just after the screen changes.
 	for range 100 {
@@ -430,10 +421,7 @@ func TestMaintenanceReprintsAReceiptThatDidNotComeOut(t *testing.T) {
 	e.post("/v1/sim/printer/ok", nil, http.StatusNoContent)
 	e.expectPrinter("ok")
 
-	e.Start("maintenance")
-	e.Expect("maintenance_pin")
-	e.Input(session.FieldTechPIN, techPIN)
-	e.Expect("maintenance_home", "tech", "tech-anna")
+	e.techLogin()
 	e.Input(session.FieldMaintGo, "queue")
 	d := e.expectMaint("maintenance_queue", "unprinted")
 	assertNoPersonalData(t, "queue screen", d)
@@ -492,10 +480,7 @@ func TestRetryNowDeliversAtOnce(t *testing.T) {
 		return false
 	})
 	faults(false)
-	e.Start("maintenance")
-	e.Expect("maintenance_pin")
-	e.Input(session.FieldTechPIN, techPIN)
-	e.Expect("maintenance_home", "tech", "tech-anna")
+	e.techLogin()
 	e.Input(session.FieldMaintGo, "queue")
 	e.expectMaint("maintenance_queue", "ops")
 	e.Input(session.FieldRetry, key)
@@ -504,4 +489,14 @@ func TestRetryNowDeliversAtOnce(t *testing.T) {
 		op, err := e.d.store.Get(key)
 		return err == nil && op.State == store.Acknowledged
 	})
+}
+
+// techLogin opens the maintenance menu from idle and logs the configured
+// technician in.
+func (e *e2e) techLogin() {
+	e.t.Helper()
+	e.Start("maintenance")
+	e.Expect("maintenance_pin")
+	e.Input(session.FieldTechPIN, techPIN)
+	e.Expect("maintenance_home", "tech", "tech-anna")
 }

@@ -20,7 +20,6 @@ import (
 
 	"github.com/kioskd/kioskd/hwbridge"
 	"github.com/kioskd/kioskd/kiosk/config"
-	"github.com/kioskd/kioskd/kiosk/session"
 	"github.com/kioskd/kioskd/scripts/rig"
 )
 
@@ -250,10 +249,7 @@ func TestNothingPersonalReachesOpsOrTechnicians(t *testing.T) {
 	e.remove("ss")
 	e.Expect("idle")
 
-	e.Start("maintenance")
-	e.Expect("maintenance_pin")
-	e.Input(session.FieldTechPIN, techPIN)
-	e.Expect("maintenance_home", "tech", "tech-anna")
+	e.techLogin()
 	e.Cancel()
 	e.Expect("idle")
 	eventually(t, 10*time.Second, "the report reaches central and a heartbeat follows", func() bool {
