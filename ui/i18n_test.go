@@ -55,7 +55,7 @@ func TestPageKeysInCatalogue(t *testing.T) {
 	}
 	html, _ := fs.ReadFile(StaticFS(), "index.html")
 	c := catalogue(t, "en")
-	re := regexp.MustCompile(`(?:\bt\(|button\(|data-i18n=)"([a-z][a-z_.\-]*[a-z_])"`)
+	re := regexp.MustCompile(`(?:\bt\(|button\(|data-i18n=|data-k=|\bk: )"([a-z][a-z_.\-]*[a-z_])"`)
 	found := 0
 	for _, src := range [][]byte{js, html} {
 		for _, m := range re.FindAllSubmatch(src, -1) {

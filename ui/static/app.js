@@ -17,6 +17,10 @@
   let lastPing = 0;
   let toastTimer = 0;
   window.__renders = []; // [{name, t}] for tests and benchmarks
+  // Hooks for speech.js (speech mode and the keypad path): it reads the
+  // rendered screen, whose texts carry their catalogue keys in data-k
+  // (space-separated when an element shows several), and sends intents.
+  window.kiosk = { send: (msg) => send(msg), lang: () => lang, screen: () => current };
 
   const $ = (id) => document.getElementById(id);
 
@@ -34,6 +38,12 @@
     for (const k in attrs || {}) {
       if (k === "onclick") e.addEventListener("click", attrs[k]);
       else if (k === "text") e.textContent = attrs[k];
+      else if (k === "k") {
+        // A catalogue text: shown translated, its key kept for speech.
+        e.setAttribute("data-k", attrs.k);
+        e.textContent = attrs.k.split(" ").map((x) => t(x, attrs.vars)).join(" ");
+        if (attrs.vars && attrs.vars.n !== undefined) e.setAttribute("data-n", attrs.vars.n);
+      } else if (k === "vars") continue;
       else e.setAttribute(k, attrs[k]);
     }
     for (const k of kids) if (k) e.appendChild(k);
@@ -45,7 +55,7 @@
   }
 
   function button(key, onclick, cls, id) {
-    const a = { text: t(key), onclick: onclick };
+    const a = { k: key, onclick: onclick };
     if (cls) a.class = cls;
     if (id) a.id = id;
     return el("button", a);
@@ -55,11 +65,11 @@
 
   const screens = {
     idle(d, m) {
-      m.appendChild(el("h1", { text: t("idle.title") }));
+      m.appendChild(el("h1", { k: "idle.title" }));
       m.appendChild(button("idle.touch", () => send({ type: "confirm" }), "primary big", "btn-start"));
     },
     menu(d, m) {
-      m.appendChild(el("h1", { text: t(d.title || "menu.title") }));
+      m.appendChild(el("h1", { k: d.title || "menu.title" }));
       const box = el("div", { class: "options" });
       for (const o of d.options || []) {
         const b = button(o.label, () => send(d.field ? { type: "input", field: d.field, value: o.value } : { type: "start", flow: o.value }));
@@ -69,15 +79,15 @@
       m.appendChild(box);
     },
     identify(d, m) {
-      m.appendChild(el("h1", { text: t("identify." + d.slot + ".title") }));
-      m.appendChild(el("p", { class: "hint", text: t("identify." + d.slot + ".hint") }));
+      m.appendChild(el("h1", { k: "identify." + d.slot + ".title" }));
+      m.appendChild(el("p", { class: "hint", k: "identify." + d.slot + ".hint" }));
       m.appendChild(el("div", { class: "spinner" }));
     },
     keypad(d, m) {
-      m.appendChild(el("h1", { text: t("field." + d.field) }));
-      m.appendChild(el("p", { class: "hint", text: t("hint." + d.field) }));
-      if (d.error) m.appendChild(el("p", { class: "error-text", id: "keypad-error", text: t("err." + d.error) }));
-      if (d.tries_left) m.appendChild(el("p", { class: "error-text", id: "tries-left", text: t("keypad.tries_left." + d.field, { n: d.tries_left }) }));
+      m.appendChild(el("h1", { k: "field." + d.field }));
+      m.appendChild(el("p", { class: "hint", k: "hint." + d.field }));
+      if (d.error) m.appendChild(el("p", { class: "error-text", id: "keypad-error", k: "err." + d.error }));
+      if (d.tries_left) m.appendChild(el("p", { class: "error-text", id: "tries-left", k: "keypad.tries_left." + d.field, vars: { n: d.tries_left } }));
       const disp = el("div", { class: "display", id: "display" });
       const show = () => { disp.textContent = d.secret ? "●".repeat(typed.length) : typed; };
       show();
@@ -96,10 +106,10 @@
         button("btn.ok", () => send({ type: "input", field: d.field, value: typed }), "primary", "btn-ok")));
     },
     confirm(d, m) {
-      m.appendChild(el("h1", { text: t(d.title) }));
+      m.appendChild(el("h1", { k: d.title }));
       m.appendChild(rows(d.rows));
       if (d.cards && d.cards.length > 1) {
-        m.appendChild(el("p", { text: t("confirm.cards_choose") }));
+        m.appendChild(el("p", { k: "confirm.cards_choose" }));
         const box = el("div", { class: "options" });
         for (const c of d.cards) {
           const b = el("button", { text: c.number + " · " + t("card.state." + c.state), "data-card": c.index, class: c.selected ? "selected" : "",
@@ -108,24 +118,24 @@
         }
         m.appendChild(box);
       }
-      for (const n of d.notes || []) m.appendChild(el("p", { class: "hint", text: t(n) }));
+      for (const n of d.notes || []) m.appendChild(el("p", { class: "hint", k: n }));
       m.appendChild(button("btn.confirm", () => send({ type: "confirm" }), "primary wide", "btn-confirm"));
     },
     working(d, m) {
-      m.appendChild(el("h1", { text: t("working." + d.stage) }));
+      m.appendChild(el("h1", { k: "working." + d.stage }));
       m.appendChild(el("div", { class: "spinner" }));
     },
     done(d, m) {
       const left = el("div", { class: "col" });
       const right = el("div", { class: "col" });
-      m.appendChild(el("h1", { text: t(d.title) }));
+      m.appendChild(el("h1", { k: d.title }));
       m.appendChild(el("div", { class: "split" }, left, right));
-      left.appendChild(el("p", { text: t("done.voucher") }));
+      left.appendChild(el("p", { k: "done.voucher" }));
       left.appendChild(el("div", { class: "voucher", id: "voucher", text: d.voucher }));
       left.appendChild(rows(d.rows));
-      if (d.printing) left.appendChild(el("p", { id: "print-state", text: t("done.printing") }));
-      else if (d.printed) left.appendChild(el("p", { id: "print-state", text: t("done.printed") }));
-      else left.appendChild(el("p", { id: "print-state", class: "error-text", text: t("device.printer." + (d.printer_problem || "unknown")) + " " + t("done.not_printed") }));
+      if (d.printing) left.appendChild(el("p", { id: "print-state", k: "done.printing" }));
+      else if (d.printed) left.appendChild(el("p", { id: "print-state", k: "done.printed" }));
+      else left.appendChild(el("p", { id: "print-state", class: "error-text", k: "device.printer." + (d.printer_problem || "unknown") + " done.not_printed" }));
       left.appendChild(button("btn.finish", () => send({ type: "confirm" }), "primary", "btn-finish"));
       if (d.preview) {
         right.appendChild(el("p", { class: "hint", text: t("done.preview") }));
@@ -133,15 +143,15 @@
       }
     },
     error(d, m) {
-      m.appendChild(el("h1", { text: t("error.title") }));
-      m.appendChild(el("p", { class: "error-text", id: "error-code", "data-code": d.code, text: t("error." + d.code) }));
+      m.appendChild(el("h1", { k: "error.title" }));
+      m.appendChild(el("p", { class: "error-text", id: "error-code", "data-code": d.code, k: "error." + d.code }));
       if (d.retry) m.appendChild(button("btn.retry", () => send({ type: "confirm" }), "primary", "btn-retry"));
       else m.appendChild(button("btn.menu", () => send({ type: "back" }), "primary", "btn-menu"));
     },
     lookup_result(d, m) {
-      m.appendChild(el("h1", { text: t("lookup.title") }));
+      m.appendChild(el("h1", { k: "lookup.title" }));
       m.appendChild(el("div", { class: "voucher", id: "voucher", text: d.voucher }));
-      if (!d.found) m.appendChild(el("p", { class: "error-text", id: "not-found", text: t("lookup.not_found") }));
+      if (!d.found) m.appendChild(el("p", { class: "error-text", id: "not-found", k: "lookup.not_found" }));
       m.appendChild(rows(d.rows));
       m.appendChild(button("btn.finish", () => send({ type: "confirm" }), "primary", "btn-finish"));
     },
@@ -256,8 +266,8 @@
   function rows(list) {
     const dl = el("dl");
     for (const r of list || []) {
-      dl.appendChild(el("dt", { text: t(r.label) }));
-      dl.appendChild(el("dd", { text: r.t ? t(r.value) : r.value, "data-row": r.label }));
+      dl.appendChild(el("dt", { k: r.label }));
+      dl.appendChild(el("dd", r.t ? { k: r.value, "data-row": r.label } : { text: r.value, "data-row": r.label }));
     }
     return dl;
   }
@@ -286,9 +296,14 @@
     $("btn-cancel").hidden = away;
     const cd = $("countdown");
     cd.hidden = !d.countdown;
-    if (d.countdown) cd.textContent = t("countdown", { n: d.countdown });
+    if (d.countdown) {
+      cd.textContent = t("countdown", { n: d.countdown });
+      cd.setAttribute("data-k", "countdown");
+      cd.setAttribute("data-n", d.countdown);
+    }
     chrome();
     window.__renders.push({ name: current.name, t: Date.now() });
+    document.dispatchEvent(new CustomEvent("kiosk:render", { detail: current }));
     if (window.__renders.length > 500) window.__renders.splice(0, 250);
   }
 
@@ -315,6 +330,7 @@
       if (!ok) {
         banner.hidden = false;
         banner.textContent = t("device.printer." + (device.printer || "unknown")) + " — " + t("done.not_printed");
+        banner.setAttribute("data-k", "device.printer." + (device.printer || "unknown") + " done.not_printed");
       }
       for (const r of device.readers || []) {
         if (!r.present) st.appendChild(el("span", { class: "bad", text: " · " + t("device.reader.missing." + r.slot) }));
@@ -328,9 +344,12 @@
     const e = $("toast");
     e.textContent = text;
     e.setAttribute("data-code", code);
+    if (t(k) === k) e.removeAttribute("data-k");
+    else e.setAttribute("data-k", k);
     e.hidden = false;
     clearTimeout(toastTimer);
     toastTimer = setTimeout(() => { e.hidden = true; }, 4000);
+    document.dispatchEvent(new CustomEvent("kiosk:toast", { detail: { code: code } }));
   }
 
   // ---- connection --------------------------------------------------------
@@ -350,6 +369,7 @@
           // The daemon greeted this page: touches now reach it (tests and
           // styles can tell by body[data-link]).
           document.body.dataset.link = "up";
+          document.dispatchEvent(new CustomEvent("kiosk:hello", { detail: msg }));
           break;
         case "screen":
           current = { name: msg.name, data: msg.data || {} };

@@ -1,0 +1,2 @@
+// Speech mode and the keypad path; see speech.js in later commits.
+"use strict";
