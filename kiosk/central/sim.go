@@ -3,8 +3,10 @@ package central
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,6 +56,34 @@ type AppliedOp struct {
 	Count int `json:"count"`
 	// Order is the position in which it was first applied, from 1.
 	Order int `json:"order"`
+	// SubjectSHA256 is the hex SHA-256 of the subject's canonical JSON
+	// (SubjectDigest): a test maps each applied operation to the request
+	// it made by it, and the simulator keeps no personal data.
+	SubjectSHA256 string `json:"subject_sha256"`
+	// Submissions counts every POST /v1/operations with this key, the
+	// first included: each one past the first is a duplicate submission.
+	Submissions int `json:"submissions"`
+	// Conflicts counts the duplicate submissions whose voucher, kind or
+	// subject differ from the first: a kiosk that reuses a key for another
+	// operation. It must stay 0.
+	Conflicts int `json:"conflicts"`
+}
+
+// SubjectDigest is the hex SHA-256 of a subject in canonical JSON (object
+// keys sorted, no insignificant space), the form AppliedOp.SubjectSHA256
+// records. A subject that is not JSON is hashed as it is.
+func SubjectDigest(subject json.RawMessage) string {
+	b := []byte(subject)
+	dec := json.NewDecoder(bytes.NewReader(subject))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) == nil {
+		if c, err := json.Marshal(v); err == nil {
+			b = c
+		}
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // Heartbeat is one heartbeat the simulator received.
@@ -77,7 +107,8 @@ type simOp struct {
 // concurrent use. Control endpoints (never faulted):
 //
 //	GET/PUT /_sim/faults   {latency_ms, fail_rate, drop_rate, duplicate_rate, outage}
-//	GET /_sim/operations   [{idempotency_key, voucher, kind, count, order}]
+//	GET /_sim/operations   [{idempotency_key, voucher, kind, count, order,
+//	                         subject_sha256, submissions, conflicts}]
 //	GET /_sim/heartbeats   [{kiosk_id, status, at}]
 //	GET /_sim/otp          {code, requests}
 //
@@ -333,8 +364,13 @@ func (s *Sim) postOperation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	digest := SubjectDigest(op.Subject)
 	s.mu.Lock()
 	if prev, ok := s.ops[op.IdempotencyKey]; ok {
+		prev.Submissions++
+		if prev.Voucher != op.Voucher || prev.Kind != op.Kind || prev.SubjectSHA256 != digest {
+			prev.Conflicts++
+		}
 		dup := s.chance(s.cfg.DuplicateRate)
 		drop := s.chance(s.cfg.DropRate)
 		ack := ackBody{CentralRef: prev.ref, State: prev.state}
@@ -352,7 +388,8 @@ func (s *Sim) postOperation(w http.ResponseWriter, r *http.Request) {
 	}
 	s.applied++
 	o := &simOp{
-		AppliedOp: AppliedOp{Key: op.IdempotencyKey, Voucher: op.Voucher, Kind: op.Kind, Count: 1, Order: s.applied},
+		AppliedOp: AppliedOp{Key: op.IdempotencyKey, Voucher: op.Voucher, Kind: op.Kind, Count: 1, Order: s.applied,
+			SubjectSHA256: digest, Submissions: 1},
 		kioskID:   op.KioskID,
 		ref:       fmt.Sprintf("C%010d", s.applied),
 		state:     "accepted",

@@ -125,3 +125,49 @@ func TestSimFailRateIsSeeded(t *testing.T) {
 		t.Fatalf("failures at FailRate 0.5 with one seed: %d then %d; want equal and between 0 and 40", a, b)
 	}
 }
+
+// The sim records every submission of an operation, not only the first:
+// repeats are counted, a repeat that differs from the first (voucher, kind
+// or subject) is a conflict, and the subject is recorded by its digest, the
+// same for any spelling of the same JSON.
+func TestSimRecordsEverySubmission(t *testing.T) {
+	sim, c, srv := startSim(t, SimConfig{})
+	op := testOp(1)
+	for range 3 {
+		if _, err := c.Submit(t.Context(), op); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := sim.Applied()
+	if len(a) != 1 || a[0].Count != 1 || a[0].Submissions != 3 || a[0].Conflicts != 0 {
+		t.Fatalf("after 3 submissions of one operation: %+v, want count 1, submissions 3, conflicts 0", a)
+	}
+	spelled := json.RawMessage(" {\n \"name\" : \"张三\", \"id_number\":\"" + testSubjectID + "\" }")
+	if a[0].SubjectSHA256 != SubjectDigest(op.Subject) || SubjectDigest(spelled) != SubjectDigest(op.Subject) {
+		t.Fatalf("subject digest %s; SubjectDigest(sent) %s, of the same JSON spelled otherwise %s",
+			a[0].SubjectSHA256, SubjectDigest(op.Subject), SubjectDigest(spelled))
+	}
+	for _, change := range []func(*Operation){
+		func(o *Operation) { o.Voucher = "V999999X" },
+		func(o *Operation) { o.Kind = "suspend_settlement" },
+		func(o *Operation) { o.Subject = json.RawMessage(`{"id_number":"` + testSubjectID + `","name":"李四"}`) },
+	} {
+		other := testOp(1)
+		change(&other)
+		if _, err := c.Submit(t.Context(), other); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a = sim.Applied()
+	if len(a) != 1 || a[0].Count != 1 || a[0].Submissions != 6 || a[0].Conflicts != 3 || a[0].Voucher != op.Voucher {
+		t.Fatalf("after 3 conflicting repeats: %+v, want the first kept, submissions 6, conflicts 3", a)
+	}
+	status, body := doJSON(t, "GET", srv.URL+"/_sim/operations", "")
+	if status != 200 || !strings.Contains(body, `"submissions":6`) || !strings.Contains(body, `"conflicts":3`) ||
+		!strings.Contains(body, `"subject_sha256":"`+SubjectDigest(op.Subject)+`"`) {
+		t.Fatalf("GET /_sim/operations = %d %s", status, body)
+	}
+	if strings.Contains(body, testSubjectID) || strings.Contains(body, "张三") {
+		t.Fatalf("the sim's record holds personal data: %s", body)
+	}
+}
