@@ -239,12 +239,12 @@ func TestBrowserMRZScanner(t *testing.T) {
 	lang := uitest.Get(t, r.Browser, chromedp.Evaluate[string](`document.documentElement.lang`))
 	mrz := tdOneMRZ(bacOK)
 	bad := strings.Replace(mrz, "900307", "900308", 1) // the birth date no longer matches its check digit
-	r.Run(t, chromedp.KeyEvent(bad), uitest.WaitText("#toast", uitest.Catalogue(t, lang)["err.invalid_mrz"]), uitest.Screen("keypad", "doc_number"))
+	r.Run(t, uitest.Scan(bad), uitest.WaitText("#toast", uitest.Catalogue(t, lang)["err.invalid_mrz"]), uitest.Screen("keypad", "doc_number"))
 	if d := r.Text(t, "#display"); d != "" {
 		t.Errorf("the scanned zone went into the keypad: %q", d)
 	}
 	r.Shot(t, "mrz-refused")
-	r.Run(t, chromedp.KeyEvent(mrz), uitest.Screen("identify", ""))
+	r.Run(t, uitest.Scan(mrz), uitest.Screen("identify", ""))
 	r.dev.insert(hwbridge.SlotID)
 	defer r.dev.remove(hwbridge.SlotID)
 	r.Run(t, uitest.Screen("confirm", ""))

@@ -2,6 +2,7 @@ package uitest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -172,6 +173,28 @@ func TypeKeys(s string) chromedp.Action[chromedp.Void] {
 		acts = append(acts, Click(fmt.Sprintf(`#screen [data-key=%q]`, string(c))))
 	}
 	return chromedp.Steps(append(acts, Click("#btn-ok"))...)
+}
+
+// Scan types s as a keyboard-wedge scanner does (an MRZ or QR scanner that
+// is a keyboard to the page): every key in one burst, dispatched in the page
+// in a single call, so no gap between two keys depends on how busy the test
+// machine is (chromedp's KeyEvent sends one key per round trip, which under
+// load leaves gaps longer than the page's burst window). '\r' is Enter and
+// '\b' Backspace.
+func Scan(s string) chromedp.Action[chromedp.Void] {
+	keys := make([]string, 0, len(s))
+	for _, c := range s {
+		switch c {
+		case '\r', '\n':
+			keys = append(keys, "Enter")
+		case '\b':
+			keys = append(keys, "Backspace")
+		default:
+			keys = append(keys, string(c))
+		}
+	}
+	js, _ := json.Marshal(keys)
+	return chromedp.Evaluate[chromedp.Void](`(() => { for (const key of ` + string(js) + `) document.dispatchEvent(new KeyboardEvent("keydown", {key, bubbles: true, cancelable: true})); })()`)
 }
 
 // touchCheck lists what is too small for touch: visible buttons under
