@@ -28,6 +28,9 @@ var Example []byte
 type Config struct {
 	// KioskID names this terminal towards central; part of every idempotency key.
 	KioskID string `toml:"kiosk_id"`
+	// Site names the hospital or outlet the terminal stands in; ops group
+	// alerts and recording rules by it (kioskd_terminal_info{site}).
+	Site string `toml:"site"`
 	// TerminalNo (0..99999) is the first five digits of every voucher.
 	TerminalNo int `toml:"terminal_no"`
 	// DataDir holds the bbolt file (kioskd.db) and, by default, the key file.
@@ -278,6 +281,9 @@ func (c Config) Validate() []Problem {
 	var ps []Problem
 	bad := func(key, format string, args ...any) {
 		ps = append(ps, Problem{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	if c.Site != "" && !kioskIDPattern.MatchString(c.Site) {
+		bad("site", "must be empty or 1-64 letters, digits, '.', '_' or '-' starting with a letter or digit, got %q", c.Site)
 	}
 	if !kioskIDPattern.MatchString(c.KioskID) {
 		bad("kiosk_id", "must be 1-64 letters, digits, '.', '_' or '-' starting with a letter or digit, got %q", c.KioskID)

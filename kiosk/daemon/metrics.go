@@ -1,16 +1,21 @@
 package daemon
 
 import (
+	"runtime"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/kiosk"
 	"github.com/kioskd/kioskd/kiosk/central"
 )
 
-// metrics are kioskd's Prometheus series. Labels never carry personal data:
-// only kinds, results, slots and device states.
+// metrics are kioskd's Prometheus series; scripts/deploy/OPERATIONS.md
+// documents each one and the alerts built on them. Labels never carry
+// personal data: only kinds, results, slots, states and build facts.
 type metrics struct {
 	registry   *prometheus.Registry
 	enqueued   *prometheus.CounterVec
@@ -21,7 +26,7 @@ type metrics struct {
 	printer    *prometheus.GaugeVec
 	prints     *prometheus.CounterVec
 	heartbeats *prometheus.CounterVec
-	pages      prometheus.Gauge
+	pages      atomic.Int64 // touch pages connected over the WebSocket
 }
 
 var printerStates = []string{"ok", "paper_near_end", "paper_out", "cover_open", "offline"}
@@ -51,30 +56,33 @@ func newMetrics(reg *prometheus.Registry, d *Daemon) *metrics {
 		prints: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kioskd_receipts_total", Help: "Receipts by result: printed, not_printed.",
 		}, []string{"result"}),
-		pages: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "kioskd_ws_pages", Help: "Touch pages connected over the WebSocket.",
-		}),
 		heartbeats: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kioskd_heartbeats_total", Help: "Heartbeats to central by result: ok, error.",
 		}, []string{"result"}),
 	}
-	stats := func(name, help string, f func(s statsView) float64) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
-			return f(d.statsView())
-		})
-	}
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "kioskd_build_info", Help: "Always 1; the labels say which kioskd build runs.",
+		ConstLabels: prometheus.Labels{"version": kiosk.Version, "commit": kiosk.Commit, "go_version": runtime.Version()},
+	})
+	buildInfo.Set(1)
+	terminalInfo := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "kioskd_terminal_info", Help: "Always 1; the labels name the terminal (kiosk_id) and its hospital or outlet (site, config key site).",
+		ConstLabels: prometheus.Labels{"kiosk_id": d.cfg.KioskID, "site": d.cfg.Site},
+	})
+	terminalInfo.Set(1)
+	pages := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "kioskd_ws_pages", Help: "Touch pages connected over the WebSocket.",
+	}, func() float64 { return float64(m.pages.Load()) })
+	pageConnected := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "kioskd_page_connected", Help: "1 while a touch page is connected over its WebSocket; 0 when the screen shows nothing of kioskd.",
+	}, func() float64 {
+		if m.pages.Load() > 0 {
+			return 1
+		}
+		return 0
+	})
 	reg.MustRegister(m.enqueued, m.results, m.latency, m.readerUp, m.cardReads, m.printer, m.prints, m.heartbeats,
-		stats("kioskd_queue_pending", "Operations waiting for central.", func(s statsView) float64 { return float64(s.Pending) }),
-		stats("kioskd_queue_rejected", "Operations central rejected.", func(s statsView) float64 { return float64(s.Rejected) }),
-		stats("kioskd_queue_acknowledged", "Operations central acknowledged.", func(s statsView) float64 { return float64(s.Acknowledged) }),
-		stats("kioskd_queue_oldest_pending_age_seconds", "Age of the oldest operation waiting for central.", func(s statsView) float64 {
-			return s.OldestAge.Seconds()
-		}),
-		stats("kioskd_sla_breached", "Operations not acknowledged within the SLA (the promise on the receipt).", func(s statsView) float64 {
-			return float64(s.SLABreached)
-		}),
-		m.pages,
-	)
+		pages, buildInfo, terminalInfo, pageConnected, outboxCollector{d}, diskCollector{d.cfg.DataDir})
 	for _, s := range []hwbridge.Slot{hwbridge.SlotID, hwbridge.SlotSS} {
 		m.readerUp.WithLabelValues(string(s))
 	}
@@ -82,6 +90,81 @@ func newMetrics(reg *prometheus.Registry, d *Daemon) *metrics {
 		m.prints.WithLabelValues(s)
 	}
 	return m
+}
+
+// Descriptions of the series read from the store and the disk at scrape
+// time. A series whose source failed is left out of the scrape (never a
+// made-up 0): kioskd_store_up says why the outbox series are missing.
+var (
+	storeUpDesc = prometheus.NewDesc("kioskd_store_up",
+		"1 when the outbox store answered this scrape; 0 when it failed, and the kioskd_outbox_* series are absent.", nil, nil)
+	outboxOpsDesc = prometheus.NewDesc("kioskd_outbox_operations",
+		"Operations in the outbox by state: pending (waiting for central), rejected (central refused them), acknowledged_retained (acknowledged, kept until retention ends).",
+		[]string{"state"}, nil)
+	oldestPendingDesc = prometheus.NewDesc("kioskd_outbox_oldest_pending_age_seconds",
+		"Age of the oldest operation waiting for central; 0 when none waits.", nil, nil)
+	lastAckDesc = prometheus.NewDesc("kioskd_last_ack_timestamp_seconds",
+		"Unix time central last acknowledged an operation; absent before the first acknowledgement.", nil, nil)
+	slaBreachedDesc = prometheus.NewDesc("kioskd_sla_breached_operations",
+		"Pending operations older than the SLA (the promise on the receipt); counted up to 1024.", nil, nil)
+	diskFreeDesc = prometheus.NewDesc("kioskd_disk_free_bytes",
+		"Bytes available to kioskd on the data directory's file system.", nil, nil)
+	diskSizeDesc = prometheus.NewDesc("kioskd_disk_size_bytes",
+		"Size in bytes of the data directory's file system.", nil, nil)
+)
+
+// outboxCollector reads the outbox once per scrape.
+type outboxCollector struct{ d *Daemon }
+
+func (c outboxCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{storeUpDesc, outboxOpsDesc, oldestPendingDesc, lastAckDesc, slaBreachedDesc} {
+		ch <- d
+	}
+}
+
+func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	v := c.d.statsView()
+	if v.err != nil {
+		ch <- prometheus.MustNewConstMetric(storeUpDesc, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(storeUpDesc, prometheus.GaugeValue, 1)
+	for _, s := range []struct {
+		state string
+		n     int
+	}{{"pending", v.Pending}, {"rejected", v.Rejected}, {"acknowledged_retained", v.Acknowledged}} {
+		ch <- prometheus.MustNewConstMetric(outboxOpsDesc, prometheus.GaugeValue, float64(s.n), s.state)
+	}
+	ch <- prometheus.MustNewConstMetric(oldestPendingDesc, prometheus.GaugeValue, v.OldestAge.Seconds())
+	if !v.LastAckAt.IsZero() {
+		ch <- prometheus.MustNewConstMetric(lastAckDesc, prometheus.GaugeValue, float64(v.LastAckAt.UnixNano())/1e9)
+	}
+	ch <- prometheus.MustNewConstMetric(slaBreachedDesc, prometheus.GaugeValue, float64(v.SLABreached))
+}
+
+// diskCollector reads the data directory's file system once per scrape;
+// when statfs fails both series are absent.
+type diskCollector struct{ dir string }
+
+func (c diskCollector) Describe(ch chan<- *prometheus.Desc) { ch <- diskFreeDesc; ch <- diskSizeDesc }
+
+func (c diskCollector) Collect(ch chan<- prometheus.Metric) {
+	free, size, err := diskSpace(c.dir)
+	if err != nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(diskFreeDesc, prometheus.GaugeValue, float64(free))
+	ch <- prometheus.MustNewConstMetric(diskSizeDesc, prometheus.GaugeValue, float64(size))
+}
+
+// diskSpace is the bytes available to an unprivileged process and the
+// size of dir's file system.
+func diskSpace(dir string) (free, size uint64, err error) {
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(dir, &fs); err != nil {
+		return 0, 0, err
+	}
+	return fs.Bavail * uint64(fs.Bsize), fs.Blocks * uint64(fs.Bsize), nil
 }
 
 // delivered counts one delivery result from the drainer.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"runtime"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/kiosk"
 	"github.com/kioskd/kioskd/kiosk/config"
 	"github.com/kioskd/kioskd/scripts/rig"
 )
@@ -128,19 +130,23 @@ func TestMetricsMoveWithRealOperations(t *testing.T) {
 	}
 	eventually(t, 10*time.Second, "three acknowledgements", func() bool {
 		m := e.scrape()
-		return value(m, "kioskd_delivery_results_total", "result", "acknowledged") == 3 && value(m, "kioskd_queue_acknowledged") == 3
+		return value(m, "kioskd_delivery_results_total", "result", "acknowledged") == 3 && value(m, "kioskd_outbox_operations", "state", "acknowledged_retained") == 3
 	})
 	after := e.scrape()
 	if got := value(after, "kioskd_operations_enqueued_total", "kind", "suspend_settlement") - value(before, "kioskd_operations_enqueued_total", "kind", "suspend_settlement"); got != 3 {
 		t.Errorf("enqueued counter moved by %v, want 3", got)
 	}
-	if got := value(after, "kioskd_queue_pending"); got != 0 {
-		t.Errorf("kioskd_queue_pending = %v", got)
+	if got := value(after, "kioskd_outbox_operations", "state", "pending"); got != 0 || after["kioskd_outbox_operations"] == nil {
+		t.Errorf("kioskd_outbox_operations{state=pending} = %v", got)
+	}
+	if ack := value(after, "kioskd_last_ack_timestamp_seconds"); time.Since(time.Unix(int64(ack), 0)) > time.Minute {
+		t.Errorf("kioskd_last_ack_timestamp_seconds = %v, not the acknowledgements just seen", ack)
 	}
 	if got := value(after, "kioskd_delivery_latency_seconds"); got != 3 {
 		t.Errorf("delivery latency histogram has %v samples, want 3", got)
 	}
-	for _, name := range []string{"kioskd_reader_up", "kioskd_printer_state", "kioskd_receipts_total", "kioskd_sla_breached", "kioskd_ws_pages", "kioskd_heartbeats_total"} {
+	for _, name := range []string{"kioskd_reader_up", "kioskd_printer_state", "kioskd_receipts_total", "kioskd_sla_breached_operations", "kioskd_ws_pages", "kioskd_page_connected", "kioskd_heartbeats_total",
+		"kioskd_outbox_oldest_pending_age_seconds", "kioskd_disk_free_bytes", "kioskd_disk_size_bytes"} {
 		if after[name] == nil {
 			t.Errorf("metric %s missing", name)
 		}
@@ -165,8 +171,12 @@ func TestSLABreachIsRaised(t *testing.T) {
 	e.simEnqueue("report_loss")
 	e.simEnqueue("report_loss")
 	eventually(t, 5*time.Second, "sla_breached = 2", func() bool { return e.status().SLABreached == 2 })
-	if v := value(e.scrape(), "kioskd_sla_breached"); v != 2 {
-		t.Errorf("kioskd_sla_breached = %v, want 2", v)
+	m := e.scrape()
+	if v := value(m, "kioskd_sla_breached_operations"); v != 2 {
+		t.Errorf("kioskd_sla_breached_operations = %v, want 2", v)
+	}
+	if v := value(m, "kioskd_outbox_oldest_pending_age_seconds"); v < 0.3 {
+		t.Errorf("kioskd_outbox_oldest_pending_age_seconds = %v, want at least the SLA of 0.3 s", v)
 	}
 }
 
@@ -329,4 +339,46 @@ func loopbackURL(t *testing.T, listen string) string {
 	}
 	u.Host = "127.0.0.1:" + u.Port()
 	return u.String()
+}
+
+func TestBuildInfoAndPageConnected(t *testing.T) {
+	e := runDaemon(t, func(c *config.Config) { c.Site = "HOSP-7" })
+	m := e.scrape()
+	if v := value(m, "kioskd_terminal_info", "site", "HOSP-7", "kiosk_id", e.d.cfg.KioskID); v != 1 {
+		t.Errorf("kioskd_terminal_info{site=HOSP-7} = %v, want 1", v)
+	}
+	if v := value(m, "kioskd_build_info", "version", kiosk.Version, "commit", kiosk.Commit, "go_version", runtime.Version()); v != 1 {
+		t.Errorf("kioskd_build_info{version=%q,commit=%q} = %v, want 1", kiosk.Version, kiosk.Commit, v)
+	}
+	if v := value(m, "kioskd_page_connected"); v != 0 || m["kioskd_page_connected"] == nil {
+		t.Errorf("kioskd_page_connected before any page = %v, want a 0 sample", v)
+	}
+	e.connect()
+	eventually(t, 5*time.Second, "kioskd_page_connected 1", func() bool { return value(e.scrape(), "kioskd_page_connected") == 1 })
+	e.Page.Conn.Close()
+	eventually(t, 5*time.Second, "kioskd_page_connected back to 0", func() bool { return value(e.scrape(), "kioskd_page_connected") == 0 })
+}
+
+// A store that fails leaves its series out of the scrape, and
+// kioskd_store_up says why; nothing reads as a reassuring 0.
+func TestStoreFailureDropsOutboxSeries(t *testing.T) {
+	e := runDaemon(t)
+	e.simEnqueue("report_loss")
+	m := e.scrape()
+	if value(m, "kioskd_store_up") != 1 || m["kioskd_outbox_operations"] == nil {
+		t.Fatalf("healthy store: kioskd_store_up = %v, outbox series present = %v", value(m, "kioskd_store_up"), m["kioskd_outbox_operations"] != nil)
+	}
+	if err := e.d.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "kioskd_store_up 0", func() bool {
+		m := e.scrape()
+		return m["kioskd_store_up"] != nil && value(m, "kioskd_store_up") == 0
+	})
+	m = e.scrape()
+	for _, name := range []string{"kioskd_outbox_operations", "kioskd_outbox_oldest_pending_age_seconds", "kioskd_last_ack_timestamp_seconds", "kioskd_sla_breached_operations"} {
+		if m[name] != nil {
+			t.Errorf("%s is still in the scrape after the store failed: %v", name, m[name])
+		}
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/kioskd/kioskd/kiosk"
@@ -114,11 +113,8 @@ func (d *Daemon) countBreaches(deadline time.Time) int {
 }
 
 func diskFree(dir string) uint64 {
-	var fs syscall.Statfs_t
-	if err := syscall.Statfs(dir, &fs); err != nil {
-		return 0
-	}
-	return fs.Bavail * uint64(fs.Bsize)
+	free, _, _ := diskSpace(dir)
+	return free
 }
 
 // countPages counts connected touch pages for the metrics: the page's
@@ -126,8 +122,8 @@ func diskFree(dir string) uint64 {
 func (m *metrics) countPages(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/ws" {
-			m.pages.Inc()
-			defer m.pages.Dec()
+			m.pages.Add(1)
+			defer m.pages.Add(-1)
 		}
 		h.ServeHTTP(w, r)
 	})
