@@ -10,8 +10,8 @@ import (
 	neturl "net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
