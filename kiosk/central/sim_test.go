@@ -150,7 +150,9 @@ func TestSimRecordsEverySubmission(t *testing.T) {
 	for _, change := range []func(*Operation){
 		func(o *Operation) { o.Voucher = "V999999X" },
 		func(o *Operation) { o.Kind = "suspend_settlement" },
-		func(o *Operation) { o.Subject = json.RawMessage(`{"id_number":"` + testSubjectID + `","name":"李四"}`) },
+		func(o *Operation) {
+			o.Subject = json.RawMessage(`{"id_number":"` + testSubjectID + `","name":"李四"}`)
+		},
 	} {
 		other := testOp(1)
 		change(&other)
