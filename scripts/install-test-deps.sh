@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the integration tests need when it is missing: a real pcscd
 # with the vsmartcard vpcd driver and libpcsclite headers (PC/SC tests),
-# and Debian's chromium with CJK fonts (browser tests). One `apt-get update` at most.
+# and Debian's chromium with CJK fonts (browser tests), strace (fault
+# injection into a running kioskd). One `apt-get update` at most.
 set -euo pipefail
 need=()
 command -v pcscd >/dev/null 2>&1 || need+=(pcscd)
@@ -11,6 +12,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # Chinese and Vietnamese glyphs for the page in Chromium (screenshots).
 [ -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need+=(fonts-noto-cjk)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
+# The fsync-before-accept test makes kioskd's syncs fail with strace's fault injection.
+command -v strace >/dev/null 2>&1 || need+=(strace)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "install-test-deps: installing ${need[*]}"
 SUDO=""

@@ -2,23 +2,47 @@ package daemon_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/kioskd/kioskd/kiosk/central"
 	"github.com/kioskd/kioskd/scripts/rig"
 )
 
+// crashRequest is one enqueue the crash test sent. Its subject carries a
+// nonce of its own, so the operation it became at central is found by the
+// subject's digest (central-sim records it, not the subject).
+type crashRequest struct {
+	nonce  string
+	kind   string
+	digest string // central.SubjectDigest of the subject sent
+	// key and voucher are what kioskd answered with 201; empty when the
+	// request went unanswered (kioskd killed first).
+	key, voucher string
+	// appliedAs is the idempotency key of the operation central applied
+	// for this request, once found.
+	appliedAs string
+}
+
+var crashKinds = []string{"report_loss", "suspend_settlement", "resume_settlement"}
+
 // TestCrashNeverLosesAnAcceptedOperation is the promise of the outbox,
-// tested on processes: kioskd is SIGKILLed at random moments while callers
-// enqueue continuously and the drainer delivers to a central-sim that also
-// drops answers; after the last restart every operation whose enqueue
-// returned must be applied at central exactly once, and central must hold
-// no operation beyond those that were asked for.
+// tested on processes: kioskd is SIGKILLed at random moments, a quarter of
+// them during its start-up, while callers enqueue continuously and the
+// drainer delivers to a central-sim that also drops answers. Every request
+// carries a unique nonce in its subject. After the last restart every
+// operation central applied must map to exactly one request, with that
+// request's kind and subject; every request answered 201 must have reached
+// central exactly once under the key and voucher it was answered with; and
+// no repeat submission may differ from the first.
 func TestCrashNeverLosesAnAcceptedOperation(t *testing.T) {
 	bin(t)
 	kills := 200
@@ -38,15 +62,27 @@ func TestCrashNeverLosesAnAcceptedOperation(t *testing.T) {
 
 	var (
 		mu       sync.Mutex
-		accepted = map[string]string{} // idempotency key → voucher, enqueue returned 201
-		asked    int                   // enqueue requests sent, answered or not
+		requests = map[string]*crashRequest{} // subject digest → request
+		accepted = map[string]*crashRequest{} // idempotency key → request answered 201
 	)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 42))
+	startup := 150 * time.Millisecond // how long a start takes; measured below
+	startupKills, runs := 0, 0
 	for i := 0; i < kills; i++ {
+		if i%4 == 3 {
+			// Kill during start-up: while the store opens, checks and
+			// recovers, and the drainer sends its first batch.
+			killDuringStartup(t, rng, startup, cfg)
+			startupKills++
+			continue
+		}
+		t0 := time.Now()
 		d, err := rig.Start(kioskdBin, daemonReady, "run", "--config", cfg)
 		if err != nil {
 			t.Fatalf("restart %d: %v", i, err)
 		}
+		startup = (3*startup + time.Since(t0)) / 4
+		runs++
 		ctx, stop := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		for w := 0; w < 4; w++ {
@@ -54,27 +90,31 @@ func TestCrashNeverLosesAnAcceptedOperation(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for n := 0; ctx.Err() == nil; n++ {
+					r := &crashRequest{nonce: fmt.Sprintf("%d.%d.%d", i, w, n), kind: crashKinds[(w+n)%len(crashKinds)]}
+					subject, _ := json.Marshal(map[string]string{"name": "CRASH TEST", "id_number": fmt.Sprintf("4242%06d", n), "nonce": r.nonce})
+					r.digest = central.SubjectDigest(subject)
 					mu.Lock()
-					asked++
+					requests[r.digest] = r
 					mu.Unlock()
-					var got struct{ IdempotencyKey, Voucher string }
-					body := map[string]any{"kind": "report_loss", "subject": map[string]string{"name": "CRASH TEST", "id_number": fmt.Sprintf("4242%06d", n)}}
-					code, err := postJSON(ctx, d.URL+"/v1/sim/operations", body, &struct {
-						Key     *string `json:"idempotency_key"`
-						Voucher *string `json:"voucher"`
-					}{&got.IdempotencyKey, &got.Voucher})
+					var got struct {
+						Key     string `json:"idempotency_key"`
+						Voucher string `json:"voucher"`
+					}
+					body := map[string]any{"kind": r.kind, "subject": json.RawMessage(subject)}
+					code, err := postJSON(ctx, d.URL+"/v1/sim/operations", body, &got)
 					if err != nil {
 						return // killed mid-request: unanswered
 					}
-					if code != 201 || got.IdempotencyKey == "" {
-						t.Errorf("enqueue answered %d without a key", code)
+					if code != 201 || got.Key == "" || got.Voucher == "" {
+						t.Errorf("enqueue answered %d without a key and voucher", code)
 						return
 					}
 					mu.Lock()
-					if _, dup := accepted[got.IdempotencyKey]; dup {
-						t.Errorf("idempotency key %s handed out twice", got.IdempotencyKey)
+					r.key, r.voucher = got.Key, got.Voucher
+					if prev, dup := accepted[got.Key]; dup {
+						t.Errorf("idempotency key %s handed out twice (requests %s and %s)", got.Key, prev.nonce, r.nonce)
 					}
-					accepted[got.IdempotencyKey] = got.Voucher
+					accepted[got.Key] = r
 					mu.Unlock()
 				}
 			}()
@@ -108,43 +148,74 @@ func TestCrashNeverLosesAnAcceptedOperation(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	var applied []struct {
-		Key     string `json:"idempotency_key"`
-		Voucher string `json:"voucher"`
-		Count   int    `json:"count"`
-	}
+	var applied []central.AppliedOp
 	if err := getJSON(context.Background(), sim.URL+"/_sim/operations", &applied); err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]bool{}
-	vouchers := map[string]bool{}
+	problems := 0
+	report := func(format string, args ...any) {
+		if problems++; problems <= 20 {
+			t.Errorf(format, args...)
+		}
+	}
+	vouchers := map[string]string{} // voucher → key
+	duplicates := 0
 	for _, a := range applied {
+		duplicates += a.Submissions - 1
 		if a.Count != 1 {
-			t.Errorf("operation %s applied %d times", a.Key, a.Count)
+			report("operation %s applied %d times", a.Key, a.Count)
 		}
-		if seen[a.Key] {
-			t.Errorf("operation %s listed twice", a.Key)
+		if a.Conflicts != 0 {
+			report("operation %s was submitted again %d times with another voucher, kind or subject", a.Key, a.Conflicts)
 		}
-		seen[a.Key] = true
-		if vouchers[a.Voucher] {
-			t.Errorf("voucher %s used by two operations", a.Voucher)
+		if k, dup := vouchers[a.Voucher]; dup {
+			report("voucher %s used by two operations at central, %s and %s", a.Voucher, k, a.Key)
 		}
-		vouchers[a.Voucher] = true
+		vouchers[a.Voucher] = a.Key
+		r := requests[a.SubjectSHA256]
+		if r == nil {
+			report("central applied operation %s (voucher %s, %s) whose subject no request sent: kioskd invented it", a.Key, a.Voucher, a.Kind)
+			continue
+		}
+		if r.appliedAs != "" {
+			report("request %s reached central as two operations, %s and %s: kioskd invented one", r.nonce, r.appliedAs, a.Key)
+			continue
+		}
+		r.appliedAs = a.Key
+		if a.Kind != r.kind {
+			report("request %s asked for %s; central applied %s as %s", r.nonce, r.kind, a.Key, a.Kind)
+		}
+		if r.key != "" && (a.Key != r.key || a.Voucher != r.voucher) {
+			report("request %s was accepted as %s voucher %s; central applied it as %s voucher %s", r.nonce, r.key, r.voucher, a.Key, a.Voucher)
+		}
 	}
 	lost := 0
-	for key, v := range accepted {
-		if !seen[key] {
+	for key, r := range accepted {
+		if r.appliedAs == "" {
 			lost++
-			t.Errorf("accepted operation %s (voucher %s) never reached central", key, v)
+			report("accepted operation %s (voucher %s, request %s) never reached central", key, r.voucher, r.nonce)
 		}
 	}
-	unanswered := asked - len(accepted)
-	if extra := len(applied) - len(accepted); extra > unanswered {
-		t.Errorf("central holds %d operations beyond the %d accepted, but only %d enqueues went unanswered: some were invented",
-			extra, len(accepted), unanswered)
+	if problems > 20 {
+		t.Errorf("... and %d more problems", problems-20)
 	}
-	t.Logf("%d kills, %d enqueues asked, %d accepted, %d applied at central, %d lost", kills, asked, len(accepted), len(applied), lost)
-	if len(accepted) < kills {
-		t.Errorf("only %d operations accepted over %d runs: the test did not exercise the outbox", len(accepted), kills)
+	t.Logf("%d kills (%d during start-up), %d enqueues asked, %d accepted, %d applied at central, %d duplicate submissions, %d lost",
+		kills, startupKills, len(requests), len(accepted), len(applied), duplicates, lost)
+	if len(accepted) < runs {
+		t.Errorf("only %d operations accepted over %d runs: the test did not exercise the outbox", len(accepted), runs)
 	}
+}
+
+// killDuringStartup starts `kioskd run` and SIGKILLs it at a random moment
+// within a usual start-up time, without waiting for it to be ready.
+func killDuringStartup(t *testing.T, rng *rand.Rand, startup time.Duration, cfg string) {
+	t.Helper()
+	cmd := exec.Command(kioskdBin, "run", "--config", cfg)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start kioskd: %v", err)
+	}
+	time.Sleep(time.Duration(rng.Int64N(int64(startup) + 1)))
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
 }

@@ -104,5 +104,8 @@ func (p *Proc) Stop() error {
 	return fmt.Errorf("did not stop within 10 s of SIGTERM")
 }
 
+// Pid is the process ID, for tools that attach to it (strace).
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }
+
 // Done is closed when the process has exited.
 func (p *Proc) Done() <-chan struct{} { return p.done }
