@@ -7,9 +7,11 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -35,7 +37,8 @@ type Config struct {
 	Version   string
 	Languages []string // default zh-CN, vi, en
 	// AllowedOrigins are origins (scheme://host[:port]) besides the page's
-	// own that may connect.
+	// own that may connect: the page as the terminal's browser loads it when
+	// that is not a loopback address (or behind a TLS-terminating proxy).
 	AllowedOrigins []string
 	// Rate and Burst limit frames per second per connection (default 20, 40).
 	Rate  float64
@@ -148,22 +151,66 @@ func safeHost(h string) bool {
 	return true
 }
 
-// originAllowed accepts the page's own origin (Origin host equal to the
-// request's Host) and the configured ones. A missing Origin is refused: a
-// browser always sends one, and nothing else should drive the screen.
+// originAllowed accepts the page's own origin and the configured ones. The
+// page's own origin is http on a loopback name (127.0.0.1, [::1],
+// localhost) with the port of the listener the connection came in on, and
+// only when that listener address is itself loopback; it is never taken
+// from the Host header, which a rebound DNS name controls. A missing
+// Origin is refused: a browser always sends one, and nothing else should
+// drive the screen.
 func (s *Server) originAllowed(r *http.Request) bool {
-	o := r.Header.Get("Origin")
-	if o == "" {
+	o, ok := parseOrigin(r.Header.Get("Origin"))
+	if !ok {
 		return false
 	}
-	u, err := url.Parse(o)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-		return false
+	if la, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); ok && la.IP.IsLoopback() {
+		// The UI listener speaks plain HTTP: an https page is not ours.
+		if o.scheme == "http" && o.port == strconv.Itoa(la.Port) && isLoopbackName(o.host) {
+			return true
+		}
 	}
-	if strings.EqualFold(u.Host, r.Host) {
+	return slices.ContainsFunc(s.cfg.AllowedOrigins, func(a string) bool {
+		ao, ok := parseOrigin(a)
+		return ok && ao == o
+	})
+}
+
+// origin is a parsed Origin: scheme, lower-case host (IPv6 without
+// brackets) and port (the scheme's default when absent).
+type origin struct{ scheme, host, port string }
+
+// parseOrigin parses scheme://host[:port] with nothing after it.
+func parseOrigin(s string) (origin, bool) {
+	u, err := url.Parse(strings.TrimSuffix(s, "/"))
+	if err != nil || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+		return origin{}, false
+	}
+	o := origin{scheme: strings.ToLower(u.Scheme), host: strings.ToLower(u.Hostname()), port: u.Port()}
+	switch {
+	case o.scheme != "http" && o.scheme != "https":
+		return origin{}, false
+	case o.port == "" && o.scheme == "http":
+		o.port = "80"
+	case o.port == "":
+		o.port = "443"
+	}
+	return o, true
+}
+
+// isLoopbackName reports whether host names this machine only.
+func isLoopbackName(host string) bool {
+	if host == "localhost" {
 		return true
 	}
-	return slices.ContainsFunc(s.cfg.AllowedOrigins, func(a string) bool { return strings.EqualFold(strings.TrimRight(a, "/"), o) })
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ValidOrigin reports whether s is an origin AllowedOrigins can hold:
+// http or https, a host, an optional port and nothing else.
+func ValidOrigin(s string) bool {
+	_, ok := parseOrigin(s)
+	return ok
 }
 
 // Show makes sc the current screen and sends it to the page. It never

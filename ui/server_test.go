@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -119,20 +121,70 @@ func write(t *testing.T, c *websocket.Conn, s string) {
 }
 
 func TestOriginChecked(t *testing.T) {
-	_, _, hs := newTestServer(t, Config{AllowedOrigins: []string{"http://kiosk.local:8080"}})
-	for _, o := range []string{"http://evil.example", "http://127.0.0.1:1", "null", "file://", ""} {
-		_, resp, err := dial(t, hs, o)
+	_, _, hs := newTestServer(t, Config{AllowedOrigins: []string{"http://kiosk.local:8080", "https://kiosk.example"}})
+	port := hs.Listener.Addr().(*net.TCPAddr).Port
+	refused := []struct{ origin, host string }{
+		{"http://evil.example", ""},
+		{"http://127.0.0.1:1", ""},
+		{"null", ""},
+		{"file://", ""},
+		{"", ""},
+		// DNS rebinding: evil.example resolves to 127.0.0.1, and the
+		// browser sends its own name in both Origin and Host.
+		{fmt.Sprintf("http://evil.example:%d", port), fmt.Sprintf("evil.example:%d", port)},
+		{fmt.Sprintf("http://evil.example:%d", port), ""},
+		// The listener speaks plain HTTP: an https page is not ours.
+		{fmt.Sprintf("https://127.0.0.1:%d", port), ""},
+		{fmt.Sprintf("https://localhost:%d", port), ""},
+		{"http://kiosk.example", ""},
+		{"https://kiosk.local:8080", ""},
+		{fmt.Sprintf("http://127.0.0.1:%d/path", port), ""},
+	}
+	for _, c := range refused {
+		h := http.Header{}
+		if c.origin != "" {
+			h.Set("Origin", c.origin)
+		}
+		if c.host != "" {
+			h.Set("Host", c.host)
+		}
+		conn, resp, err := websocket.DefaultDialer.Dial(wsURL(hs), h)
 		if err == nil {
-			t.Errorf("origin %q accepted", o)
+			conn.Close()
+			t.Errorf("origin %q (Host %q) accepted", c.origin, c.host)
 			continue
 		}
 		if resp == nil || resp.StatusCode != http.StatusForbidden {
-			t.Errorf("origin %q: %v, want 403", o, err)
+			t.Errorf("origin %q: %v, want 403", c.origin, err)
 		}
 	}
-	for _, o := range []string{hs.URL, "http://kiosk.local:8080"} {
+	for _, o := range []string{hs.URL, fmt.Sprintf("http://localhost:%d", port), fmt.Sprintf("http://[::1]:%d", port),
+		"http://kiosk.local:8080", "HTTP://Kiosk.Local:8080", "https://kiosk.example:443"} {
 		if _, _, err := dial(t, hs, o); err != nil {
 			t.Errorf("origin %q refused: %v", o, err)
+		}
+	}
+}
+
+// TestOriginOffLoopback: a connection that came in on an address that is
+// not loopback (the UI listening on 0.0.0.0) gets no own origin, not even
+// that address's: only the configured origins connect.
+func TestOriginOffLoopback(t *testing.T) {
+	srv := NewServer(Config{AllowedOrigins: []string{"http://kiosk.local:8080"}})
+	for _, c := range []struct {
+		origin string
+		want   bool
+	}{
+		{"http://192.0.2.10:8080", false},
+		{"http://127.0.0.1:8080", false},
+		{"http://localhost:8080", false},
+		{"http://kiosk.local:8080", true},
+	} {
+		r := httptest.NewRequest("GET", "http://192.0.2.10:8080/ws", nil)
+		r.Header.Set("Origin", c.origin)
+		r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, &net.TCPAddr{IP: net.ParseIP("192.0.2.10"), Port: 8080}))
+		if got := srv.originAllowed(r); got != c.want {
+			t.Errorf("origin %s on 192.0.2.10:8080: allowed %v, want %v", c.origin, got, c.want)
 		}
 	}
 }

@@ -328,13 +328,16 @@ func (c Config) Validate() []Problem {
 		bad("ui.idle_timeout", "must be at least 10s (the countdown shows the last 10 s), got %s", c.UI.IdleTimeout)
 	}
 	for _, o := range c.UI.AllowedOrigins {
-		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" {
+		u, err := url.Parse(strings.TrimSuffix(o, "/"))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
 			bad("ui.allowed_origins", "%q is not an origin like http://host:port", o)
 		}
 	}
+	ps = append(ps, c.ListenProblems()...)
 	if (c.Mgmt.TLSCert == "") != (c.Mgmt.TLSKey == "") {
 		bad("mgmt.tls_cert", "tls_cert and tls_key go together")
 	}
+
 	if c.Central.URL != Embedded {
 		if u, err := url.Parse(c.Central.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("central.url", "must be an http(s) URL or %q, got %q", Embedded, c.Central.URL)
@@ -423,6 +426,42 @@ func (c Config) Validate() []Problem {
 	}
 	if c.Maintenance.IdleTimeout.Duration <= 0 {
 		bad("maintenance.idle_timeout", "must be positive")
+	}
+	return ps
+}
+
+// IsLoopback reports whether a listen address (HOST:PORT) only accepts
+// local clients: localhost or a loopback IP. An empty host (all
+// addresses) is not loopback.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ListenProblems are the settings that would expose the listeners: the UI
+// off loopback without ui.allowed_origins, a client CA without TLS, a
+// token in clear on a network. Validate includes them; the daemon checks
+// them again before it listens.
+func (c Config) ListenProblems() []Problem {
+	var ps []Problem
+	bad := func(key, format string, args ...any) {
+		ps = append(ps, Problem{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	if !IsLoopback(c.UI.Listen) && len(c.UI.AllowedOrigins) == 0 {
+		bad("ui.listen", "%s is not a loopback address: set ui.allowed_origins to the origin the terminal's browser loads the page from (e.g. \"http://kiosk.local:8080\"), or any page could take the screen over", c.UI.Listen)
+	}
+	if c.Mgmt.ClientCA != "" && c.Mgmt.TLSCert == "" {
+		bad("mgmt.client_ca", "needs mgmt.tls_cert and mgmt.tls_key: over plain HTTP no client can present a certificate")
+	}
+	if c.Mgmt.TokenFile != "" && c.Mgmt.TLSCert == "" && !IsLoopback(c.Mgmt.Listen) {
+		bad("mgmt.token_file", "mgmt.listen %s is not a loopback address and has no mgmt.tls_cert: the token would cross the network in clear; set mgmt.tls_cert and mgmt.tls_key", c.Mgmt.Listen)
 	}
 	return ps
 }

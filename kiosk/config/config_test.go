@@ -2,6 +2,9 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -118,4 +121,94 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted an invalid config: %v", ps)
 		}
 	})
+}
+
+// TestListenersMustNotBeExposed: the settings that would open the screen
+// or the management API to the network are refused, naming the key.
+func TestListenersMustNotBeExposed(t *testing.T) {
+	for _, tc := range []struct {
+		name, file, key, msg string
+	}{
+		{"UI off loopback", "[ui]\nlisten = \"0.0.0.0:8080\"\n", "ui.listen", "ui.allowed_origins"},
+		{"UI on a LAN address", "[ui]\nlisten = \"10.0.0.5:8080\"\n", "ui.listen", "not a loopback address"},
+		{"bad origin", "[ui]\nallowed_origins = [\"http://kiosk.local:8080/page\"]\n", "ui.allowed_origins", "not an origin"},
+		{"client CA without TLS", "[mgmt]\nlisten = \"0.0.0.0:9100\"\nclient_ca = \"/etc/kioskd/ca.pem\"\n", "mgmt.client_ca", "tls_cert"},
+		{"token in clear", "[mgmt]\nlisten = \"0.0.0.0:9100\"\ntoken_file = \"/etc/kioskd/token\"\n", "mgmt.token_file", "in clear"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("k.toml", []byte(tc.file))
+			var ps *Problems
+			if !errors.As(err, &ps) {
+				t.Fatalf("want *Problems, got %v", err)
+			}
+			found := false
+			for _, p := range ps.List {
+				found = found || p.Key == tc.key && p.Line > 0 && strings.Contains(p.Msg, tc.msg)
+			}
+			if !found {
+				t.Errorf("no problem on %s mentioning %q with its line: %v", tc.key, tc.msg, err)
+			}
+		})
+	}
+	for _, ok := range []string{
+		"[ui]\nlisten = \"0.0.0.0:8080\"\nallowed_origins = [\"http://kiosk.local:8080\"]\n",
+		"[ui]\nlisten = \"localhost:8080\"\n",
+		"[mgmt]\nlisten = \"127.0.0.1:9100\"\ntoken_file = \"/etc/kioskd/token\"\n",
+		"[mgmt]\nlisten = \"0.0.0.0:9100\"\ntoken_file = \"/t\"\ntls_cert = \"/c\"\ntls_key = \"/k\"\nclient_ca = \"/ca\"\n",
+	} {
+		if _, err := Parse("k.toml", []byte(ok)); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+}
+
+// TestCheckFiles: a missing or empty token file and secrets other users
+// can read are refused, naming the key and its line.
+func TestCheckFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("token", "t0ken\n", 0o600)
+	goodKey := write("kioskd.key", "k", 0o600)
+	for _, tc := range []struct {
+		name, key, msg string
+		cfg            func(c *Config)
+	}{
+		{"missing token file", "mgmt.token_file", "cannot read", func(c *Config) { c.Mgmt.TokenFile = filepath.Join(dir, "nope") }},
+		{"empty token file", "mgmt.token_file", "empty", func(c *Config) { c.Mgmt.TokenFile = write("empty", " \n", 0o600) }},
+		{"token readable by others", "mgmt.token_file", "other users", func(c *Config) { c.Mgmt.TokenFile = write("open", "t0ken", 0o644) }},
+		{"data key readable by others", "key_file", "other users", func(c *Config) { c.KeyFile = write("open.key", "k", 0o604) }},
+		{"TLS key readable by others", "mgmt.tls_key", "other users", func(c *Config) { c.Mgmt.TLSKey = write("tls.key", "k", 0o644) }},
+		{"central key readable by others", "central.key_file", "other users", func(c *Config) { c.Central.KeyFile = write("c.key", "k", 0o606) }},
+		{"central key missing", "central.key_file", "cannot read", func(c *Config) { c.Central.KeyFile = filepath.Join(dir, "nope.key") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			c.DataDir = dir
+			tc.cfg(&c)
+			file := fmt.Sprintf("key_file = %q\n[mgmt]\ntoken_file = %q\ntls_key = %q\n[central]\nkey_file = %q\n", c.KeyFile, c.Mgmt.TokenFile, c.Mgmt.TLSKey, c.Central.KeyFile)
+			err := CheckFiles("k.toml", []byte(file), c)
+			var ps *Problems
+			if !errors.As(err, &ps) || len(ps.List) != 1 || ps.List[0].Key != tc.key || ps.List[0].Line == 0 || !strings.Contains(ps.List[0].Msg, tc.msg) {
+				t.Errorf("want one problem on %s with its line mentioning %q, got %v", tc.key, tc.msg, err)
+			}
+		})
+	}
+	c := Default()
+	c.DataDir, c.KeyFile, c.Mgmt.TokenFile = dir, goodKey, good
+	if ps := c.CheckFiles(); len(ps) > 0 {
+		t.Errorf("good files refused: %v", ps)
+	}
+	c.KeyFile = filepath.Join(dir, "not-yet.key") // created on first start
+	if ps := c.CheckFiles(); len(ps) > 0 {
+		t.Errorf("a data key to be created refused: %v", ps)
+	}
 }

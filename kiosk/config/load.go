@@ -51,6 +51,21 @@ func Parse(name string, data []byte) (Config, error) {
 	return c, nil
 }
 
+// CheckFiles is Config.CheckFiles with each problem's line in data, the
+// file c was loaded from (nil: no lines). It returns *Problems, or nil.
+func CheckFiles(name string, data []byte, c Config) error {
+	ps := c.CheckFiles()
+	if len(ps) == 0 {
+		return nil
+	}
+	lines := keyLines(data)
+	for i := range ps {
+		ps[i].Line = lines.find(ps[i].Key)
+	}
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Line < ps[j].Line })
+	return &Problems{File: name, List: ps}
+}
+
 // typeErr matches the decoder's type errors, which are not ParseErrors:
 // `toml: line 2 (last key "terminal_no"): incompatible types: ...`.
 var typeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)

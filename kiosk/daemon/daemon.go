@@ -64,6 +64,9 @@ type Daemon struct {
 func Open(cfg config.Config, log *slog.Logger) (*Daemon, error) {
 	log = withLogRing(log) // the maintenance menu shows the last records
 	d := &Daemon{cfg: cfg, log: log, started: time.Now()}
+	if ps := append(cfg.ListenProblems(), cfg.CheckFiles()...); len(ps) > 0 {
+		return nil, &config.Problems{File: "config", List: ps}
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}

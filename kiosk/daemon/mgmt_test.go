@@ -194,11 +194,15 @@ func TestNonLoopbackManagementNeedsToken(t *testing.T) {
 	if err := os.WriteFile(token, []byte("t0ken\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	pki := rig.PKI(t)
 	e := runDaemon(t, func(c *config.Config) {
+		// Off loopback, a token travels over TLS only.
 		c.Mgmt.Listen = "0.0.0.0:0"
 		c.Mgmt.TokenFile = token
+		c.Mgmt.TLSCert, c.Mgmt.TLSKey = pki.ServerCert, pki.ServerKey
 	})
 	url := loopbackURL(t, e.a.Mgmt)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.CAPool}}}
 	for _, tc := range []struct {
 		path, token string
 		want        int
@@ -211,7 +215,7 @@ func TestNonLoopbackManagementNeedsToken(t *testing.T) {
 		if tc.token != "" {
 			req.Header.Set("Authorization", "Bearer "+tc.token)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,6 +223,39 @@ func TestNonLoopbackManagementNeedsToken(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != tc.want {
 			t.Errorf("%s %s with token %q: %d, want %d", method, tc.path, tc.token, resp.StatusCode, tc.want)
+		}
+	}
+}
+
+// TestExposedListenersRefuseToStart: the daemon itself (not only
+// check-config) refuses a UI off loopback without ui.allowed_origins, a
+// token in clear on the network, a client CA without TLS, and a token file
+// that is missing or empty, naming the key.
+func TestExposedListenersRefuseToStart(t *testing.T) {
+	dir := t.TempDir()
+	token, empty := filepath.Join(dir, "token"), filepath.Join(dir, "empty")
+	os.WriteFile(token, []byte("t0ken"), 0o600)
+	os.WriteFile(empty, nil, 0o600)
+	for _, tc := range []struct {
+		key string
+		mod func(c *config.Config)
+	}{
+		{"ui.listen", func(c *config.Config) { c.UI.Listen = "0.0.0.0:0" }},
+		{"mgmt.token_file", func(c *config.Config) { c.Mgmt.Listen, c.Mgmt.TokenFile = "0.0.0.0:0", token }},
+		{"mgmt.client_ca", func(c *config.Config) { c.Mgmt.Listen, c.Mgmt.ClientCA = "0.0.0.0:0", token }},
+		{"mgmt.token_file", func(c *config.Config) { c.Mgmt.TokenFile = empty }},
+		{"mgmt.token_file", func(c *config.Config) { c.Mgmt.TokenFile = filepath.Join(dir, "missing") }},
+	} {
+		cfg := config.Default()
+		cfg.DataDir = t.TempDir()
+		cfg.UI.Listen, cfg.Mgmt.Listen = "127.0.0.1:0", "127.0.0.1:0"
+		tc.mod(&cfg)
+		d, err := Open(cfg, slog.New(slog.DiscardHandler))
+		if err == nil {
+			d.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.key+":") {
+			t.Errorf("open with %s wrong: %v", tc.key, err)
 		}
 	}
 }

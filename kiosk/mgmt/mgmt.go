@@ -85,6 +85,8 @@ func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.opts.RequireAuth && r.URL.Path != "/healthz" && !s.authorised(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="kioskd"`)
+		// An unauthenticated client does not keep its connection.
+		w.Header().Set("Connection", "close")
 		WriteError(w, http.StatusUnauthorized, "unauthorized", "a bearer token or a client certificate is required")
 		return
 	}
@@ -98,8 +100,10 @@ func (s *Server) authorised(r *http.Request) bool {
 	if s.opts.Token == "" {
 		return false
 	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.Token)) == 1
+	// The scheme is case-insensitive (RFC 9110 section 11.1).
+	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	return ok && strings.EqualFold(scheme, "Bearer") &&
+		subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(s.opts.Token)) == 1
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

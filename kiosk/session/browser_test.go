@@ -98,7 +98,13 @@ func newBrowserRig(tb testing.TB, mod ...func(*browserRig, *Config, *Deps)) *bro
 		dev: &fakeDevices{ch: make(chan DeviceEvent)},
 	}
 	cen := &fakeCentral{cards: map[string][]Card{holder.IDNumber: {{Number: "A12345678", State: "active"}}}, otp: "246810"}
-	srv := ui.NewServer(ui.Config{KioskID: "K-TEST", Version: "test", Rate: 200, Burst: 400})
+	// The browser reaches the server through a TCP relay the test can cut,
+	// as a flaky link or a daemon restart would. The page's origin is the
+	// relay's, which the server must be told.
+	hs := httptest.NewUnstartedServer(nil)
+	r.relay = newRelay(tb, hs.Listener.Addr().String())
+	r.url = "http://" + r.relay.ln.Addr().String()
+	srv := ui.NewServer(ui.Config{KioskID: "K-TEST", Version: "test", Rate: 200, Burst: 400, AllowedOrigins: []string{r.url}})
 	r.clock = newClock()
 	cfg := Config{KioskID: "K-TEST", Clock: r.clock}
 	deps := Deps{Outbox: r.out, Identity: newIdentity(), Central: cen, Printer: r.pr, Devices: r.dev, Display: srv}
@@ -110,11 +116,8 @@ func newBrowserRig(tb testing.TB, mod ...func(*browserRig, *Config, *Deps)) *bro
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- sess.Run(ctx) }()
-	hs := httptest.NewServer(srv)
-	// The browser reaches the server through a TCP relay the test can cut,
-	// as a flaky link or a daemon restart would.
-	r.relay = newRelay(tb, hs.Listener.Addr().String())
-	r.url = "http://" + r.relay.ln.Addr().String()
+	hs.Config.Handler = srv
+	hs.Start()
 
 	tb.Cleanup(func() {
 		cancel()

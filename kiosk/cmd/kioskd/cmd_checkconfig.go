@@ -25,6 +25,11 @@ func runCheckConfig(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The files it names: tokens, keys and their permissions.
+	data, _ := os.ReadFile(args[0]) // Load has read it
+	if err := config.CheckFiles(args[0], data, cfg); err != nil {
+		return err
+	}
 	// The file is right, but this binary could not run it.
 	if cfg.Readers.Mode == "pcsc" && !pcsc.Built {
 		return fmt.Errorf("%s: readers.mode = \"pcsc\": %w", args[0], pcsc.ErrNotBuilt)

@@ -50,6 +50,15 @@ func runDaemon(ctx context.Context, args []string) error {
 	if ps := cfg.Validate(); len(ps) > 0 {
 		return &config.Problems{File: "flags", List: ps}
 	}
+	var data []byte
+	name := "the embedded default"
+	if *cfgPath != "" {
+		name = *cfgPath
+		data, _ = os.ReadFile(*cfgPath) // Load has read it
+	}
+	if err := config.CheckFiles(name, data, cfg); err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level(cfg.LogLevel)}))
 	d, err := daemon.Open(cfg, log)
 	if err != nil {
