@@ -14,7 +14,7 @@ CRASH_KILLS ?= 200
 export KIOSKD_BIN := $(abspath $(BIN))
 export CRASH_KILLS
 
-.PHONY: all build run test test-deps unit fuzz bench lint clean
+.PHONY: all build run test test-deps unit fuzz bench lint clean fleet-test
 
 all: build
 
@@ -43,6 +43,15 @@ fuzz:
 # scripts/benchreport.sh turns them into `BENCH <name> <value> <unit>` lines.
 bench: test-deps build
 	$(GO) test -tags "$(TAGS)" -run '^$$' -bench . -benchtime 1x -timeout 30m ./... | tee bin/bench.out | bash scripts/benchreport.sh
+
+# The shipped Prometheus rules (promtool check and unit tests, every alert
+# firing and not) and the fleet test: FLEET_N terminals in one kioskd
+# fleet-sim process scraped by a real Prometheus through a central outage.
+FLEET_N ?= 1000
+fleet-test: test-deps build
+	promtool check rules scripts/deploy/prometheus/kioskd.rules.yml
+	cd scripts/deploy/prometheus && promtool test rules kioskd.rules.test.yml
+	$(GO) test -count=1 ./scripts/deploy/prometheus/
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }

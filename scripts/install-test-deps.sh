@@ -14,6 +14,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 # The fsync-before-accept test makes kioskd's syncs fail with strace's fault injection.
 command -v strace >/dev/null 2>&1 || need+=(strace)
+# The fleet test: a real Prometheus server and promtool (rule unit tests).
+command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "install-test-deps: installing ${need[*]}"
 SUDO=""

@@ -81,8 +81,11 @@ func newMetrics(reg *prometheus.Registry, d *Daemon) *metrics {
 		}
 		return 0
 	})
+	clock := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "kioskd_clock_seconds", Help: "The terminal's clock (Unix time) when scraped; against the scrape's timestamp it shows clock skew.",
+	}, func() float64 { return float64(time.Now().UnixNano()) / 1e9 })
 	reg.MustRegister(m.enqueued, m.results, m.latency, m.readerUp, m.cardReads, m.printer, m.prints, m.heartbeats,
-		pages, buildInfo, terminalInfo, pageConnected, outboxCollector{d}, diskCollector{d.cfg.DataDir})
+		pages, buildInfo, terminalInfo, clock, pageConnected, outboxCollector{d}, diskCollector{d.cfg.DataDir})
 	for _, s := range []hwbridge.Slot{hwbridge.SlotID, hwbridge.SlotSS} {
 		m.readerUp.WithLabelValues(string(s))
 	}

@@ -146,7 +146,7 @@ func TestMetricsMoveWithRealOperations(t *testing.T) {
 		t.Errorf("delivery latency histogram has %v samples, want 3", got)
 	}
 	for _, name := range []string{"kioskd_reader_up", "kioskd_printer_state", "kioskd_receipts_total", "kioskd_sla_breached_operations", "kioskd_ws_pages", "kioskd_page_connected", "kioskd_heartbeats_total",
-		"kioskd_outbox_oldest_pending_age_seconds", "kioskd_disk_free_bytes", "kioskd_disk_size_bytes"} {
+		"kioskd_outbox_oldest_pending_age_seconds", "kioskd_disk_free_bytes", "kioskd_disk_size_bytes", "kioskd_clock_seconds"} {
 		if after[name] == nil {
 			t.Errorf("metric %s missing", name)
 		}
