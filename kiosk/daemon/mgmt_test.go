@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/hwbridge/sim/vprinter"
 	"github.com/kioskd/kioskd/kiosk"
 	"github.com/kioskd/kioskd/kiosk/config"
 	"github.com/kioskd/kioskd/scripts/rig"
@@ -417,5 +419,87 @@ func TestStoreFailureDropsOutboxSeries(t *testing.T) {
 		if m[name] != nil {
 			t.Errorf("%s is still in the scrape after the store failed: %v", name, m[name])
 		}
+	}
+}
+
+// TestSimControlRefusesWebPages: what a web page in the terminal's browser
+// can send without a preflight (a text/plain or form POST) or with its
+// Origin changes nothing; the same request as JSON without an Origin does.
+func TestSimControlRefusesWebPages(t *testing.T) {
+	e := runDaemon(t)
+	op := []byte(`{"kind":"report_loss","subject":{"id_number":"` + ssID + `","name":"` + ssName + `"}}`)
+	card, err := os.ReadFile(filepath.Join("..", "..", "hwbridge", "sim", "cardsim", "testdata", "ss_zhangsan.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := func() int {
+		st, err := e.d.store.Stats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Pending + st.Acknowledged + st.Rejected
+	}
+	ssCard := func() bool {
+		for _, r := range e.d.dev.sim.Readers() {
+			if r.Slot == hwbridge.SlotSS {
+				return r.Card
+			}
+		}
+		return false
+	}
+	send := func(path, ctype, origin string, body []byte) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, e.a.Mgmt+path, bytes.NewReader(body))
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, tc := range []struct {
+		path, ctype, origin string
+		body                []byte
+		want                int
+	}{
+		{"/v1/sim/operations", "text/plain", "", op, 415},
+		{"/v1/sim/operations", "text/plain;charset=UTF-8", "http://evil.example", op, 403},
+		{"/v1/sim/operations", "application/x-www-form-urlencoded", "", op, 415},
+		{"/v1/sim/operations", "", "", op, 415},
+		{"/v1/sim/operations", "application/json", "http://evil.example", op, 403},
+		{"/v1/sim/operations", "application/json", "null", op, 403},
+		{"/v1/sim/reader/ss/insert", "text/plain", "", card, 415},
+		{"/v1/sim/reader/ss/insert", "multipart/form-data; boundary=x", "", card, 415},
+		{"/v1/sim/printer/paper_out", "", "http://evil.example", nil, 403},
+	} {
+		if got := send(tc.path, tc.ctype, tc.origin, tc.body); got != tc.want {
+			t.Errorf("POST %s as %q from %q: %d, want %d", tc.path, tc.ctype, tc.origin, got, tc.want)
+		}
+	}
+	if n := stored(); n != 0 {
+		t.Errorf("%d operations filed by refused requests", n)
+	}
+	if ssCard() {
+		t.Error("a refused request inserted a card")
+	}
+	if got := e.d.dev.vprint.State(); got != vprinter.StateOK {
+		t.Errorf("a refused request set the printer to %v", got)
+	}
+	// The same requests as a script or test sends them are taken.
+	if got := send("/v1/sim/operations", "application/json; charset=utf-8", "", op); got != 201 || stored() != 1 {
+		t.Errorf("JSON operation: %d, %d stored, want 201 and 1", got, stored())
+	}
+	if got := send("/v1/sim/reader/ss/insert", "application/json", "", card); got != 204 || !ssCard() {
+		t.Errorf("JSON card insert: %d, card present %v, want 204 and a card", got, ssCard())
+	}
+	if got := send("/v1/sim/reader/ss/remove", "", "", nil); got != 204 {
+		t.Errorf("remove without a body: %d, want 204", got)
 	}
 }

@@ -3,6 +3,7 @@ package daemon
 import (
 	"encoding/json"
 	"io"
+	"mime"
 	"net/http"
 
 	"github.com/kioskd/kioskd/hwbridge"
@@ -26,10 +27,36 @@ func (d *Daemon) mountSimControl(m *mgmt.Server) {
 	// commits an operation as a finished flow would, answering 201
 	// {idempotency_key, voucher} only once it is on disk. It lets tests
 	// and demos load the outbox without walking the touch flow.
-	m.Handle("POST /v1/sim/operations", http.HandlerFunc(d.simEnqueue))
-	m.Handle("POST /v1/sim/reader/{slot}/insert", http.HandlerFunc(d.simInsert))
-	m.Handle("POST /v1/sim/reader/{slot}/remove", http.HandlerFunc(d.simRemove))
-	m.Handle("POST /v1/sim/printer/{state}", http.HandlerFunc(d.simPrinter))
+	m.Handle("POST /v1/sim/operations", simGuard(d.simEnqueue))
+	m.Handle("POST /v1/sim/reader/{slot}/insert", simGuard(d.simInsert))
+	m.Handle("POST /v1/sim/reader/{slot}/remove", simGuard(d.simRemove))
+	m.Handle("POST /v1/sim/printer/{state}", simGuard(d.simPrinter))
+}
+
+// simGuard refuses what a web page in a browser on this machine could
+// send: a request with an Origin (no page of ours calls sim control; a
+// browser sends Origin on every cross-origin POST) and a body that is not
+// application/json (a "simple" cross-origin request, text/plain or a
+// form, needs no preflight). A request without a body needs no type.
+func simGuard(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if o := r.Header.Get("Origin"); o != "" {
+			mgmt.WriteError(w, http.StatusForbidden, "foreign_origin", "sim control does not take requests from web pages")
+			return
+		}
+		if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "none" && site != "same-origin" {
+			mgmt.WriteError(w, http.StatusForbidden, "foreign_origin", "sim control does not take requests from web pages")
+			return
+		}
+		if r.ContentLength != 0 { // -1: a body of unknown length
+			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+			if err != nil || mt != "application/json" {
+				mgmt.WriteError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the body as Content-Type: application/json")
+				return
+			}
+		}
+		h(w, r)
+	})
 }
 
 // simInsert puts a card made from the body's card profile into a
