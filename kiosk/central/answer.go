@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -80,20 +82,22 @@ func decodeSubmit(status int, body []byte) (Ack, error) {
 }
 
 // decodeOperation interprets the answer to GET /v1/operations/{key}.
+// Only central's own 404 (with its {code, message} body) means unknown.
 func decodeOperation(status int, body []byte) (Ack, error) {
 	switch {
 	case status == http.StatusOK:
 		return decodeAck(status, body)
-	case status == http.StatusNotFound:
+	case status == http.StatusNotFound && fromCentral(body):
 		return Ack{}, ErrUnknownOperation
 	}
 	return Ack{}, decodeError(status, body)
 }
 
-// decodeVoucher interprets the answer to GET /v1/vouchers/{voucher}.
+// decodeVoucher interprets the answer to GET /v1/vouchers/{voucher}. Only
+// central's own 404 (with its {code, message} body) means unknown.
 func decodeVoucher(status int, body []byte) (VoucherState, error) {
-	switch status {
-	case http.StatusOK:
+	switch {
+	case status == http.StatusOK:
 		var v VoucherState
 		if err := json.Unmarshal(body, &v); err != nil {
 			return VoucherState{}, malformed(status, "body is not a JSON voucher object", err)
@@ -102,7 +106,7 @@ func decodeVoucher(status int, body []byte) (VoucherState, error) {
 			return VoucherState{}, malformed(status, "voucher state missing or not printable", nil)
 		}
 		return v, nil
-	case http.StatusNotFound:
+	case status == http.StatusNotFound && fromCentral(body):
 		return VoucherState{}, ErrUnknownVoucher
 	}
 	return VoucherState{}, decodeError(status, body)
@@ -137,24 +141,42 @@ func decodeNoContent(status int, body []byte) error {
 	return decodeError(status, body)
 }
 
-// decodeVerify interprets the answer to POST /v1/otp/verify.
+// decodeVerify interprets the answer to POST /v1/otp/verify: central's own
+// 403 (with its {code, message} body) refuses the code.
 func decodeVerify(status int, body []byte) (bool, error) {
-	switch status {
-	case http.StatusOK, http.StatusNoContent:
+	switch {
+	case status == http.StatusOK, status == http.StatusNoContent:
 		return true, nil
-	case http.StatusForbidden:
+	case status == http.StatusForbidden && fromCentral(body):
 		return false, nil
 	}
 	return false, decodeError(status, body)
 }
 
-// decodeError turns a non-success answer into a *Rejection (4xx: permanent)
-// or a *ServerError (everything else: transient). 408 and 429 say "later",
-// so they are transient too. A body that is not {code, message} still
-// yields a clear error, with the code "http_<status>".
+// fromCentral reports whether an error answer's body is central's own
+// {code, message} JSON (DESIGN.md, "Central API"): an object with a
+// non-empty string code. A reverse proxy, a TLS gateway or a load balancer
+// in front of central answers with HTML, plain text, an empty body or JSON
+// of its own shape, never with central's code.
+func fromCentral(body []byte) bool {
+	var e struct {
+		Code *string `json:"code"`
+	}
+	return json.Unmarshal(body, &e) == nil && e.Code != nil && *e.Code != ""
+}
+
+// decodeError turns a non-success answer into a *Rejection or a
+// *ServerError. Only central's own refusal is permanent: a 4xx whose body
+// is central's {code, message}. 408 and 429 say "later", so they are
+// transient even from central. A 4xx without central's body (a proxy's
+// 401/403/404/405/407/413/421, HTML or empty) is transient and marked
+// Foreign: something between the terminal and central answered, and the
+// operation must wait until central itself can. A body that is not
+// {code, message} still yields a clear error, with the code "http_<status>".
 func decodeError(status int, body []byte) error {
 	var e errorBody
-	if json.Unmarshal(body, &e) != nil || (e.Code == "" && e.Message == "") {
+	central := fromCentral(body)
+	if !central || json.Unmarshal(body, &e) != nil {
 		e = errorBody{Message: snippet(body)}
 	}
 	code := clean(e.Code, 64)
@@ -162,10 +184,36 @@ func decodeError(status int, body []byte) error {
 		code = fmt.Sprintf("http_%d", status)
 	}
 	msg := clean(e.Message, 512)
-	if status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests {
+	is4xx := status >= 400 && status < 500
+	if is4xx && central && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests {
 		return &Rejection{Status: status, Code: code, Message: msg}
 	}
-	return &ServerError{Status: status, Code: code, Message: msg}
+	return &ServerError{Status: status, Code: code, Message: msg, Foreign: is4xx && !central}
+}
+
+// maxRetryAfter bounds a Retry-After before the drainer caps it with its
+// own maximum backoff, so that no arithmetic on it overflows.
+const maxRetryAfter = 24 * time.Hour
+
+// parseRetryAfter reads a Retry-After header (RFC 9110 10.2.3): a number
+// of seconds, or an HTTP date which is compared with now. Anything else,
+// and a date in the past, is 0 (no wait asked for).
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseUint(v, 10, 64); err == nil {
+		if n > uint64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
+		}
+		return time.Duration(n) * time.Second
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0
+	}
+	return min(max(t.Sub(now), 0), maxRetryAfter)
 }
 
 // snippet keeps the start of a non-JSON body for the error message.

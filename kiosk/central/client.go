@@ -68,8 +68,9 @@ type PersonCard struct {
 	State      string `json:"state"`
 }
 
-// Rejection is a permanent refusal by central (a 4xx answer): retrying the
-// same request cannot succeed. Code and Message are central's reason.
+// Rejection is a permanent refusal by central (a 4xx answer carrying
+// central's {code, message} body): retrying the same request cannot
+// succeed. Code and Message are central's reason.
 type Rejection struct {
 	Status  int
 	Code    string
@@ -80,19 +81,41 @@ func (r *Rejection) Error() string {
 	return fmt.Sprintf("central rejected the request: %d %s: %s", r.Status, r.Code, r.Message)
 }
 
-// ServerError is a transient failure answered by central (5xx, and 408/429
-// which say "try again later" despite being 4xx). Retrying may succeed.
+// ServerError is a transient failure: a 5xx, a 408 or 429 (which say "try
+// again later" despite being 4xx), or a 4xx that is not central's own
+// refusal (Foreign). Retrying may succeed.
 type ServerError struct {
 	Status  int
 	Code    string
 	Message string
+	// Foreign: a 4xx without central's {code, message} body, answered by
+	// something in front of central (a misrouted reverse proxy, a TLS
+	// gateway refusing the client certificate, a body size limit). It says
+	// nothing about the operation; Code is "http_<status>" and Message the
+	// start of the body.
+	Foreign bool
+	// RetryAfter is the wait a 429 or 503 asked for in its Retry-After
+	// header (seconds or an HTTP date), 0 when it gave none.
+	RetryAfter time.Duration
 }
 
 func (e *ServerError) Error() string {
-	if e.Code == "" && e.Message == "" {
-		return fmt.Sprintf("central answered %d", e.Status)
+	var s string
+	switch {
+	case e.Foreign:
+		s = fmt.Sprintf("answer %d is not central's (no {code, message} body; a proxy or gateway in the way?)", e.Status)
+		if e.Message != "" {
+			s += ": " + e.Message
+		}
+	case e.Code == "" && e.Message == "":
+		s = fmt.Sprintf("central answered %d", e.Status)
+	default:
+		s = fmt.Sprintf("central answered %d %s: %s", e.Status, e.Code, e.Message)
 	}
-	return fmt.Sprintf("central answered %d %s: %s", e.Status, e.Code, e.Message)
+	if e.RetryAfter > 0 {
+		s += fmt.Sprintf(" (retry after %s)", e.RetryAfter)
+	}
+	return s
 }
 
 var (
@@ -221,6 +244,12 @@ func clientTLS(cfg ClientConfig) (*tls.Config, error) {
 // failure to get an answer (timeout, reset, refused) is returned as a
 // transient error naming the request; the path never holds personal data.
 func (c *Client) call(ctx context.Context, method, path string, in any, idemKey string) (int, []byte, error) {
+	status, b, _, err := c.callHeader(ctx, method, path, in, idemKey)
+	return status, b, err
+}
+
+// callHeader is call that also returns the answer's header.
+func (c *Client) callHeader(ctx context.Context, method, path string, in any, idemKey string) (int, []byte, http.Header, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var body io.Reader
@@ -229,13 +258,13 @@ func (c *Client) call(ctx context.Context, method, path string, in any, idemKey 
 		var err error
 		raw, err = json.Marshal(in)
 		if err != nil {
-			return 0, nil, fmt.Errorf("central: %s %s: encode body: %w", method, path, err)
+			return 0, nil, nil, fmt.Errorf("central: %s %s: encode body: %w", method, path, err)
 		}
 		body = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
-		return 0, nil, fmt.Errorf("central: %s %s: %w", method, path, err)
+		return 0, nil, nil, fmt.Errorf("central: %s %s: %w", method, path, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	if in != nil {
@@ -248,18 +277,18 @@ func (c *Client) call(ctx context.Context, method, path string, in any, idemKey 
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return 0, nil, fmt.Errorf("central: %s %s: %w", method, path, stripURL(err))
+		return 0, nil, nil, fmt.Errorf("central: %s %s: %w", method, path, stripURL(err))
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
 	if err != nil {
-		return 0, nil, fmt.Errorf("central: %s %s: read answer (status %d): %w", method, path, resp.StatusCode, err)
+		return 0, nil, nil, fmt.Errorf("central: %s %s: read answer (status %d): %w", method, path, resp.StatusCode, err)
 	}
 	if len(b) > maxAnswer {
 		// Drain nothing more; the connection is dropped instead of reused.
-		return 0, nil, fmt.Errorf("%w: %s %s: answer larger than %d bytes", ErrMalformedAnswer, method, path, maxAnswer)
+		return 0, nil, nil, fmt.Errorf("%w: %s %s: answer larger than %d bytes", ErrMalformedAnswer, method, path, maxAnswer)
 	}
-	return resp.StatusCode, b, nil
+	return resp.StatusCode, b, resp.Header, nil
 }
 
 // stripURL keeps the cause of a *url.Error but not its repeated method and
@@ -274,8 +303,10 @@ func stripURL(err error) error {
 
 // Submit delivers op. A 200/201 answer, a repeat of the first answer for
 // this key, and a 409 {code:"duplicate"} are all acknowledgements. A 4xx is
-// a *Rejection (permanent). Anything else — 5xx, timeouts, resets, a 2xx
-// with a malformed body — is a transient error to retry with the same key.
+// a *Rejection (permanent) only when its body is central's {code, message}.
+// Anything else — 5xx, 408, 429, a 4xx from a proxy or gateway, timeouts,
+// resets, a 2xx with a malformed body — is a transient error to retry with
+// the same key; a 429 or 503 carries its Retry-After in the *ServerError.
 func (c *Client) Submit(ctx context.Context, op Operation) (Ack, error) {
 	if op.IdempotencyKey == "" {
 		return Ack{}, errors.New("central: submit: operation has no idempotency key")
@@ -291,11 +322,15 @@ func (c *Client) Submit(ctx context.Context, op Operation) (Ack, error) {
 		Agent:          op.Agent,
 		Evidence:       op.Evidence,
 	}
-	status, b, err := c.call(ctx, http.MethodPost, "/v1/operations", body, op.IdempotencyKey)
+	status, b, hdr, err := c.callHeader(ctx, http.MethodPost, "/v1/operations", body, op.IdempotencyKey)
 	if err != nil {
 		return Ack{}, err
 	}
 	ack, err := decodeSubmit(status, b)
+	var se *ServerError
+	if errors.As(err, &se) && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) {
+		se.RetryAfter = parseRetryAfter(hdr.Get("Retry-After"), time.Now())
+	}
 	if errors.Is(err, errDuplicateNoRef) {
 		// Central says it has the operation but did not repeat its
 		// reference: ask for it.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -316,16 +317,105 @@ func TestClientMalformedSuccessIsTransient(t *testing.T) {
 	}
 }
 
-func TestClientNonJSONErrorBody(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "forbidden by proxy", http.StatusForbidden)
-	}))
-	defer srv.Close()
-	c, _ := NewClient(ClientConfig{BaseURL: srv.URL})
-	_, err := c.Submit(context.Background(), testOp(1))
-	var rej *Rejection
-	if !errors.As(err, &rej) || rej.Code != "http_403" || rej.Message != "forbidden by proxy" {
-		t.Fatalf("err = %#v, want Rejection http_403 with the body text", err)
+// nginxPage is the body nginx sends with its own error pages.
+func nginxPage(status int) string {
+	text := fmt.Sprintf("%d %s", status, http.StatusText(status))
+	return "<html>\r\n<head><title>" + text + "</title></head>\r\n<body>\r\n<center><h1>" + text +
+		"</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n"
+}
+
+// nginxError answers like nginx in front of central when it refuses a
+// request itself: its own HTML page (or an empty body) with its headers.
+func nginxError(w http.ResponseWriter, status int, empty bool) {
+	w.Header().Set("Server", "nginx/1.22.1")
+	if status == http.StatusProxyAuthRequired {
+		w.Header().Set("Proxy-Authenticate", `Basic realm="proxy"`)
+	}
+	if empty {
+		w.WriteHeader(status)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html")
+	w.WriteHeader(status)
+	io.WriteString(w, nginxPage(status))
+}
+
+// A 4xx that is not central's own refusal (no {code, message} body) is
+// transient: a misrouted proxy or a TLS gateway says nothing about the
+// operation. Central's own 4xx stays permanent (TestClientRejections).
+func TestClientForeign4xxIsTransient(t *testing.T) {
+	for _, status := range []int{401, 403, 404, 405, 407, 413, 421} {
+		for _, body := range []string{"html", "empty", "json without code", "text"} {
+			t.Run(fmt.Sprintf("%d %s", status, body), func(t *testing.T) {
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					switch body {
+					case "html", "empty":
+						nginxError(w, status, body == "empty")
+					case "json without code":
+						writeJSON(w, status, map[string]string{"message": "no Route matched with those values"})
+					case "text":
+						http.Error(w, "forbidden by proxy", status)
+					}
+				}))
+				defer srv.Close()
+				c, _ := NewClient(ClientConfig{BaseURL: srv.URL})
+				ctx := context.Background()
+				_, err := c.Submit(ctx, testOp(1))
+				var se *ServerError
+				if !errors.As(err, &se) || IsPermanent(err) || !se.Foreign || se.Status != status {
+					t.Fatalf("Submit: err = %#v, want a transient foreign *ServerError %d", err, status)
+				}
+				if !strings.Contains(err.Error(), fmt.Sprint(status)) || !strings.Contains(err.Error(), "not central's") {
+					t.Errorf("Error() = %q, want it to name the status and say the answer is not central's", err)
+				}
+				// Lookups and OTP do not read a proxy's 404/403 as central's.
+				if _, err := c.Voucher(ctx, "100000471"); err == nil || errors.Is(err, ErrUnknownVoucher) || IsPermanent(err) {
+					t.Errorf("Voucher: err = %v, want a transient error, not 'unknown voucher'", err)
+				}
+				if _, err := c.Operation(ctx, "kiosk-7/000001"); err == nil || errors.Is(err, ErrUnknownOperation) || IsPermanent(err) {
+					t.Errorf("Operation: err = %v, want a transient error, not 'unknown operation'", err)
+				}
+				if ok, err := c.VerifyOTP(ctx, testSubjectID, "123456"); ok || err == nil || IsPermanent(err) {
+					t.Errorf("VerifyOTP = %v, %v; want a transient error, not a refused code", ok, err)
+				}
+			})
+		}
+	}
+}
+
+func TestClientRetryAfter(t *testing.T) {
+	date := time.Now().Add(45 * time.Second).UTC().Format(http.TimeFormat)
+	for _, tc := range []struct {
+		status   int
+		header   string
+		min, max time.Duration
+	}{
+		{429, "30", 30 * time.Second, 30 * time.Second},
+		{503, "7", 7 * time.Second, 7 * time.Second},
+		{503, date, 43 * time.Second, 45 * time.Second},
+		{503, "Wed, 21 Oct 2015 07:28:00 GMT", 0, 0}, // in the past
+		{503, "soon", 0, 0},
+		{503, "", 0, 0},
+		{500, "30", 0, 0}, // only 429 and 503 carry it
+	} {
+		t.Run(fmt.Sprintf("%d %s", tc.status, tc.header), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tc.header != "" {
+					w.Header().Set("Retry-After", tc.header)
+				}
+				writeJSON(w, tc.status, map[string]string{"code": "busy", "message": "later"})
+			}))
+			defer srv.Close()
+			c, _ := NewClient(ClientConfig{BaseURL: srv.URL})
+			_, err := c.Submit(context.Background(), testOp(1))
+			var se *ServerError
+			if !errors.As(err, &se) || IsPermanent(err) {
+				t.Fatalf("err = %#v, want a transient *ServerError", err)
+			}
+			if se.RetryAfter < tc.min || se.RetryAfter > tc.max {
+				t.Fatalf("RetryAfter = %v, want %v..%v", se.RetryAfter, tc.min, tc.max)
+			}
+		})
 	}
 }
 

@@ -110,8 +110,9 @@ type DrainStatus struct {
 // transient failure of the head stops the pass; the head is retried after a
 // backoff of rand·min(MaxBackoff, MinBackoff·2^(n-1)) for the n-th
 // consecutive failure since central last answered (full jitter), so a
-// flaky central slows a long backlog only by short waits. Rejections are recorded and the drain
-// continues. It wakes at once on enqueue when healthy, and on Kick always.
+// flaky central slows a long backlog only by short waits; a 429 or 503 that
+// asks for a longer wait with Retry-After gets it, up to MaxBackoff.
+// Rejections are recorded and the drain continues. It wakes at once on enqueue when healthy, and on Kick always.
 type Drainer struct {
 	o    Outbox
 	s    Submitter
@@ -255,6 +256,19 @@ func (d *Drainer) failed() time.Duration {
 	return d.nextWait
 }
 
+// retryWait counts a failed delivery and chooses the wait before the next
+// attempt: the backoff, or longer when central's 429 or 503 asked for more
+// with Retry-After, capped by MaxBackoff.
+func (d *Drainer) retryWait(err error) time.Duration {
+	w := d.failed()
+	var se *ServerError
+	if errors.As(err, &se) && se.RetryAfter > w {
+		w = min(se.RetryAfter, d.cfg.MaxBackoff)
+		d.nextWait = w
+	}
+	return w
+}
+
 // backoff returns the jittered wait after the n-th consecutive failure.
 func (d *Drainer) backoff(n int) time.Duration {
 	r := d.cfg.Rand()
@@ -384,7 +398,7 @@ func (d *Drainer) deliver(ctx context.Context, q Queued) bool {
 		d.report(res)
 		// Recorded so that a restart keeps the backoff instead of
 		// hammering central.
-		next := d.cfg.Clock.Now().Add(d.failed())
+		next := d.cfg.Clock.Now().Add(d.retryWait(err))
 		if err := d.o.RecordAttempt(op.IdempotencyKey, err.Error(), next); err != nil {
 			log.Error("outbox: record attempt", "err", err)
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -641,4 +643,120 @@ func TestDrainBackoffResetsAfterSuccess(t *testing.T) {
 			t.Fatalf("wait %d = %v, want at most %v: the backoff grew across successes", i+1, w, DefaultMinBackoff)
 		}
 	}
+}
+
+// A proxy answering every delivery with its own 404 page keeps the whole
+// backlog pending and backing off; once central answers again, everything
+// is delivered in order.
+func TestDrainForeign4xxKeepsBacklogPending(t *testing.T) {
+	sim := NewSim(SimConfig{})
+	var misrouted atomic.Bool
+	var refused atomic.Int64
+	misrouted.Store(true)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if misrouted.Load() {
+			refused.Add(1)
+			nginxError(w, http.StatusNotFound, false)
+			return
+		}
+		sim.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := NewClient(ClientConfig{BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := newMemOutbox()
+	keys := enqueueN(o, 1, 20)
+	var results sync.Map
+	d := NewDrainer(o, c, DrainConfig{MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond,
+		OnResult: func(r Result) { results.Store(r.Outcome, true) }})
+	runDrainer(t, d)
+	waitFor(t, "five refused attempts", func() bool { return refused.Load() >= 5 })
+	if n := o.pending(); n != 20 {
+		t.Fatalf("%d of 20 operations pending after the proxy's 404s, want all", n)
+	}
+	if _, ok := results.Load(Rejected); ok {
+		t.Fatal("a proxy's 404 was counted as a rejection")
+	}
+	head, _ := o.find(keys[0])
+	if head.attempts == 0 || !strings.Contains(head.lastErr, "404") || !strings.Contains(head.lastErr, "not central's") {
+		t.Fatalf("head: attempts %d, last error %q; want the attempts recorded with the 404", head.attempts, head.lastErr)
+	}
+	if st := d.Status(); st.Online || !strings.Contains(st.LastError, "404") {
+		t.Fatalf("status = %+v, want offline with the 404 as last error", st)
+	}
+	misrouted.Store(false)
+	waitFor(t, "all acknowledged", func() bool { return o.pending() == 0 })
+	checkExactlyOnceInOrder(t, sim, keys)
+}
+
+// retryAfterSubmitter answers the first n submissions with a 429 or 503
+// asking to wait.
+type retryAfterSubmitter struct {
+	s     Submitter
+	n     atomic.Int64
+	after time.Duration
+}
+
+func (r *retryAfterSubmitter) Submit(ctx context.Context, op Operation) (Ack, error) {
+	if r.n.Add(-1) >= 0 {
+		return Ack{}, &ServerError{Status: 429, Code: "slow_down", RetryAfter: r.after}
+	}
+	return r.s.Submit(ctx, op)
+}
+
+// Retry-After on a 429/503 sets the wait before the next attempt, capped
+// by MaxBackoff, and is recorded as the operation's next attempt.
+func TestDrainHonoursRetryAfter(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		after time.Duration
+		want  time.Duration
+	}{
+		{"30s", 30 * time.Second, 30 * time.Second},
+		{"beyond the cap", 2 * time.Hour, 10 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sim, c, _ := startSim(t, SimConfig{})
+			o := newMemOutbox()
+			keys := enqueueN(o, 1, 3)
+			start := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+			clock := &autoClock{now: start}
+			var nexts []time.Time
+			var mu sync.Mutex
+			d := NewDrainer(&nextRecorder{memOutbox: o, mu: &mu, nexts: &nexts}, &retryAfterSubmitter{s: c, after: tc.after},
+				DrainConfig{Clock: clock, MinBackoff: 200 * time.Millisecond, MaxBackoff: 10 * time.Minute, Rand: func() float64 { return 0.999 }})
+			sub := d.s.(*retryAfterSubmitter)
+			sub.n.Store(2)
+			runDrainer(t, d)
+			waitFor(t, "all acknowledged", func() bool { return o.pending() == 0 })
+			checkExactlyOnceInOrder(t, sim, keys)
+			clock.mu.Lock()
+			waits := slices.Clone(clock.waits)
+			clock.mu.Unlock()
+			if len(waits) != 2 || waits[0] != tc.want || waits[1] != tc.want {
+				t.Fatalf("waits = %v, want two of %v (Retry-After %v, max backoff 10m)", waits, tc.want, tc.after)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(nexts) != 2 || nexts[0] != start.Add(tc.want) {
+				t.Fatalf("recorded next attempts = %v, want the first at %v", nexts, start.Add(tc.want))
+			}
+		})
+	}
+}
+
+// nextRecorder records the next attempts the drainer stores.
+type nextRecorder struct {
+	*memOutbox
+	mu    *sync.Mutex
+	nexts *[]time.Time
+}
+
+func (n *nextRecorder) RecordAttempt(key, lastErr string, next time.Time) error {
+	n.mu.Lock()
+	*n.nexts = append(*n.nexts, next)
+	n.mu.Unlock()
+	return n.memOutbox.RecordAttempt(key, lastErr, next)
 }

@@ -8,9 +8,10 @@ import (
 )
 
 // FuzzDecodeAnswer feeds arbitrary central answers to every decoder: none
-// may panic, and the classification must hold — a 4xx other than 408/429 is
-// a permanent *Rejection, anything else that fails is transient, and a
-// success always carries what the caller relies on.
+// may panic, and the classification must hold — a 4xx other than 408/429
+// whose body is central's {code, message} is a permanent *Rejection,
+// anything else that fails is transient, and a success always carries what
+// the caller relies on.
 func FuzzDecodeAnswer(f *testing.F) {
 	for _, s := range []struct {
 		status int
@@ -30,12 +31,15 @@ func FuzzDecodeAnswer(f *testing.F) {
 		{200, `null`},
 		{200, "\xff\xfe"},
 		{403, `<html>forbidden</html>`},
+		{404, ``},
+		{401, `{"message":"Unauthorized"}`},
+		{413, `{"code":""}`},
 		{302, ``},
 	} {
 		f.Add(s.status, []byte(s.body))
 	}
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
-		permanent := status >= 400 && status < 500 && status != 408 && status != 429
+		permanent := status >= 400 && status < 500 && status != 408 && status != 429 && fromCentral(body)
 		check := func(name string, err error, special ...error) {
 			if err == nil {
 				return

@@ -4,14 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/kioskd/kioskd/kiosk/central"
+	"github.com/kioskd/kioskd/kiosk/config"
+	"github.com/kioskd/kioskd/kiosk/session"
 	"github.com/kioskd/kioskd/store"
+	"github.com/kioskd/kioskd/store/voucher"
 )
 
 // These tests deliver a real bbolt outbox to central-sim over real HTTP;
@@ -171,4 +179,85 @@ func TestDroppedAndDuplicatedAnswersApplyOnce(t *testing.T) {
 	ops := enqueueN(t, s, 200)
 	drainUntil(t, s, sim, &simClock{now: time.Now()}, 60*time.Second, nil)
 	checkExactlyOnceInOrder(t, s, sim, ops)
+}
+
+// nginx404 answers like nginx in front of central when a location is
+// misrouted: its own HTML page, no {code, message} body.
+func nginx404(w http.ResponseWriter) {
+	w.Header().Set("Server", "nginx/1.22.1")
+	w.Header().Set("Content-Type", "text/html")
+	w.WriteHeader(http.StatusNotFound)
+	io.WriteString(w, "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n")
+}
+
+// A misrouted reverse proxy answering 404 pages: the whole backlog stays
+// pending, /v1/status names the error, the alert metric rises, the
+// technician's queue shows the waiting operation, and once central answers
+// again everything is delivered in order.
+func TestProxy404KeepsBacklogPendingThroughDaemon(t *testing.T) {
+	sim := central.NewSim(central.SimConfig{})
+	var misrouted atomic.Bool
+	var refused atomic.Int64
+	misrouted.Store(true)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if misrouted.Load() && r.URL.Path == "/v1/operations" {
+			refused.Add(1)
+			nginx404(w)
+			return
+		}
+		sim.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	e := startDaemon(t, withTechnician(t), func(c *config.Config) {
+		c.Central.URL = front.URL
+		c.Central.Timeout = config.Duration{Duration: 5 * time.Second}
+	})
+	for range 5 {
+		e.simEnqueue("report_loss")
+	}
+	// Every operation was offered to the proxy's 404 at least once more
+	// than the 5 operations there are: a rejecting drain would have moved
+	// on to the next one after each.
+	eventually(t, 10*time.Second, "several refused deliveries", func() bool { return refused.Load() >= 8 })
+	st := e.status()
+	if st.Queue.Pending != 5 || st.Queue.Rejected != 0 {
+		t.Fatalf("queue after the proxy's 404s: %d pending, %d rejected; want all 5 pending", st.Queue.Pending, st.Queue.Rejected)
+	}
+	if !strings.Contains(st.Queue.CentralLastError, "404") || !strings.Contains(st.Queue.CentralLastError, "not central's") {
+		t.Fatalf("central_last_error = %q, want the proxy's 404 named", st.Queue.CentralLastError)
+	}
+	if v := value(e.scrape(), "kioskd_delivery_foreign_answers_total", "status", "404"); v < 1 {
+		t.Fatalf("kioskd_delivery_foreign_answers_total{status=404} = %v, want it raised", v)
+	}
+	ops := e.ops()
+	slices.Reverse(ops) // enqueue order
+	e.techLogin()
+	e.Input(session.FieldMaintGo, "queue")
+	d := e.expectMaint("maintenance_queue", "ops")
+	listed, _ := d["ops"].([]any)
+	found := false
+	for _, o := range listed {
+		m, _ := o.(map[string]any)
+		if m["voucher"] == voucher.Format(ops[0].Voucher) && m["state"] == "pending" && strings.Contains(fmt.Sprint(m["reason"]), "404") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("the queue screen does not show %s pending with the 404: %v", voucher.Format(ops[0].Voucher), listed)
+	}
+
+	misrouted.Store(false)
+	eventually(t, 10*time.Second, "all acknowledged once central answers", func() bool {
+		st, err := e.d.store.Stats()
+		return err == nil && st.Acknowledged == 5
+	})
+	applied := sim.Applied()
+	if len(applied) != 5 {
+		t.Fatalf("central applied %d operations, want 5", len(applied))
+	}
+	for i, a := range applied {
+		if a.Key != ops[i].Key || a.Count != 1 {
+			t.Fatalf("applied #%d = %s ×%d, want %s once (enqueue order)", i+1, a.Key, a.Count, ops[i].Key)
+		}
+	}
 }

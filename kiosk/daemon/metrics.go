@@ -1,7 +1,9 @@
 package daemon
 
 import (
+	"errors"
 	"runtime"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -20,6 +22,7 @@ type metrics struct {
 	registry   *prometheus.Registry
 	enqueued   *prometheus.CounterVec
 	results    *prometheus.CounterVec
+	foreign    *prometheus.CounterVec
 	latency    prometheus.Histogram
 	readerUp   *prometheus.GaugeVec
 	cardReads  *prometheus.CounterVec
@@ -40,6 +43,10 @@ func newMetrics(reg *prometheus.Registry, d *Daemon) *metrics {
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kioskd_delivery_results_total", Help: "Delivery attempts to central by result: acknowledged, rejected, retry.",
 		}, []string{"result"}),
+		foreign: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kioskd_delivery_foreign_answers_total",
+			Help: "Delivery attempts answered with a 4xx that is not central's own refusal (no {code, message} body: a proxy or gateway in the way), by status; the operations stay pending.",
+		}, []string{"status"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "kioskd_delivery_latency_seconds", Help: "Round trip of an acknowledged delivery to central.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
@@ -84,7 +91,7 @@ func newMetrics(reg *prometheus.Registry, d *Daemon) *metrics {
 	clock := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "kioskd_clock_seconds", Help: "The terminal's clock (Unix time) when scraped; against the scrape's timestamp it shows clock skew.",
 	}, func() float64 { return float64(time.Now().UnixNano()) / 1e9 })
-	reg.MustRegister(m.enqueued, m.results, m.latency, m.readerUp, m.cardReads, m.printer, m.prints, m.heartbeats,
+	reg.MustRegister(m.enqueued, m.results, m.foreign, m.latency, m.readerUp, m.cardReads, m.printer, m.prints, m.heartbeats,
 		pages, buildInfo, terminalInfo, clock, pageConnected, outboxCollector{d}, diskCollector{d.cfg.DataDir})
 	for _, s := range []hwbridge.Slot{hwbridge.SlotID, hwbridge.SlotSS} {
 		m.readerUp.WithLabelValues(string(s))
@@ -173,6 +180,10 @@ func diskSpace(dir string) (free, size uint64, err error) {
 // delivered counts one delivery result from the drainer.
 func (m *metrics) delivered(r central.Result) {
 	m.results.WithLabelValues(string(r.Outcome)).Inc()
+	var se *central.ServerError
+	if errors.As(r.Err, &se) && se.Foreign {
+		m.foreign.WithLabelValues(strconv.Itoa(se.Status)).Inc()
+	}
 	if r.Outcome == central.Acknowledged {
 		m.latency.Observe(r.Latency.Seconds())
 	}

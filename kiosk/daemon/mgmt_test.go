@@ -109,6 +109,7 @@ type statusBody struct {
 	}
 	Queue struct {
 		Pending, Rejected int
+		CentralLastError  string `json:"central_last_error"`
 	}
 	SLABreached int `json:"sla_breached"`
 }
