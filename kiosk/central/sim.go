@@ -132,6 +132,7 @@ type Sim struct {
 	// applied to it (key: card number, kept in memory only, never shown
 	// by the control endpoints).
 	cardState map[string]string
+	fleet     *simFleet // terminal keys and audit heads (keys.go)
 }
 
 // Card states after each kind, as PersonCards reports them.
@@ -152,6 +153,7 @@ func NewSim(cfg SimConfig) *Sim {
 		ops:       map[string]*simOp{},
 		byVoucher: map[string]*simOp{},
 		cardState: map[string]string{},
+		fleet:     newSimFleet(),
 	}
 	s.setFaultsLocked(cfg)
 	m := http.NewServeMux()
@@ -162,6 +164,10 @@ func NewSim(cfg SimConfig) *Sim {
 	m.HandleFunc("POST /v1/otp", s.faulted(s.requestOTP))
 	m.HandleFunc("POST /v1/otp/verify", s.faulted(s.verifyOTP))
 	m.HandleFunc("POST /v1/kiosks/{kiosk}/heartbeat", s.faulted(s.heartbeat))
+	m.HandleFunc("PUT /v1/kiosks/{kiosk}/keys/{key}", s.faulted(s.putKey))
+	m.HandleFunc("GET /v1/kiosks/{kiosk}/keys", s.faulted(s.getKeys))
+	m.HandleFunc("GET /v1/keys", s.faulted(s.getKeys))
+	m.HandleFunc("GET /v1/kiosks/{kiosk}/audit-heads", s.faulted(s.getAuditHeads))
 	m.HandleFunc("/v1/", s.faulted(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, errorBody{Code: "not_found", Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
 	}))
@@ -436,10 +442,26 @@ func (s *Sim) getVoucher(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	o, ok := s.byVoucher[v]
 	var body VoucherState
+	var opKiosk string
 	if ok {
+		opKiosk = o.kioskID
 		body = VoucherState{Voucher: o.Voucher, Kind: o.Kind, State: o.state, CentralRef: o.ref, AppliedAt: o.appliedAt}
 	}
 	s.mu.Unlock()
+	if tok := r.URL.Query().Get("token"); tok != "" {
+		// A scanned receipt: the answer also says whether its token
+		// proves itself (keys.go).
+		verdict := s.tokenVerdict(v, opKiosk, tok)
+		if !ok {
+			writeJSON(w, http.StatusNotFound, map[string]any{"code": "not_found", "message": "no operation with this voucher", "token": verdict})
+			return
+		}
+		writeJSON(w, http.StatusOK, struct {
+			VoucherState
+			Token TokenVerdict `json:"token"`
+		}{body, verdict})
+		return
+	}
 	if !ok {
 		writeJSON(w, http.StatusNotFound, errorBody{Code: "not_found", Message: "no operation with this voucher"})
 		return
@@ -515,14 +537,19 @@ func (s *Sim) verifyOTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sim) heartbeat(w http.ResponseWriter, r *http.Request) {
+	var raw json.RawMessage
+	if !readBody(w, r, &raw) {
+		return
+	}
 	var b struct {
 		Status json.RawMessage `json:"status"`
 	}
-	if !readBody(w, r, &b) {
+	if err := json.Unmarshal(raw, &b); err != nil || len(b.Status) == 0 {
+		invalid(w, "missing: status")
 		return
 	}
-	if len(b.Status) == 0 {
-		invalid(w, "missing: status")
+	if err := s.beatExtras(r.PathValue("kiosk"), raw); err != nil {
+		invalid(w, err.Error())
 		return
 	}
 	s.mu.Lock()
