@@ -103,7 +103,7 @@ func TestSimVerifiesVoucherTokens(t *testing.T) {
 		{"valid", good, 200, true, ""},
 		{"altered", good[:40] + map[bool]string{true: "B", false: "A"}[good[40] == 'A'] + good[41:], 200, false, ""},
 		{"truncated", good[:50], 200, false, "not a valid voucher token"},
-		{"for another voucher", otherTok, 200, false, "for voucher "+voucher.New(1234, 43)},
+		{"for another voucher", otherTok, 200, false, "for voucher " + voucher.New(1234, 43)},
 		{"another kiosk's", byB, 200, false, "issued by kiosk K-A"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
