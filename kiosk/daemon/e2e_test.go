@@ -354,6 +354,33 @@ func (e *e2e) reportToIdentify(mode, doc, birth, expiry string) {
 	e.Expect("identify", "slot", "id")
 }
 
+// TestE2ENameOrderWithoutDG13: a chip without DG13 has only DG1's MRZ
+// name, surname (primary identifier) and given names; the confirm screen
+// and the stored subject show it as the issuing state writes it: surname
+// first for Vietnam, given names first for the ICAO specimen (Utopia).
+func TestE2ENameOrderWithoutDG13(t *testing.T) {
+	for _, tc := range []struct {
+		profile, doc, birth, expiry, want string
+	}{
+		{"emrtd_vn_nodg13.json", vnDoc, vnBirth, vnExpiry, "NGUYEN THI HONG NHUNG"},
+		{"emrtd_td3.json", tdDoc, tdBirth, tdExpiry, "ANNA MARIA ERIKSSON"},
+	} {
+		t.Run(tc.profile, func(t *testing.T) {
+			e := startDaemon(t)
+			e.reportToIdentify("self", tc.doc, tc.birth, tc.expiry)
+			e.insert(hwbridge.SlotID, loadCard(t, tc.profile))
+			if got := uitest.Rows(e.Expect("confirm"))["row.name"]; got != tc.want {
+				t.Errorf("confirm shows name %q, want %q", got, tc.want)
+			}
+			e.Confirm()
+			e.Expect("done", "printing", "false")
+			if p := e.personal(e.onlyOp()); p.Subject["name"] != tc.want {
+				t.Errorf("stored subject name %q, want %q", p.Subject["name"], tc.want)
+			}
+		})
+	}
+}
+
 // TestE2EReportLoss: a citizen reports their card lost with their own ID
 // card; the card goes in through the sim control API.
 func TestE2EReportLoss(t *testing.T) {

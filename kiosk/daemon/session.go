@@ -83,7 +83,7 @@ func (i identity) ReadID(ctx context.Context, k flow.BACKey) (p flow.Person, err
 	if err != nil {
 		return flow.Person{}, err
 	}
-	p = flow.Person{IDNumber: doc.DG1.DocumentNumber, Name: strings.TrimSpace(doc.DG1.GivenNames + " " + doc.DG1.Surname), BirthDate: century(doc.DG1.BirthDate)}
+	p = flow.Person{IDNumber: doc.DG1.DocumentNumber, Name: doc.DG1.FullName(), BirthDate: century(doc.DG1.BirthDate)}
 	if id := strings.TrimRight(doc.DG1.OptionalData1, "<"); len(id) >= 12 {
 		// A Vietnamese CCCD carries the 12-digit personal number here.
 		p.IDNumber = id[len(id)-12:]

@@ -137,6 +137,23 @@ func trimFill(s string) string {
 	return strings.TrimSpace(strings.ReplaceAll(s, "<", " "))
 }
 
+// surnameFirst are the issuing states that write a holder's name family
+// name first, as their own documents and their citizens do: Vietnam
+// ("NGUYỄN THỊ HỒNG NHUNG"), China, Taiwan, Korea, Japan, Hungary.
+var surnameFirst = map[string]bool{"VNM": true, "CHN": true, "TWN": true, "KOR": true, "JPN": true, "HUN": true}
+
+// FullName is the holder's name as the issuing state writes it: the
+// primary identifier (the surname) first for the states in surnameFirst,
+// the secondary identifier (given names) first elsewhere. The MRZ has no
+// diacritics; a chip's DG13 full name, where there is one, is better.
+func (m MRZ) FullName() string {
+	first, second := m.GivenNames, m.Surname
+	if surnameFirst[m.Issuer] {
+		first, second = m.Surname, m.GivenNames
+	}
+	return strings.TrimSpace(first + " " + second)
+}
+
 // splitName splits the name field at the first "<<" into primary and
 // secondary identifiers (ICAO 9303 part 3, 4.6).
 func splitName(s string) (surname, given string) {

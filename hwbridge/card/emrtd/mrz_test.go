@@ -199,3 +199,33 @@ func FuzzParseMRZ(f *testing.F) {
 		}
 	})
 }
+
+// The name is shown the way the issuing state writes it: DG1's primary
+// identifier is the surname, first for Vietnam and China, last elsewhere.
+func TestFullNameOrder(t *testing.T) {
+	vn, err := ParseMRZ("IDVNM0900123450001090012345<<<\n9003071F3003079VNM<<<<<<<<<<<3\nNGUYEN<<THI<HONG<NHUNG<<<<<<<<")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uto, err := ParseMRZ(specimenTD3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		m    MRZ
+		want string
+	}{
+		{"Vietnamese CCCD", vn, "NGUYEN THI HONG NHUNG"},
+		{"Chinese passport", MRZ{Issuer: "CHN", Surname: "ZHANG", GivenNames: "SAN"}, "ZHANG SAN"},
+		{"Chinese passport of a foreign-born holder", MRZ{Issuer: "CHN", Nationality: "CHN", Surname: "LI", GivenNames: "XIAO MING"}, "LI XIAO MING"},
+		{"ICAO specimen (Utopia)", uto, "ANNA MARIA ERIKSSON"},
+		{"French ID, Vietnamese-born holder", MRZ{Issuer: "FRA", Nationality: "FRA", Surname: "NGUYEN", GivenNames: "VAN AN"}, "VAN AN NGUYEN"},
+		{"surname only", MRZ{Issuer: "VNM", Surname: "NGUYEN"}, "NGUYEN"},
+		{"given names only", MRZ{Issuer: "UTO", GivenNames: "ANNA"}, "ANNA"},
+	} {
+		if got := tc.m.FullName(); got != tc.want {
+			t.Errorf("%s: FullName() = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
