@@ -111,6 +111,12 @@ type simOp struct {
 //	                         subject_sha256, submissions, conflicts}]
 //	GET /_sim/heartbeats   [{kiosk_id, status, at}]
 //	GET /_sim/otp          {code, requests}
+//	GET /_sim/fleet        {terminals: [{kiosk_id, heartbeats, last_heartbeat_age_s}],
+//	                        requests_total, requests_per_second: [{t, n}]}
+//
+// GET /_sim/fleet is the fleet view: every terminal that sent a heartbeat,
+// and the /v1 requests received per second (every request that reached
+// the simulator, including those an outage cut) over the last 10 minutes.
 //
 // Person cards are derived from the ID number: one card "A" + 8 digits,
 // "active" until an applied operation names it in card.card_number
@@ -128,6 +134,11 @@ type Sim struct {
 	applied    int
 	heartbeats []Heartbeat
 	otpReqs    int
+	// lastBeat is each kiosk's last heartbeat and how many it sent.
+	lastBeat map[string]beatSeen
+	// perSecond counts /v1 requests by Unix second (last rateWindow s).
+	perSecond map[int64]int
+	requests  int64
 	// cardState is each card's settlement state after the operations
 	// applied to it (key: card number, kept in memory only, never shown
 	// by the control endpoints).
@@ -154,6 +165,8 @@ func NewSim(cfg SimConfig) *Sim {
 		byVoucher: map[string]*simOp{},
 		cardState: map[string]string{},
 		fleet:     newSimFleet(),
+		lastBeat:  map[string]beatSeen{},
+		perSecond: map[int64]int{},
 	}
 	s.setFaultsLocked(cfg)
 	m := http.NewServeMux()
@@ -175,6 +188,7 @@ func NewSim(cfg SimConfig) *Sim {
 	m.HandleFunc("PUT /_sim/faults", s.putFaults)
 	m.HandleFunc("GET /_sim/operations", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Applied()) })
 	m.HandleFunc("GET /_sim/heartbeats", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Heartbeats()) })
+	m.HandleFunc("GET /_sim/fleet", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Fleet()) })
 	m.HandleFunc("GET /_sim/otp", func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		n := s.otpReqs
@@ -245,6 +259,7 @@ func (s *Sim) faulted(h http.HandlerFunc) http.HandlerFunc {
 		s.mu.Lock()
 		cfg := s.cfg
 		fail := s.chance(cfg.FailRate)
+		s.countRequestLocked(time.Now())
 		s.mu.Unlock()
 		if cfg.Latency > 0 {
 			// Read the body first: only then does net/http notice a client
@@ -554,11 +569,84 @@ func (s *Sim) heartbeat(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	if len(s.heartbeats) >= maxHeartbeats {
-		s.heartbeats = slices.Delete(s.heartbeats, 0, 1)
+		// Drop the older half at once: a fleet beating at full rate must
+		// not pay a copy of the whole list per heartbeat.
+		s.heartbeats = slices.Delete(s.heartbeats, 0, maxHeartbeats/2)
 	}
-	s.heartbeats = append(s.heartbeats, Heartbeat{KioskID: r.PathValue("kiosk"), Status: b.Status, At: time.Now().UTC()})
+	now := time.Now().UTC()
+	kiosk := r.PathValue("kiosk")
+	s.heartbeats = append(s.heartbeats, Heartbeat{KioskID: kiosk, Status: b.Status, At: now})
+	s.lastBeat[kiosk] = beatSeen{at: now, n: s.lastBeat[kiosk].n + 1}
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// beatSeen is a kiosk's last heartbeat.
+type beatSeen struct {
+	at time.Time
+	n  int
+}
+
+// rateWindow is how many seconds of request counts the fleet view keeps.
+const rateWindow = 600
+
+func (s *Sim) countRequestLocked(now time.Time) {
+	sec := now.Unix()
+	if _, ok := s.perSecond[sec]; !ok {
+		for t := range s.perSecond {
+			if t <= sec-rateWindow {
+				delete(s.perSecond, t)
+			}
+		}
+	}
+	s.perSecond[sec]++
+	s.requests++
+}
+
+// FleetTerminal is one terminal in the fleet view.
+type FleetTerminal struct {
+	KioskID    string  `json:"kiosk_id"`
+	Heartbeats int     `json:"heartbeats"`
+	LastAgeS   float64 `json:"last_heartbeat_age_s"`
+}
+
+// SecondCount is the number of /v1 requests received in one second.
+type SecondCount struct {
+	T int64 `json:"t"` // Unix second
+	N int   `json:"n"`
+}
+
+// FleetView is GET /_sim/fleet.
+type FleetView struct {
+	Terminals      []FleetTerminal `json:"terminals"`
+	RequestsTotal  int64           `json:"requests_total"`
+	RequestsPerSec []SecondCount   `json:"requests_per_second"`
+}
+
+// Fleet returns the terminals seen (by kiosk id) and the request rate of
+// the last 10 minutes, oldest second first; seconds with no request are
+// listed with 0.
+func (s *Sim) Fleet() FleetView {
+	now := time.Now()
+	s.mu.Lock()
+	v := FleetView{Terminals: make([]FleetTerminal, 0, len(s.lastBeat)), RequestsTotal: s.requests}
+	for k, b := range s.lastBeat {
+		v.Terminals = append(v.Terminals, FleetTerminal{KioskID: k, Heartbeats: b.n, LastAgeS: now.Sub(b.at).Seconds()})
+	}
+	first := int64(0)
+	for t := range s.perSecond {
+		if first == 0 || t < first {
+			first = t
+		}
+	}
+	if first != 0 {
+		for t := first; t <= now.Unix(); t++ {
+			v.RequestsPerSec = append(v.RequestsPerSec, SecondCount{T: t, N: s.perSecond[t]})
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(v.Terminals, func(a, b FleetTerminal) int { return strings.Compare(a.KioskID, b.KioskID) })
+	return v
 }
 
 // faultsBody is the wire form of /_sim/faults.

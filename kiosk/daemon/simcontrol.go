@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -126,4 +127,18 @@ func (d *Daemon) simEnqueue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	mgmt.WriteJSON(w, http.StatusCreated, map[string]string{"idempotency_key": op.Key, "voucher": op.Voucher})
+}
+
+// SetSimPrinter switches the simulated printer to state (ok, paper_out,
+// paper_near_end, cover_open, offline), as POST /v1/sim/printer/{state}
+// does; fleet-sim's fault schedules use it.
+func (d *Daemon) SetSimPrinter(state string) error {
+	if d.dev.vprint == nil {
+		return fmt.Errorf("printer.mode is not \"sim\"")
+	}
+	st, err := vprinter.ParseState(state)
+	if err != nil {
+		return err
+	}
+	return d.dev.vprint.SetState(st)
 }
