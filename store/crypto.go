@@ -50,6 +50,101 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 	return parseKey(path, data)
 }
 
+// Errors of LoadKeyFor, for errors.Is.
+var (
+	// ErrKeyMissing: the key file is gone but the store file holds data
+	// written with it.
+	ErrKeyMissing = errors.New("store: key file is missing")
+	// ErrStoreMissing: the store file is gone or empty but the key file
+	// shows the terminal has run before.
+	ErrStoreMissing = errors.New("store: store file is missing or empty")
+)
+
+// LoadKeyFor returns the key for the store file at dbPath, from the key
+// file at keyPath. It makes a new key only on a first start: no key file
+// and no store file (or an empty one). It refuses, with an error naming
+// both files and what to do:
+//
+//   - a store file holding data without its key file (ErrKeyMissing): a new
+//     key could not read it, so none is created beside it;
+//   - a key file without its store file, or with an empty one
+//     (ErrStoreMissing): the terminal has run before, and starting on an
+//     empty store would hand out its voucher numbers again.
+//
+// A new key is written to keyPath+".new" and put in place by confirm,
+// which the caller calls once the store has opened with it (confirm is nil
+// when the key file already existed). A first start that fails or is
+// killed before confirm leaves only the ".new" file, which the next start
+// adopts, so it is never taken for a terminal that lost its store.
+func LoadKeyFor(keyPath, dbPath string) (key []byte, confirm func() error, err error) {
+	dbSize := int64(-1) // -1: no store file
+	if fi, err := os.Stat(dbPath); err == nil {
+		dbSize = fi.Size()
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, nil, fmt.Errorf("store: %s: %w", dbPath, err)
+	}
+	exists := func(path string) (bool, error) {
+		_, err := os.Stat(path)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return false, fmt.Errorf("store: key file %s: %w", path, err)
+		}
+		return err == nil, nil
+	}
+	keyExists, err := exists(keyPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	if keyExists {
+		if dbSize <= 0 {
+			what := "is missing"
+			if dbSize == 0 {
+				what = "is empty (0 bytes)"
+			}
+			return nil, nil, fmt.Errorf("%w: %s %s, but the key file %s shows this terminal has run before, and "+
+				"starting on an empty store would issue its voucher numbers again. Restore %s from the terminal's "+
+				"backup; only if this terminal never stored an operation, remove %s to start afresh",
+				ErrStoreMissing, dbPath, what, keyPath, dbPath, keyPath)
+		}
+		key, err := LoadOrCreateKey(keyPath)
+		return key, nil, err
+	}
+	newPath := keyPath + ".new"
+	newExists, err := exists(newPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case newExists:
+		// An unfinished first start: its store, if any, was made with it.
+		key, err = LoadOrCreateKey(newPath)
+	case dbSize > 0:
+		return nil, nil, fmt.Errorf("%w: %s, but %s holds data encrypted with it. Restore the key file from "+
+			"the terminal's backup; kioskd does not create a new key beside an existing store, which it could not read",
+			ErrKeyMissing, keyPath, dbPath)
+	default:
+		key, err = createKey(newPath)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return key, func() error { return confirmKey(newPath, keyPath) }, nil
+}
+
+// confirmKey puts a first start's new key in place, durably.
+func confirmKey(newPath, keyPath string) error {
+	if err := os.Link(newPath, keyPath); err != nil {
+		return fmt.Errorf("store: put the new key file %s in place: %w", keyPath, err)
+	}
+	if err := os.Remove(newPath); err != nil {
+		return fmt.Errorf("store: remove %s: %w", newPath, err)
+	}
+	if d, err := os.Open(filepath.Dir(keyPath)); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
+}
+
 func parseKey(path string, data []byte) ([]byte, error) {
 	if len(data) == 32 {
 		return data, nil

@@ -60,7 +60,8 @@ type Daemon struct {
 
 // Open prepares a daemon: data directory, key, store and listeners. It fails
 // with a clear error (naming the file) when the store cannot be opened; it
-// never starts on an empty store in place of a damaged one.
+// never starts on an empty store in place of a damaged or lost one, and
+// never creates a key beside an existing store.
 func Open(cfg config.Config, log *slog.Logger) (*Daemon, error) {
 	log = withLogRing(log) // the maintenance menu shows the last records
 	d := &Daemon{cfg: cfg, log: log, started: time.Now()}
@@ -70,9 +71,11 @@ func Open(cfg config.Config, log *slog.Logger) (*Daemon, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	key, err := store.LoadOrCreateKey(cfg.KeyPath())
+	// A key is created only on a first start; a key without its store, or
+	// a store without its key, is refused with what to do.
+	key, confirmKey, err := store.LoadKeyFor(cfg.KeyPath(), cfg.DBPath())
 	if err != nil {
-		return nil, fmt.Errorf("key file: %w", err)
+		return nil, err
 	}
 	d.store, err = store.Open(cfg.DBPath(), store.Options{
 		Key:        key,
@@ -82,6 +85,13 @@ func Open(cfg config.Config, log *slog.Logger) (*Daemon, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if confirmKey != nil {
+		// A first start: the store now exists with the new key.
+		if err := confirmKey(); err != nil {
+			d.Close()
+			return nil, err
+		}
 	}
 	if err := d.listen(); err != nil {
 		d.Close()
