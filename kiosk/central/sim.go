@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kioskd/kioskd/kiosk/netlimit"
 )
 
 // SimOTP is the one-time code the simulator accepts for every person. It
@@ -745,6 +747,7 @@ func ServeSim(ctx context.Context, sim *Sim, addr string, tlsCfg *tls.Config, re
 	if err != nil {
 		return fmt.Errorf("central-sim: listen on %s: %w", addr, err)
 	}
+	ln = netlimit.Simulator.Listener(ln)
 	scheme := "http"
 	if tlsCfg != nil {
 		tc := tlsCfg.Clone()
@@ -753,7 +756,7 @@ func ServeSim(ctx context.Context, sim *Sim, addr string, tlsCfg *tls.Config, re
 		ln = tls.NewListener(ln, tc)
 		scheme = "https"
 	}
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	srv := netlimit.Simulator.Server(sim)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	if ready != nil {

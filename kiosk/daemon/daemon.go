@@ -26,6 +26,7 @@ import (
 	"github.com/kioskd/kioskd/kiosk/config"
 	"github.com/kioskd/kioskd/kiosk/flow"
 	"github.com/kioskd/kioskd/kiosk/mgmt"
+	"github.com/kioskd/kioskd/kiosk/netlimit"
 	"github.com/kioskd/kioskd/kiosk/receipt"
 	"github.com/kioskd/kioskd/kiosk/session"
 	"github.com/kioskd/kioskd/store"
@@ -227,6 +228,7 @@ func (d *Daemon) listen() error {
 	if d.ui, err = net.Listen("tcp", d.cfg.UI.Listen); err != nil {
 		return fmt.Errorf("ui listener: %w", err)
 	}
+	d.ui = netlimit.Default.Listener(d.ui)
 	m := d.cfg.Mgmt
 	if !mgmt.IsLoopback(m.Listen) && m.TokenFile == "" && m.ClientCA == "" {
 		return fmt.Errorf("mgmt.listen %s is not a loopback address: set mgmt.token_file or mgmt.client_ca, or nobody can use it", m.Listen)
@@ -234,6 +236,7 @@ func (d *Daemon) listen() error {
 	if d.mgmt, err = net.Listen("tcp", m.Listen); err != nil {
 		return fmt.Errorf("management listener: %w", err)
 	}
+	d.mgmt = netlimit.Default.Listener(d.mgmt)
 	if m.TLSCert != "" {
 		tc, err := mgmtTLS(m.TLSCert, m.TLSKey, m.ClientCA)
 		if err != nil {
@@ -245,6 +248,7 @@ func (d *Daemon) listen() error {
 		if d.central, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 			return fmt.Errorf("embedded central listener: %w", err)
 		}
+		d.central = netlimit.Simulator.Listener(d.central)
 		d.sim = central.NewSim(central.SimConfig{})
 	}
 	return nil
@@ -311,13 +315,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 		RequireAuth: !mgmt.IsLoopback(d.cfg.Mgmt.Listen),
 	})
 	d.mountSimControl(mg)
-	g.serve(ctx, cancel, "management API", d.mgmt, mg)
-	g.serve(ctx, cancel, "page server", d.ui, d.metrics.countPages(d.page))
+	g.serve(ctx, cancel, "management API", d.mgmt, mg, netlimit.Default)
+	g.serve(ctx, cancel, "page server", d.ui, d.metrics.countPages(d.page), netlimit.Default)
 	d.dev.run(ctx, &g, cancel)
 	g.run(ctx, cancel, "device events", d.pumpEvents)
 	g.run(ctx, cancel, "session", d.session.Run)
 	if d.sim != nil {
-		g.serve(ctx, cancel, "embedded central", d.central, d.sim)
+		g.serve(ctx, cancel, "embedded central", d.central, d.sim, netlimit.Simulator)
 	}
 	g.run(ctx, cancel, "delivery to central", d.drainer.Run)
 	g.run(ctx, cancel, "purge", d.purgeLoop)

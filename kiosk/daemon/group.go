@@ -11,6 +11,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/kioskd/kioskd/kiosk/netlimit"
 )
 
 // stopGrace is how long a stop may take before the log names the parts
@@ -51,10 +53,11 @@ func (g *group) run(ctx context.Context, cancel context.CancelFunc, name string,
 	}()
 }
 
-// serve runs an HTTP server on l as two parts: serving, and shutting down
-// when ctx ends (requests get 3 s to finish).
-func (g *group) serve(ctx context.Context, cancel context.CancelFunc, name string, l net.Listener, h http.Handler) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+// serve runs an HTTP server with lim's header size and timeouts on l (the
+// caller bounds its connections with lim.Listener) as two parts: serving,
+// and shutting down when ctx ends (requests get 3 s to finish).
+func (g *group) serve(ctx context.Context, cancel context.CancelFunc, name string, l net.Listener, h http.Handler, lim netlimit.Limits) {
+	srv := lim.Server(h)
 	g.run(ctx, cancel, name, func(ctx context.Context) error {
 		<-ctx.Done()
 		sctx, c := context.WithTimeout(context.Background(), 3*time.Second)

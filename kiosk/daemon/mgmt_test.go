@@ -1,12 +1,15 @@
 package daemon
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	neturl "net/url"
 	"os"
@@ -24,6 +27,7 @@ import (
 	"github.com/kioskd/kioskd/hwbridge/sim/vprinter"
 	"github.com/kioskd/kioskd/kiosk"
 	"github.com/kioskd/kioskd/kiosk/config"
+	"github.com/kioskd/kioskd/kiosk/netlimit"
 	"github.com/kioskd/kioskd/scripts/rig"
 )
 
@@ -503,4 +507,85 @@ func TestSimControlRefusesWebPages(t *testing.T) {
 	if got := send("/v1/sim/reader/ss/remove", "", "", nil); got != 204 {
 		t.Errorf("remove without a body: %d, want 204", got)
 	}
+}
+
+// TestListenerLimits: the page server and the management API refuse an
+// unterminated 1 MB header, and serve at most netlimit.Default.MaxConns
+// connections at once; the next waits until one closes. (The timeouts
+// are tested with short values in kiosk/netlimit.)
+func TestListenerLimits(t *testing.T) {
+	e := runDaemon(t)
+	for _, srv := range []struct{ name, url string }{{"page server", e.a.UI}, {"management API", e.a.Mgmt}, {"embedded central", e.a.Central}} {
+		addr := strings.TrimPrefix(srv.url, "http://")
+		if code := hugeHeader(t, addr); code != http.StatusRequestHeaderFieldsTooLarge && code != 0 {
+			t.Errorf("%s: 1 MB header answered %d, want 431 or a close", srv.name, code)
+		}
+		if srv.name == "embedded central" {
+			continue // netlimit.Simulator's 1024 connections are not worth opening here
+		}
+		var held []net.Conn
+		for range netlimit.Default.MaxConns {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			held = append(held, c)
+		}
+		extra, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer extra.Close()
+		fmt.Fprint(extra, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		br := bufio.NewReader(extra)
+		extra.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		if _, err := br.ReadByte(); err == nil {
+			t.Errorf("%s: connection %d served while %d were open", srv.name, len(held)+1, len(held))
+		}
+		for _, c := range held {
+			c.Close()
+		}
+		extra.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if resp, err := http.ReadResponse(br, nil); err != nil {
+			t.Errorf("%s: the waiting connection after the others closed: %v", srv.name, err)
+		} else {
+			resp.Body.Close()
+		}
+	}
+	// The page still connects and is served.
+	e.connect()
+	e.Expect("idle")
+}
+
+// hugeHeader sends an unterminated 1 MiB header to addr and returns the
+// status of the answer, or 0 when the server closed without one. It fails
+// the test when neither comes within 10 s.
+func hugeHeader(t *testing.T, addr string) int {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	go func() {
+		fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: ")
+		chunk := strings.Repeat("a", 64<<10)
+		for range 16 {
+			if _, err := io.WriteString(c, chunk); err != nil {
+				return
+			}
+		}
+	}()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("%s: no answer and no close 10 s into an unterminated 1 MB header", addr)
+		}
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

@@ -56,6 +56,7 @@ func TestCentralSimCommand(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	assertHeaderLimit(t, url)
 	resp, err := http.Get(url + "/_sim/faults")
 	if err != nil {
 		t.Fatal(err)

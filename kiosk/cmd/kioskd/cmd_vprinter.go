@@ -15,6 +15,7 @@ import (
 
 	"github.com/kioskd/kioskd/hwbridge/escpos"
 	"github.com/kioskd/kioskd/hwbridge/sim/vprinter"
+	"github.com/kioskd/kioskd/kiosk/netlimit"
 )
 
 func init() {
@@ -87,7 +88,8 @@ func vprinterCmd(ctx context.Context, args []string, stderr io.Writer) error {
 			p.Unplug()
 			return fmt.Errorf("control: %w", err)
 		}
-		srv := &http.Server{Handler: vprinterControl(p), ReadHeaderTimeout: 5 * time.Second}
+		ln = netlimit.Default.Listener(ln)
+		srv := netlimit.Default.Server(vprinterControl(p))
 		go func() { errc <- srv.Serve(ln) }()
 		defer func() {
 			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -65,6 +65,7 @@ func TestVprinterCommand(t *testing.T) {
 			t.Fatalf("no control address in %q", stderr.String())
 		}
 	}
+	assertHeaderLimit(t, base)
 	port, err := serial.Open(link, &serial.Mode{BaudRate: 9600})
 	if err != nil {
 		t.Fatal(err)
