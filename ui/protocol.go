@@ -16,6 +16,10 @@ const (
 	TypeCancel  = "cancel"
 	TypeLang    = "lang"
 	TypePing    = "ping"
+	// TypeSpeech turns speech mode on (value "on") or off ("off") for the
+	// session: the daemon gives a speech-mode session longer timeouts and
+	// marks its screens with data.speech; from idle, "on" starts a session.
+	TypeSpeech = "speech"
 )
 
 // Daemon → page message types (DESIGN.md).
@@ -41,7 +45,7 @@ type Intent struct {
 	Type  string `json:"type"`
 	Flow  string `json:"flow,omitempty"`  // start
 	Field string `json:"field,omitempty"` // input
-	Value string `json:"value,omitempty"` // input
+	Value string `json:"value,omitempty"` // input, speech
 	Code  string `json:"code,omitempty"`  // lang
 }
 
@@ -104,6 +108,10 @@ func DecodeFrame(b []byte) (Intent, error) {
 		if in.Code == "" || len(in.Code) > maxName {
 			return bad("lang needs a code of 1 to 32 bytes")
 		}
+	case TypeSpeech:
+		if in.Value != "on" && in.Value != "off" {
+			return bad("speech needs value \"on\" or \"off\"")
+		}
 	case TypeConfirm, TypeBack, TypeCancel, TypePing:
 	case "":
 		return bad("frame has no type")
@@ -153,6 +161,7 @@ type helloFrame struct {
 	Version   string   `json:"version"`
 	Languages []string `json:"languages"`
 	Session   string   `json:"session"`
+	Speech    bool     `json:"speech"` // speech mode can be heard
 }
 
 type screenFrame struct {

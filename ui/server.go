@@ -46,6 +46,11 @@ type Config struct {
 	// IntentTimeout bounds one Driver.Intent call (default 10 s).
 	IntentTimeout time.Duration
 	Logger        *slog.Logger
+	// Speech serves the page's audio under /speech/ (kiosk/speech); nil
+	// answers 404 there. Speak tells the page in `hello` that speech
+	// mode can be heard (espeak-ng is installed).
+	Speech http.Handler
+	Speak  bool
 }
 
 // DefaultLanguages are the catalogues under static/i18n.
@@ -119,6 +124,10 @@ func StaticFS() fs.FS {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/ws" {
 		s.serveWS(w, r)
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/speech/") && s.cfg.Speech != nil {
+		s.cfg.Speech.ServeHTTP(w, r)
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -234,6 +243,14 @@ func (s *Server) Show(sc Screen) {
 	}
 }
 
+// Current is the data of the screen the page shows now (kiosk/speech reads
+// what it may speak from it). It is the Server's copy: do not change it.
+func (s *Server) Current() map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.screen.Data
+}
+
 // Device records the devices' state and sends it to the page.
 func (s *Server) Device(d Device) {
 	f, _ := json.Marshal(deviceFrame{Type: TypeDevice, Device: d})
@@ -305,7 +322,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	prev := s.cur
 	s.cur = c
 	s.conns[c] = struct{}{}
-	hello, _ := json.Marshal(helloFrame{Type: TypeHello, KioskID: s.cfg.KioskID, Version: s.cfg.Version, Languages: s.cfg.Languages, Session: s.screen.Session})
+	hello, _ := json.Marshal(helloFrame{Type: TypeHello, KioskID: s.cfg.KioskID, Version: s.cfg.Version, Languages: s.cfg.Languages, Session: s.screen.Session, Speech: s.cfg.Speak})
 	sc := s.screen
 	dev := s.device
 	// Queue the greeting under the lock so no Show can slip in before it.

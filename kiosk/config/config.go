@@ -53,6 +53,7 @@ type Config struct {
 	Printer     Printer     `toml:"printer"`
 	Receipt     Receipt     `toml:"receipt"`
 	Maintenance Maintenance `toml:"maintenance"`
+	Speech      Speech      `toml:"speech"`
 }
 
 // UI is the touch page and its WebSocket.
@@ -146,6 +147,29 @@ type Maintenance struct {
 	IdleTimeout Duration `toml:"idle_timeout"`
 }
 
+// Speech is speech mode for blind and low-vision citizens: prompts
+// synthesised with espeak-ng, played through headphones or a handset.
+type Speech struct {
+	// Enabled offers speech mode (the speaker button, a key of a keypad) and
+	// synthesises every catalogue text into CacheDir at start.
+	Enabled bool `toml:"enabled"`
+	// Binary is the espeak-ng program, a name looked up on PATH or a path.
+	Binary string `toml:"binary"`
+	// CacheDir holds the WAV cache. Empty: <data_dir>/speech.
+	CacheDir string `toml:"cache_dir"`
+	// SpeakNames reads the card holder's name aloud; leave it off unless the
+	// speech goes to a handset or headphones only.
+	SpeakNames bool `toml:"speak_names"`
+	// Rate is the speaking rate in words per minute.
+	Rate int `toml:"rate"`
+	// SynthTimeout bounds one espeak-ng run.
+	SynthTimeout Duration `toml:"synth_timeout"`
+	// IdleTimeout replaces ui.idle_timeout in speech mode; Warning before it
+	// the page says the session is about to end (any key extends it).
+	IdleTimeout Duration `toml:"idle_timeout"`
+	Warning     Duration `toml:"warning"`
+}
+
 // Technician is one technician PIN: an argon2id hash from `kioskd hash-pin`
 // and the label the audit log records.
 type Technician struct {
@@ -227,6 +251,14 @@ func Default() Config {
 			Lockout:     Duration{15 * time.Minute},
 			IdleTimeout: Duration{2 * time.Minute},
 		},
+		Speech: Speech{
+			Enabled:      true,
+			Binary:       "espeak-ng",
+			Rate:         150,
+			SynthTimeout: Duration{10 * time.Second},
+			IdleTimeout:  Duration{3 * time.Minute},
+			Warning:      Duration{30 * time.Second},
+		},
 	}
 }
 
@@ -239,6 +271,15 @@ func (c Config) KeyPath() string {
 		return c.KeyFile
 	}
 	return filepath.Join(c.DataDir, "kioskd.key")
+}
+
+// SpeechDir is the WAV cache: Speech.CacheDir, or speech in the data
+// directory.
+func (c Config) SpeechDir() string {
+	if c.Speech.CacheDir != "" {
+		return c.Speech.CacheDir
+	}
+	return filepath.Join(c.DataDir, "speech")
 }
 
 // EmbeddedCentral reports whether the central simulator runs in process.
@@ -426,6 +467,21 @@ func (c Config) Validate() []Problem {
 	}
 	if c.Maintenance.IdleTimeout.Duration <= 0 {
 		bad("maintenance.idle_timeout", "must be positive")
+	}
+	if c.Speech.Binary == "" {
+		bad("speech.binary", "must name the espeak-ng program")
+	}
+	if c.Speech.Rate < 80 || c.Speech.Rate > 450 {
+		bad("speech.rate", "must be 80..450 words per minute, got %d", c.Speech.Rate)
+	}
+	if c.Speech.SynthTimeout.Duration <= 0 {
+		bad("speech.synth_timeout", "must be positive")
+	}
+	if c.Speech.Warning.Duration < 10*time.Second {
+		bad("speech.warning", "must be at least 10s (time to hear it and press a key), got %s", c.Speech.Warning)
+	}
+	if c.Speech.IdleTimeout.Duration < c.UI.IdleTimeout.Duration || c.Speech.IdleTimeout.Duration <= c.Speech.Warning.Duration {
+		bad("speech.idle_timeout", "must be at least ui.idle_timeout (%s) and longer than speech.warning (%s), got %s", c.UI.IdleTimeout, c.Speech.Warning, c.Speech.IdleTimeout)
 	}
 	return ps
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/kioskd/kioskd/kiosk/netlimit"
 	"github.com/kioskd/kioskd/kiosk/receipt"
 	"github.com/kioskd/kioskd/kiosk/session"
+	"github.com/kioskd/kioskd/kiosk/speech"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/store/voucher"
 	"github.com/kioskd/kioskd/ui"
@@ -54,6 +55,7 @@ type Daemon struct {
 	session  *session.Session
 	events   chan session.DeviceEvent
 	stats    statsCache
+	speech   *speech.Synth // nil when speech is off
 
 	ui, mgmt, central net.Listener
 	sim               *central.Sim // embedded central simulator, or nil
@@ -159,20 +161,42 @@ func (d *Daemon) openSession() error {
 		Viet:     map[string]escpos.VietMode{"cp1258": escpos.VietCP1258, "raster": escpos.VietRaster}[cfg.Printer.Vietnamese],
 		Codepage: byte(cfg.Printer.CodeTable),
 	}}
-	d.page = ui.NewServer(ui.Config{
+	uiCfg := ui.Config{
 		KioskID:        cfg.KioskID,
 		Version:        kiosk.Version,
 		Languages:      cfg.UI.Languages,
 		AllowedOrigins: cfg.UI.AllowedOrigins,
 		Logger:         d.log.With("part", "ui"),
-	})
+	}
+	if cfg.Speech.Enabled {
+		var err error
+		d.speech, err = speech.New(speech.Config{
+			Binary:     cfg.Speech.Binary,
+			Dir:        cfg.SpeechDir(),
+			Rate:       cfg.Speech.Rate,
+			Timeout:    cfg.Speech.SynthTimeout.Duration,
+			Languages:  cfg.UI.Languages,
+			SpeakNames: cfg.Speech.SpeakNames,
+			Logger:     d.log.With("part", "speech"),
+		}, ui.StaticFS())
+		if err != nil {
+			return err
+		}
+		uiCfg.Speech = d.speech.Handler(func() map[string]any { return d.page.Current() })
+		uiCfg.Speak = d.speech.Available()
+	}
+	d.page = ui.NewServer(uiCfg)
 	d.events = make(chan session.DeviceEvent, 16)
 	d.session = session.New(session.Config{
 		KioskID:     cfg.KioskID,
 		IdleTimeout: cfg.UI.IdleTimeout.Duration,
 		Languages:   cfg.UI.Languages,
-		Policy:      flow.Policy{RequireOTP: cfg.Central.OTP == "when_online", CheckVoucher: voucher.Normalize},
-		Logger:      d.log.With("part", "session"),
+		// Speech mode's longer timeouts apply whether or not espeak-ng is
+		// there: a keypad user without sound still reads more slowly.
+		SpeechIdleTimeout: cfg.Speech.IdleTimeout.Duration,
+		SpeechWarning:     cfg.Speech.Warning.Duration,
+		Policy:            flow.Policy{RequireOTP: cfg.Central.OTP == "when_online", CheckVoucher: voucher.Normalize},
+		Logger:            d.log.With("part", "session"),
 	}, session.Deps{
 		Outbox:      sessionOutbox{d},
 		Identity:    identity{readers: d.dev.readers, cscas: cscas, metrics: d.metrics},
@@ -326,6 +350,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	g.run(ctx, cancel, "delivery to central", d.drainer.Run)
 	g.run(ctx, cancel, "purge", d.purgeLoop)
 	g.run(ctx, cancel, "heartbeat", d.heartbeatLoop)
+	if d.speech != nil && d.speech.Available() {
+		g.run(ctx, cancel, "speech cache", d.buildSpeechCache)
+	}
 	d.log.Info("kioskd ready", "ui", d.Addrs().UI, "mgmt", d.Addrs().Mgmt, "central", d.Addrs().Central, "kiosk_id", d.cfg.KioskID, "version", kiosk.Version)
 	<-ctx.Done()
 	d.page.Close()
@@ -349,6 +376,23 @@ func trimSpace(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
+}
+
+// buildSpeechCache synthesises every prompt not cached yet, in the
+// background: the page asks for a missing one on demand meanwhile. A
+// failure is logged; the terminal works without sound.
+func (d *Daemon) buildSpeechCache(ctx context.Context) error {
+	st, err := d.speech.BuildCache(ctx)
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err != nil {
+		d.log.Error("speech cache incomplete", "err", err, "prompts", st.Prompts, "synthesised", st.Synthesised)
+		return nil
+	}
+	d.log.Info("speech cache ready", "prompts", st.Prompts, "synthesised", st.Synthesised, "removed", st.Removed,
+		"mb", float64(st.Bytes)/1e6, "took", st.Duration.Round(time.Millisecond))
+	return nil
 }
 
 // purgeLoop purges personal data past its retention, at start and hourly.

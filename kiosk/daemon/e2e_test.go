@@ -85,6 +85,9 @@ func runDaemon(t testing.TB, mod ...func(*config.Config)) *e2e {
 	cfg.Mgmt.Listen = "127.0.0.1:0"
 	cfg.Central.MinBackoff = config.Duration{Duration: 50 * time.Millisecond}
 	cfg.Central.MaxBackoff = config.Duration{Duration: 500 * time.Millisecond}
+	// Speech synthesises every prompt at start: only the speech tests
+	// (speech_test.go) turn it on, over one cache for the package.
+	cfg.Speech.Enabled = false
 	for _, m := range mod {
 		m(&cfg)
 	}

@@ -48,6 +48,8 @@ func writeConfig(t *testing.T, dir, centralURL string, extra string) string {
 	cfg := fmt.Sprintf(`kiosk_id = "KIOSK-TEST-1"
 terminal_no = 4242
 data_dir = %q
+[speech]
+enabled = false
 [ui]
 listen = "127.0.0.1:0"
 [mgmt]

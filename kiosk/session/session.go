@@ -147,6 +147,11 @@ type Config struct {
 	KioskID     string
 	IdleTimeout time.Duration // default 60 s
 	Countdown   time.Duration // shown for the last 10 s by default
+	// In speech mode (the page's `speech` intent) a session times out after
+	// SpeechIdleTimeout (default 3 min) and the countdown, which the page
+	// speaks as a warning, starts SpeechWarning before (default 30 s).
+	SpeechIdleTimeout time.Duration
+	SpeechWarning     time.Duration
 	// CallTimeout bounds each device or central call (default 15 s);
 	// CommitTimeout bounds Outbox.Commit (default 10 s).
 	CallTimeout   time.Duration
@@ -192,6 +197,7 @@ type Session struct {
 	lang         string
 	lastActivity time.Time
 	shownCount   int // countdown shown on screen, 0 = none
+	speech       bool // speech mode, until the session ends
 	readers      map[hwbridge.Slot]ui.Reader
 	printer      string
 	m            maintState       // the maintenance menu (maintenance.go)
@@ -217,6 +223,12 @@ func New(cfg Config, deps Deps) *Session {
 	}
 	if cfg.Countdown <= 0 {
 		cfg.Countdown = 10 * time.Second
+	}
+	if cfg.SpeechIdleTimeout <= 0 {
+		cfg.SpeechIdleTimeout = 3 * time.Minute
+	}
+	if cfg.SpeechWarning <= 0 {
+		cfg.SpeechWarning = 30 * time.Second
 	}
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = 15 * time.Second
@@ -341,7 +353,7 @@ func (s *Session) Inspect(ctx context.Context) (Snapshot, error) {
 
 func (s *Session) onPage(ctx context.Context, wg *sync.WaitGroup, in ui.Intent) error {
 	s.lastActivity = s.clock.Now()
-	if s.maintOn() && in.Type != ui.TypePing && in.Type != ui.TypeLang {
+	if s.maintOn() && in.Type != ui.TypePing && in.Type != ui.TypeLang && in.Type != ui.TypeSpeech {
 		return s.maintIntent(ctx, wg, in)
 	}
 	var fi flow.Intent
@@ -351,6 +363,15 @@ func (s *Session) onPage(ctx context.Context, wg *sync.WaitGroup, in ui.Intent) 
 		if s.shownCount != 0 {
 			s.render()
 		}
+		return nil
+	case ui.TypeSpeech:
+		s.speech = in.Value == "on"
+		if s.speech && s.state.Step == flow.StepIdle {
+			// A key of the keypad or the speaker button on the idle screen
+			// starts the session, as a touch would.
+			return pageError(s.step(ctx, wg, flow.Intent{Kind: flow.Confirm}))
+		}
+		s.render()
 		return nil
 	case ui.TypeLang:
 		if !slices.Contains(s.cfg.Languages, in.Code) {
@@ -447,7 +468,7 @@ func (s *Session) onTick(ctx context.Context, wg *sync.WaitGroup, now time.Time)
 	if s.state.Step == flow.StepIdle || s.state.Step == flow.StepCommitting {
 		return
 	}
-	left := s.cfg.IdleTimeout - now.Sub(s.lastActivity)
+	left := s.idleTimeout() - now.Sub(s.lastActivity)
 	if left <= 0 {
 		s.log.Info("session timed out", "session", s.id)
 		if err := s.step(ctx, wg, flow.Intent{Kind: flow.Timeout}); err != nil {
@@ -466,15 +487,25 @@ func (s *Session) countdown(now time.Time) int {
 	if s.state.Step == flow.StepIdle || s.state.Step == flow.StepCommitting {
 		return 0
 	}
-	timeout := s.cfg.IdleTimeout
+	timeout, window := s.idleTimeout(), s.cfg.Countdown
 	if s.maintOn() {
 		timeout = s.deps.Maintenance.IdleTimeout()
+	} else if s.speech {
+		window = s.cfg.SpeechWarning
 	}
 	left := timeout - now.Sub(s.lastActivity)
-	if left > s.cfg.Countdown || left <= 0 {
+	if left > window || left <= 0 {
 		return 0
 	}
 	return int(math.Ceil(left.Seconds()))
+}
+
+// idleTimeout is how long a citizen session waits for the citizen.
+func (s *Session) idleTimeout() time.Duration {
+	if s.speech {
+		return s.cfg.SpeechIdleTimeout
+	}
+	return s.cfg.IdleTimeout
 }
 
 // step applies one intent, runs the effects and renders. Results of effects
@@ -515,6 +546,7 @@ func (s *Session) endSession() {
 	s.id = ""
 	s.lang = s.cfg.Languages[0]
 	s.shownCount = 0
+	s.speech = false
 }
 
 func newID() string {
@@ -692,6 +724,9 @@ func (s *Session) render() {
 	s.shownCount = s.countdown(s.clock.Now())
 	if s.shownCount > 0 {
 		sc.Data["countdown"] = s.shownCount
+	}
+	if s.speech {
+		sc.Data["speech"] = true
 	}
 	s.deps.Display.Show(sc)
 }
