@@ -60,7 +60,7 @@ func (s *Synth) Handler(current func() map[string]any) http.Handler {
 	tone := Tone(880, 120*time.Millisecond)
 	mux.HandleFunc("GET /speech/tone.wav", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "audio/wav")
-		w.Header().Set("Cache-Control", "max-age=3600")
+		w.Header().Set("Cache-Control", "no-store") // from the disk cache, on loopback: cheap; every prompt is a request
 		w.Write(tone)
 	})
 	mux.HandleFunc("GET /speech/{lang}/k/{file}", func(w http.ResponseWriter, r *http.Request) {
@@ -209,7 +209,7 @@ func (s *Synth) serveFile(w http.ResponseWriter, r *http.Request, lang, text str
 		return
 	}
 	w.Header().Set("Content-Type", "audio/wav")
-	w.Header().Set("Cache-Control", "max-age=3600")
+	w.Header().Set("Cache-Control", "no-store") // from the disk cache, on loopback: cheap; every prompt is a request
 	w.Write(b)
 }
 

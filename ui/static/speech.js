@@ -327,6 +327,16 @@
     }
   }, true);
 
+  // Enter was handled on keydown: its keypress must not click the focused
+  // button a second time (which would, say, start a new session after
+  // Finish).
+  window.addEventListener("keypress", (ev) => {
+    if (on && (ev.key === "Enter" || ev.key === " ")) {
+      ev.preventDefault();
+      ev.stopImmediatePropagation();
+    }
+  }, true);
+
   // Tab moves the focus natively; say where it landed.
   document.addEventListener("focusin", (ev) => {
     if (!on || ident(ev.target) === focusId) return;

@@ -228,3 +228,15 @@ func (b *Browser) Shot(tb testing.TB, name string) {
 		tb.Fatal(err)
 	}
 }
+
+// Listen calls fn with every DevTools event of the tab (network requests,
+// console calls), on the tab's goroutine: fn must only record.
+func (b *Browser) Listen(fn func(ev any)) {
+	chromedp.Listen(b.ctx, fn)
+}
+
+// Keys presses keys on the keyboard, one key event after another, as an
+// attached keypad would (see chromedp/kb for Enter, arrows, F1, Escape).
+func Keys(keys string) chromedp.Action[chromedp.Void] {
+	return chromedp.KeyEvent(keys)
+}
