@@ -196,7 +196,7 @@ type Session struct {
 	id           string
 	lang         string
 	lastActivity time.Time
-	shownCount   int // countdown shown on screen, 0 = none
+	shownCount   int  // countdown shown on screen, 0 = none
 	speech       bool // speech mode, until the session ends
 	readers      map[hwbridge.Slot]ui.Reader
 	printer      string
