@@ -288,3 +288,46 @@ func TestSpeechKeyboardFlows(t *testing.T) {
 	all, _ := k.c.since(0)
 	assertNoPersonalData(t, "the page's speech requests", strings.Join(all, "\n"))
 }
+
+// TestSpeechWithoutEspeak: with no espeak-ng on PATH the daemon starts,
+// logs one warning, hides the speaker button and asks for no audio, and a
+// citizen still gets through a flow with the keyboard alone.
+func TestSpeechWithoutEspeak(t *testing.T) {
+	path := os.Getenv("PATH")
+	t.Setenv("PATH", t.TempDir()) // for the daemon's look-up only: Chromium needs the real one
+	e := runDaemon(t, withSpeech)
+	os.Setenv("PATH", path)
+	k := newKeyboard(t, e)
+	if n := strings.Count(e.logs.String(), "level=WARN msg=\"speech mode is silent"); n != 1 {
+		t.Errorf("%d warnings about espeak-ng, want 1:\n%s", n, e.logs.String())
+	}
+	if !uitest.Get(t, k.Browser, chromedp.Evaluate[bool](`document.getElementById("btn-speech").hidden`)) {
+		t.Error("the speaker button is shown on a terminal that cannot speak")
+	}
+	// The keypad path: start, look up a voucher, finish.
+	k.press(t, kb.ArrowDown)
+	k.Run(t, uitest.Screen("menu", ""))
+	k.choose2(t, `#screen [data-value="lookup"]`)
+	k.Run(t, uitest.Screen("keypad", "voucher"))
+	k.typeKeys(t, "000010000012")
+	k.Run(t, uitest.Screen("lookup_result", ""))
+	k.choose2(t, "#btn-finish")
+	k.Run(t, uitest.Screen("idle", ""))
+	if got, _ := k.c.since(0); len(got) > 0 {
+		t.Errorf("the page asked for audio the daemon cannot make: %v", got)
+	}
+}
+
+// choose2 is choose without speech: arrows until sel has the focus, Enter.
+func (k *keyboard) choose2(t *testing.T, sel string) {
+	t.Helper()
+	is := fmt.Sprintf(`!!document.activeElement && document.activeElement.matches(%q)`, sel)
+	for range 40 {
+		k.press(t, kb.ArrowDown)
+		if uitest.Get(t, k.Browser, chromedp.Evaluate[bool](is)) {
+			k.press(t, kb.Enter)
+			return
+		}
+	}
+	t.Fatalf("arrows never reached %s", sel)
+}
