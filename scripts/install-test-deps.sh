@@ -2,7 +2,7 @@
 # Installs what the integration tests need when it is missing: a real pcscd
 # with the vsmartcard vpcd driver and libpcsclite headers (PC/SC tests),
 # and Debian's chromium with CJK fonts (browser tests), strace (fault
-# injection into a running kioskd). One `apt-get update` at most.
+# injection into a running kioskd), espeak-ng (speech mode). One `apt-get update` at most.
 set -euo pipefail
 need=()
 command -v pcscd >/dev/null 2>&1 || need+=(pcscd)
@@ -16,6 +16,8 @@ command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v strace >/dev/null 2>&1 || need+=(strace)
 # The fleet test: a real Prometheus server and promtool (rule unit tests).
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+# Speech mode: the prompts are synthesised with espeak-ng (voices cmn, vi, en).
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "install-test-deps: installing ${need[*]}"
 SUDO=""
