@@ -29,6 +29,11 @@
 // random bits: unique across a fleet of distinct kiosk IDs) and a voucher
 // (package voucher) carrying the terminal number and the sequence.
 //
+// A pending operation whose record or encrypted personal fields cannot be
+// read back (a flipped bit on disk) is set aside by Pending in the state
+// Damaged (code "damaged_record"), keeping its voucher, kind and bytes as
+// found, so that the operations after it keep flowing in order.
+//
 // A corrupt or truncated file is never recreated, emptied or written to:
 // before bbolt maps it, Open checks both meta pages, the file length and
 // every page of the tree with plain bounds-checked reads (bbolt itself

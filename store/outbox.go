@@ -28,7 +28,15 @@ const (
 	Acknowledged State = "acknowledged"
 	// Rejected: the central system refused it for good (RejectCode, RejectReason).
 	Rejected State = "rejected"
+	// Damaged: its stored record or its encrypted personal fields cannot
+	// be read back (RejectCode "damaged_record", RejectReason what is
+	// damaged). Pending sets it aside so that the operations after it keep
+	// flowing; its voucher and kind are kept, its bytes are left as found.
+	Damaged State = "damaged"
 )
+
+// CodeDamaged is the RejectCode of a damaged operation.
+const CodeDamaged = "damaged_record"
 
 // MaxPersonal bounds NewOperation.Personal.
 const MaxPersonal = 1 << 20
@@ -330,10 +338,17 @@ func getRecord(tx *bolt.Tx, seq uint64) (record, error) {
 		return rec, fmt.Errorf("%w: operation %d", ErrNotFound, seq)
 	}
 	if err := json.Unmarshal(data, &rec); err != nil {
-		return rec, fmt.Errorf("store: operation %d: damaged record: %w", seq, err)
+		return rec, fmt.Errorf("store: operation %d: %w: %v", seq, errDamagedRecord, err)
 	}
 	return rec, nil
 }
+
+// Sentinels for damage Pending sets aside; their texts are the reasons
+// technicians see.
+var (
+	errDamagedRecord = errors.New("damaged record: the stored record does not decode")
+	errUndecryptable = errors.New("damaged record: the encrypted personal fields do not decrypt")
+)
 
 func (s *Store) withPersonal(tx *bolt.Tx, rec *record) (Operation, error) {
 	op := rec.operation()
@@ -343,7 +358,7 @@ func (s *Store) withPersonal(tx *bolt.Tx, rec *record) (Operation, error) {
 	}
 	plain, err := s.unseal(sealed, []byte(rec.Key))
 	if err != nil {
-		return op, fmt.Errorf("store: operation %d (voucher %s): %w", rec.Seq, rec.Voucher, err)
+		return op, fmt.Errorf("store: operation %d (voucher %s): %w (%v)", rec.Seq, rec.Voucher, errUndecryptable, err)
 	}
 	op.Personal = plain
 	return op, nil
@@ -375,6 +390,11 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 // Pending returns pending operations with Seq > afterSeq in Seq (= enqueue)
 // order, at most limit of them, with Personal decrypted. It reads only the
 // pending index, never acknowledged operations.
+//
+// A pending operation whose record or encrypted personal fields cannot be
+// read back is set aside as Damaged (one durable write; Options.OnDamaged
+// is told) and left out, so that one damaged record never stops the
+// operations after it.
 func (s *Store) Pending(afterSeq uint64, limit int) ([]Operation, error) {
 	if limit <= 0 {
 		return nil, fmt.Errorf("store: pending: limit %d, want > 0", limit)
@@ -382,23 +402,107 @@ func (s *Store) Pending(afterSeq uint64, limit int) ([]Operation, error) {
 	if afterSeq == ^uint64(0) {
 		return nil, nil
 	}
-	var out []Operation
-	err := s.view(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bPending).Cursor()
-		for k, _ := c.Seek(u64(afterSeq + 1)); k != nil && len(out) < limit; k, _ = c.Next() {
-			rec, err := getRecord(tx, binary.BigEndian.Uint64(k))
-			if err != nil {
+	for {
+		var out []Operation
+		var damaged []damagedOp
+		err := s.view(func(tx *bolt.Tx) error {
+			c := tx.Bucket(bPending).Cursor()
+			for k, _ := c.Seek(u64(afterSeq + 1)); k != nil && len(out) < limit; k, _ = c.Next() {
+				seq := binary.BigEndian.Uint64(k)
+				rec, err := getRecord(tx, seq)
+				if errors.Is(err, errDamagedRecord) {
+					damaged = append(damaged, damagedOp{seq: seq, err: err})
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				op, err := s.withPersonal(tx, &rec)
+				if errors.Is(err, errUndecryptable) {
+					damaged = append(damaged, damagedOp{seq: seq, rec: &rec, err: err})
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				out = append(out, op)
+			}
+			return nil
+		})
+		if err != nil || len(damaged) == 0 {
+			return out, err
+		}
+		if err := s.setAside(damaged); err != nil {
+			return nil, err
+		}
+		// Read again: the page is full again without them.
+	}
+}
+
+// damagedOp is a pending operation found damaged: rec is nil when its
+// record itself does not decode.
+type damagedOp struct {
+	seq uint64
+	rec *record
+	err error
+}
+
+// setAside moves damaged pending operations to the damaged index in one
+// transaction and tells Options.OnDamaged. The damaged bytes stay as they
+// were found: an undecodable record is kept in the damaged index and a
+// readable record gets the new state.
+func (s *Store) setAside(ops []damagedOp) error {
+	var set []Operation
+	err := s.update(func(tx *bolt.Tx) error {
+		set = set[:0]
+		for _, d := range ops {
+			sk := u64(d.seq)
+			if tx.Bucket(bPending).Get(sk) == nil {
+				continue // set aside meanwhile
+			}
+			found := bytes.Clone(tx.Bucket(bOps).Get(sk))
+			rec := record{Seq: d.seq, Voucher: voucher.New(s.opt.TerminalNo, d.seq)}
+			if d.rec != nil {
+				rec = *d.rec
+			}
+			rec.State = Damaged
+			rec.RejectCode = CodeDamaged
+			rec.RejectReason = errDamagedRecord.Error()
+			if errors.Is(d.err, errUndecryptable) {
+				rec.RejectReason = errUndecryptable.Error()
+			}
+			rec.NextAttempt = time.Time{}
+			if d.rec != nil {
+				if err := putRecord(tx, &rec); err != nil {
+					return err
+				}
+			}
+			if err := tx.Bucket(bPending).Delete(sk); err != nil {
 				return err
 			}
-			op, err := s.withPersonal(tx, &rec)
-			if err != nil {
+			if err := tx.Bucket(bDamaged).Put(sk, found); err != nil {
 				return err
 			}
-			out = append(out, op)
+			meta := tx.Bucket(bMeta)
+			if err := addCounter(meta, metaPending, -1); err != nil {
+				return err
+			}
+			if err := addCounter(meta, metaDamaged, 1); err != nil {
+				return err
+			}
+			set = append(set, rec.operation())
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return fmt.Errorf("store: set aside %d damaged operations in %s: %w", len(ops), s.path, err)
+	}
+	if s.opt.OnDamaged != nil {
+		for i, op := range set {
+			s.opt.OnDamaged(op, ops[i].err)
+		}
+	}
+	return nil
 }
 
 // Get returns the operation with idempotency key key (ErrNotFound).
@@ -545,8 +649,8 @@ func (s *Store) acknowledge(tx *bolt.Tx, rec *record, centralRef string) error {
 	switch rec.State {
 	case Acknowledged:
 		return errNoChange
-	case Rejected:
-		return fmt.Errorf("%w: acknowledge operation %d (voucher %s): it was rejected", ErrState, rec.Seq, rec.Voucher)
+	case Rejected, Damaged:
+		return fmt.Errorf("%w: acknowledge operation %d (voucher %s): it is %s", ErrState, rec.Seq, rec.Voucher, rec.State)
 	}
 	sk := u64(rec.Seq)
 	rec.State = Acknowledged
@@ -567,8 +671,8 @@ func (s *Store) Reject(key, code, reason string) error {
 		switch rec.State {
 		case Rejected:
 			return errNoChange
-		case Acknowledged:
-			return fmt.Errorf("%w: reject operation %d (voucher %s): it was acknowledged", ErrState, rec.Seq, rec.Voucher)
+		case Acknowledged, Damaged:
+			return fmt.Errorf("%w: reject operation %d (voucher %s): it is %s", ErrState, rec.Seq, rec.Voucher, rec.State)
 		}
 		sk := u64(rec.Seq)
 		rec.State = Rejected
@@ -623,6 +727,8 @@ func (s *Store) retry(key string) error {
 			return nil
 		case Acknowledged:
 			return fmt.Errorf("%w: retry operation %d (voucher %s): it was acknowledged", ErrState, rec.Seq, rec.Voucher)
+		case Damaged:
+			return fmt.Errorf("%w: retry operation %d (voucher %s): it is damaged (%s); sending it again cannot help: keep the data directory for second-line support", ErrState, rec.Seq, rec.Voucher, rec.RejectReason)
 		}
 		sk := u64(rec.Seq)
 		rec.State = Pending
@@ -644,17 +750,19 @@ func (s *Store) List(state State, limit int) ([]Operation, error) {
 		index = bPending
 	case Rejected:
 		index = bRejected
+	case Damaged:
+		index = bDamaged
 	case Acknowledged, "":
 		// Scan the operations themselves: most are acknowledged.
 	default:
-		return nil, fmt.Errorf("store: list: unknown state %q (want pending, acknowledged, rejected or empty for all)", state)
+		return nil, fmt.Errorf("store: list: unknown state %q (want pending, acknowledged, rejected, damaged or empty for all)", state)
 	}
 	var out []Operation
 	err := s.view(func(tx *bolt.Tx) error {
 		if index != nil {
 			c := tx.Bucket(index).Cursor()
 			for k, _ := c.Last(); k != nil && len(out) < limit; k, _ = c.Prev() {
-				rec, err := getRecord(tx, binary.BigEndian.Uint64(k))
+				rec, err := s.listRecord(tx, binary.BigEndian.Uint64(k))
 				if err != nil {
 					return err
 				}
@@ -663,10 +771,10 @@ func (s *Store) List(state State, limit int) ([]Operation, error) {
 			return nil
 		}
 		c := tx.Bucket(bOps).Cursor()
-		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
-			var rec record
-			if err := json.Unmarshal(v, &rec); err != nil {
-				return fmt.Errorf("store: operation %d: damaged record: %w", binary.BigEndian.Uint64(k), err)
+		for k, _ := c.Last(); k != nil && len(out) < limit; k, _ = c.Prev() {
+			rec, err := s.listRecord(tx, binary.BigEndian.Uint64(k))
+			if err != nil {
+				return err
 			}
 			if state == "" || rec.State == state {
 				out = append(out, rec.operation())
@@ -677,11 +785,24 @@ func (s *Store) List(state State, limit int) ([]Operation, error) {
 	return out, err
 }
 
+// listRecord is getRecord, except that a damaged operation whose record
+// does not decode is shown by what is known without it: its voucher (from
+// its sequence number) and its state.
+func (s *Store) listRecord(tx *bolt.Tx, seq uint64) (record, error) {
+	rec, err := getRecord(tx, seq)
+	if errors.Is(err, errDamagedRecord) && tx.Bucket(bDamaged).Get(u64(seq)) != nil {
+		return record{Seq: seq, Voucher: voucher.New(s.opt.TerminalNo, seq), State: Damaged,
+			RejectCode: CodeDamaged, RejectReason: errDamagedRecord.Error()}, nil
+	}
+	return rec, err
+}
+
 // Stats summarises the queue. It reads counters kept in the meta bucket
 // and the first pending operation, so its cost does not grow with the
 // number of operations.
 type Stats struct {
 	Pending, Acknowledged, Rejected int
+	Damaged                         int       // set aside by Pending: unreadable
 	OldestPending                   time.Time // zero when nothing is pending
 	LastAckAt                       time.Time // zero before the first acknowledgement
 }
@@ -694,6 +815,7 @@ func (s *Store) Stats() (Stats, error) {
 		st.Pending = int(counter(meta, metaPending))
 		st.Acknowledged = int(counter(meta, metaAcked))
 		st.Rejected = int(counter(meta, metaRejected))
+		st.Damaged = int(counter(meta, metaDamaged))
 		if v := meta.Get(metaLastAck); v != nil {
 			st.LastAckAt = bytesTime(v).UTC()
 		}

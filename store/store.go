@@ -48,6 +48,10 @@ type Options struct {
 	Retention time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// OnDamaged, when set, is called once for each pending operation
+	// Pending sets aside as damaged (op holds no personal data; err says
+	// what is damaged), after that is on disk.
+	OnDamaged func(op Operation, err error)
 }
 
 // Store is the outbox, receipt journal and audit log in one bbolt file. Its
@@ -84,12 +88,13 @@ var (
 	bKeys      = []byte("keys")      // idempotency key → seq
 	bPending   = []byte("pending")   // seq → empty: the pending operations, in order
 	bRejected  = []byte("rejected")  // seq → empty
+	bDamaged   = []byte("damaged")   // seq → the record as found when it was set aside
 	bPurgeQ    = []byte("purgeq")    // ackAt nanos | seq → empty: acknowledged, personal data not yet purged
 	bMeta      = []byte("meta")      // counters, last ack, key check
 	bReceipts  = []byte("receipts")  // voucher → JSON receipt (body encrypted)
 	bUnprinted = []byte("unprinted") // voucher → empty
 	bAudit     = []byte("audit")     // seq → JSON audit entry
-	allBuckets = [][]byte{bOps, bPersonal, bKeys, bPending, bRejected, bPurgeQ, bMeta, bReceipts, bUnprinted, bAudit}
+	allBuckets = [][]byte{bOps, bPersonal, bKeys, bPending, bRejected, bDamaged, bPurgeQ, bMeta, bReceipts, bUnprinted, bAudit}
 )
 
 var (
@@ -97,6 +102,7 @@ var (
 	metaPending  = []byte("n_pending")
 	metaAcked    = []byte("n_acknowledged")
 	metaRejected = []byte("n_rejected")
+	metaDamaged  = []byte("n_damaged")
 	metaLastAck  = []byte("last_ack_at")
 	metaProbe    = []byte("writable_probe")
 )

@@ -85,6 +85,11 @@ func Open(cfg config.Config, log *slog.Logger) (*Daemon, error) {
 		KioskID:    cfg.KioskID,
 		TerminalNo: cfg.TerminalNo,
 		Retention:  cfg.Retention.Duration,
+		OnDamaged: func(op store.Operation, err error) {
+			// Voucher, kind and sequence only: never what was in it.
+			log.Error("outbox: damaged operation set aside; the operations after it are delivered",
+				"voucher", op.Voucher, "kind", op.Kind, "seq", op.Seq, "code", store.CodeDamaged, "reason", op.RejectReason)
+		},
 	})
 	if err != nil {
 		return nil, err

@@ -137,12 +137,16 @@ func (m *maintenance) Queue(ctx context.Context) (session.MaintQueue, error) {
 	if err != nil {
 		return q, err
 	}
-	for _, op := range slices.Concat(rejected, pending) {
+	damaged, err := m.d.store.List(store.Damaged, maxListed)
+	if err != nil {
+		return q, err
+	}
+	for _, op := range slices.Concat(damaged, rejected, pending) {
 		if op.State == store.Pending && op.Attempts == 0 {
 			continue // not tried yet: nothing to retry
 		}
 		reason := op.LastError
-		if op.State == store.Rejected {
+		if op.State == store.Rejected || op.State == store.Damaged {
 			reason = strings.TrimPrefix(op.RejectCode+": "+op.RejectReason, ": ")
 		}
 		q.Ops = append(q.Ops, session.QueuedOp{Key: op.Key, Voucher: op.Voucher, Kind: op.Kind, State: string(op.State),

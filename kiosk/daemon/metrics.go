@@ -13,6 +13,7 @@ import (
 	"github.com/kioskd/kioskd/hwbridge"
 	"github.com/kioskd/kioskd/kiosk"
 	"github.com/kioskd/kioskd/kiosk/central"
+	"github.com/kioskd/kioskd/store"
 )
 
 // metrics are kioskd's Prometheus series; scripts/deploy/OPERATIONS.md
@@ -111,6 +112,9 @@ var (
 	outboxOpsDesc = prometheus.NewDesc("kioskd_outbox_operations",
 		"Operations in the outbox by state: pending (waiting for central), rejected (central refused them), acknowledged_retained (acknowledged, kept until retention ends).",
 		[]string{"state"}, nil)
+	damagedOpDesc = prometheus.NewDesc("kioskd_outbox_damaged_operation",
+		"1 for each operation set aside as damaged (its record or encrypted fields cannot be read back), by voucher and kind; at most 50.",
+		[]string{"voucher", "kind"}, nil)
 	oldestPendingDesc = prometheus.NewDesc("kioskd_outbox_oldest_pending_age_seconds",
 		"Age of the oldest operation waiting for central; 0 when none waits.", nil, nil)
 	lastAckDesc = prometheus.NewDesc("kioskd_last_ack_timestamp_seconds",
@@ -123,11 +127,14 @@ var (
 		"Size in bytes of the data directory's file system.", nil, nil)
 )
 
+// maxDamagedSeries bounds kioskd_outbox_damaged_operation.
+const maxDamagedSeries = 50
+
 // outboxCollector reads the outbox once per scrape.
 type outboxCollector struct{ d *Daemon }
 
 func (c outboxCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{storeUpDesc, outboxOpsDesc, oldestPendingDesc, lastAckDesc, slaBreachedDesc} {
+	for _, d := range []*prometheus.Desc{storeUpDesc, outboxOpsDesc, damagedOpDesc, oldestPendingDesc, lastAckDesc, slaBreachedDesc} {
 		ch <- d
 	}
 }
@@ -142,8 +149,18 @@ func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range []struct {
 		state string
 		n     int
-	}{{"pending", v.Pending}, {"rejected", v.Rejected}, {"acknowledged_retained", v.Acknowledged}} {
+	}{{"pending", v.Pending}, {"rejected", v.Rejected}, {"acknowledged_retained", v.Acknowledged}, {"damaged", v.Damaged}} {
 		ch <- prometheus.MustNewConstMetric(outboxOpsDesc, prometheus.GaugeValue, float64(s.n), s.state)
+	}
+	if v.Damaged > 0 {
+		// Rare, and each needs a look: one series per damaged operation,
+		// named by its voucher and kind (never what it holds).
+		ops, err := c.d.store.List(store.Damaged, maxDamagedSeries)
+		if err == nil {
+			for _, op := range ops {
+				ch <- prometheus.MustNewConstMetric(damagedOpDesc, prometheus.GaugeValue, 1, op.Voucher, op.Kind)
+			}
+		}
 	}
 	ch <- prometheus.MustNewConstMetric(oldestPendingDesc, prometheus.GaugeValue, v.OldestAge.Seconds())
 	if !v.LastAckAt.IsZero() {
@@ -223,6 +240,7 @@ func (m *metrics) cardRead(kind string, err error) {
 // scrape or status request.
 type statsView struct {
 	Pending, Rejected, Acknowledged int
+	Damaged                         int
 	OldestAge                       time.Duration
 	LastAckAt                       time.Time
 	SLABreached                     int

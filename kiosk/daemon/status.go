@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/kioskd/kioskd/kiosk"
 	"github.com/kioskd/kioskd/kiosk/mgmt"
+	"github.com/kioskd/kioskd/store"
+	"github.com/kioskd/kioskd/store/voucher"
 )
 
 // Status is the management API's /v1/status.
@@ -42,6 +45,9 @@ func (d *Daemon) Ready(ctx context.Context) error {
 	if err := d.store.Writable(); err != nil {
 		return fmt.Errorf("store not writable: %w", err)
 	}
+	if err := d.damaged(); err != nil {
+		return err
+	}
 	present := 0
 	for _, r := range d.dev.readers.Readers() {
 		if r.Present {
@@ -52,6 +58,32 @@ func (d *Daemon) Ready(ctx context.Context) error {
 		return fmt.Errorf("no card reader attached (readers.mode %s)", d.cfg.Readers.Mode)
 	}
 	return nil
+}
+
+// damaged names the operations set aside as damaged, if any: they need a
+// technician, so the terminal is not ready while they are there.
+func (d *Daemon) damaged() error {
+	st, err := d.store.Stats()
+	if err != nil {
+		return fmt.Errorf("outbox stats: %w", err)
+	}
+	if st.Damaged == 0 {
+		return nil
+	}
+	ops, err := d.store.List(store.Damaged, 5)
+	if err != nil {
+		return fmt.Errorf("outbox: %d damaged operations: %w", st.Damaged, err)
+	}
+	vouchers := make([]string, len(ops))
+	for i, op := range ops {
+		vouchers[i] = voucher.Format(op.Voucher)
+	}
+	more := ""
+	if st.Damaged > len(ops) {
+		more = ", …"
+	}
+	return fmt.Errorf("outbox: %d damaged operations set aside (%s: voucher %s%s): the others are delivered; keep the data directory as it is for second-line support",
+		st.Damaged, store.CodeDamaged, strings.Join(vouchers, ", "), more)
 }
 
 // slaScanLimit bounds how many breaching operations one status counts:
@@ -80,6 +112,7 @@ func (d *Daemon) statsView() statsView {
 	}
 	now := time.Now()
 	v.Pending, v.Rejected, v.Acknowledged, v.LastAckAt = st.Pending, st.Rejected, st.Acknowledged, st.LastAckAt
+	v.Damaged = st.Damaged
 	if !st.OldestPending.IsZero() {
 		v.OldestAge = now.Sub(st.OldestPending)
 	}

@@ -107,7 +107,7 @@ type QueuedOp struct {
 	Key         string // idempotency key: what Retry takes
 	Voucher     string
 	Kind        string
-	State       string // "pending" or "rejected"
+	State       string // "pending", "rejected" or "damaged" (unreadable, set aside)
 	Reason      string // central's reason for a rejection, or the last delivery error
 	Attempts    int
 	NextAttempt time.Time
