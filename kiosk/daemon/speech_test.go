@@ -331,3 +331,33 @@ func (k *keyboard) choose2(t *testing.T, sel string) {
 	}
 	t.Fatalf("arrows never reached %s", sel)
 }
+
+// TestSpeechIdleWarning: in speech mode the page says the session is about
+// to end when the daemon's countdown starts; a key extends the session;
+// the focused button has a thick outline; when the session ends, speech
+// mode ends with it.
+func TestSpeechIdleWarning(t *testing.T) {
+	e := runDaemon(t, withSpeech, func(c *config.Config) {
+		c.Speech.IdleTimeout = config.Duration{Duration: 12 * time.Second}
+		c.Speech.Warning = config.Duration{Duration: 10 * time.Second}
+	})
+	k := newKeyboard(t, e)
+	k.start(t, "en")
+	_, k.mark = k.c.since(0)
+	k.Run(t, chromedp.WaitVisible(chromedp.CSS("#countdown")))
+	k.heard(t, "k/speech.timeout_warning.wav")
+	k.press(t, kb.ArrowDown) // any key
+	k.Run(t, chromedp.WaitNotVisible(chromedp.CSS("#countdown")))
+	if name := uitest.Get(t, k.Browser, chromedp.Evaluate[string](`document.getElementById("screen").dataset.name`)); name != "menu" {
+		t.Fatalf("after a key the page shows %q, want the menu still", name)
+	}
+	outline := uitest.Get(t, k.Browser, chromedp.Evaluate[float64](`parseFloat(getComputedStyle(document.activeElement).outlineWidth) || 0`))
+	if outline < 6 {
+		t.Errorf("the focused button's outline is %v px, want a thick one", outline)
+	}
+	// No key now: the session ends, and speech mode with it.
+	k.Run(t, uitest.Screen("idle", ""))
+	if uitest.Get(t, k.Browser, chromedp.Evaluate[bool](`document.body.classList.contains("keys-on")`)) {
+		t.Error("speech mode outlived the session")
+	}
+}
