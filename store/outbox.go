@@ -314,8 +314,12 @@ func (s *Store) commitBatch(batch []*enqueueReq) error {
 		if len(batch) > 1 {
 			n = fmt.Sprintf("%d operations", len(batch))
 		}
-		return fmt.Errorf("store: commit %s to %s, nothing stored: %w", n, s.path, err)
+		err = fmt.Errorf("store: commit %s to %s, nothing stored: %w", n, s.path, err)
+		s.commitFailures.Add(int64(len(batch)))
+		s.lastCommitErr.Store(&err)
+		return err
 	}
+	s.lastCommitErr.Store(nil)
 	s.commits.Add(1)
 	for i, b := range batch {
 		b.rec = recs[i]

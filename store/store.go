@@ -74,6 +74,9 @@ type Store struct {
 
 	arriving atomic.Int64 // callers inside Enqueue that have not queued yet
 	commits  atomic.Int64 // bolt transactions that committed enqueues (tests)
+
+	commitFailures atomic.Int64          // operations whose enqueue commit failed
+	lastCommitErr  atomic.Pointer[error] // the last enqueue commit's error; nil after a success
 }
 
 // openTimeout bounds the wait for another process's lock on the file, so a
@@ -384,6 +387,12 @@ func (s *Store) Close() error {
 func (s *Store) Path() string { return s.path }
 
 // Writable checks that a tiny write transaction commits (for /readyz).
+// That write rewrites a key in place and needs no new space, so after an
+// enqueue commit failed (LastCommitError) it also writes and syncs 1 MiB
+// of fresh data to a scratch file beside the store: only when that
+// succeeds too is the failure taken as over (a full disk freed, say).
+// Until then, or until an enqueue commits, Writable fails naming the
+// commit's error.
 func (s *Store) Writable() error {
 	if s.closed.Load() {
 		return ErrClosed
@@ -393,6 +402,51 @@ func (s *Store) Writable() error {
 	})
 	if err != nil {
 		return fmt.Errorf("store: %s is not writable: %w", s.path, err)
+	}
+	last := s.lastCommitErr.Load()
+	if last == nil {
+		return nil
+	}
+	if err := roomProbe(filepath.Dir(s.path), roomProbeSize); err != nil {
+		return fmt.Errorf("store: the last commit failed (%v), and a %d KiB test write still fails: %w", *last, roomProbeSize>>10, err)
+	}
+	s.lastCommitErr.CompareAndSwap(last, nil)
+	return nil
+}
+
+// roomProbeSize is what Writable writes after a failed commit: more than
+// a group commit of operations needs.
+const roomProbeSize = 1 << 20
+
+// roomProbe writes n bytes to a scratch file in dir, syncs and removes it.
+func roomProbe(dir string, n int) error {
+	f, err := os.CreateTemp(dir, ".kioskd-room-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	buf := make([]byte, n)
+	for i := range buf {
+		buf[i] = byte(i*7 + i>>8) // not all zeros: no file system may skip it
+	}
+	_, err = f.Write(buf)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// CommitFailures is how many operations failed to commit since Open.
+func (s *Store) CommitFailures() int64 { return s.commitFailures.Load() }
+
+// LastCommitError is the error of the last enqueue commit, nil when it
+// succeeded (or none failed since Open, or Writable found room again).
+func (s *Store) LastCommitError() error {
+	if p := s.lastCommitErr.Load(); p != nil {
+		return *p
 	}
 	return nil
 }

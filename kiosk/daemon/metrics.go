@@ -92,6 +92,10 @@ func newMetrics(reg *prometheus.Registry, d *Daemon) *metrics {
 	clock := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "kioskd_clock_seconds", Help: "The terminal's clock (Unix time) when scraped; against the scrape's timestamp it shows clock skew.",
 	}, func() float64 { return float64(time.Now().UnixNano()) / 1e9 })
+	commitFailures := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "kioskd_commit_failures_total", Help: "Operations whose commit to the store failed (full disk, I/O error): the citizen was told it was not stored.",
+	}, func() float64 { return float64(d.store.CommitFailures()) })
+	reg.MustRegister(commitFailures)
 	reg.MustRegister(m.enqueued, m.results, m.foreign, m.latency, m.readerUp, m.cardReads, m.printer, m.prints, m.heartbeats,
 		pages, buildInfo, terminalInfo, clock, pageConnected, outboxCollector{d}, diskCollector{d.cfg.DataDir})
 	for _, s := range []hwbridge.Slot{hwbridge.SlotID, hwbridge.SlotSS} {

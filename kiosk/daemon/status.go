@@ -38,12 +38,22 @@ func (d *Daemon) Status(ctx context.Context) (mgmt.Status, error) {
 	}, nil
 }
 
-// Ready is /readyz: the store takes writes and a card reader is there. A
-// printer out of paper does not make the terminal unready: reports are
-// still taken and their receipts can be reprinted.
+// readyMinFree is the free space on the data directory's file system under
+// which the terminal is not ready: a commit may fail at any moment.
+const readyMinFree = 8 << 20
+
+// Ready is /readyz: the store takes writes (the last commit succeeded, or
+// the disk has room again since it failed), the data directory has at
+// least readyMinFree bytes free, no operation was set aside as damaged,
+// and a card reader is there. A printer out of paper does not make the
+// terminal unready: reports are still taken and their receipts can be
+// reprinted.
 func (d *Daemon) Ready(ctx context.Context) error {
 	if err := d.store.Writable(); err != nil {
 		return fmt.Errorf("store not writable: %w", err)
+	}
+	if free, _, err := diskSpace(d.cfg.DataDir); err == nil && free < readyMinFree {
+		return fmt.Errorf("disk almost full: %d bytes free on the data directory %s, under %d: commits will fail soon", free, d.cfg.DataDir, readyMinFree)
 	}
 	if err := d.damaged(); err != nil {
 		return err
