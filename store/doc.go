@@ -13,8 +13,12 @@
 // Concurrent Enqueues are committed together (group commit): while one
 // commit is in flight, arriving operations queue up; when it finishes, the
 // first queued caller commits the whole queue in one transaction and one
-// fsync, and wakes the others. There is no timer and no background
-// goroutine: a lone caller commits at once.
+// fsync, and wakes the others. Before it takes the queue, the new leader
+// waits for the callers the previous commit released to come back with
+// their next operation (at most 1 ms: callers that do not come back cost
+// no more), so that concurrent callers share commits instead of splitting
+// into alternating batches. There is no background goroutine: a lone
+// caller commits at once.
 //
 // Personal fields (Operation.Personal, Receipt.Body) are encrypted with
 // AES-256-GCM before they reach the file; the idempotency key (or voucher)

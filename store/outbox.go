@@ -138,6 +138,7 @@ func (s *Store) Enqueue(ctx context.Context, op NewOperation) (Operation, error)
 		return Operation{}, ErrClosed
 	}
 	s.arriving.Add(1)
+	s.cameBack()
 	joined := false
 	defer func() {
 		if !joined {
@@ -181,6 +182,17 @@ func (s *Store) Enqueue(ctx context.Context, op NewOperation) (Operation, error)
 	return out, nil
 }
 
+// cameBack counts an arriving caller against those the last commit
+// released (a hint for the group commit: any caller counts).
+func (s *Store) cameBack() {
+	for {
+		n := s.returning.Load()
+		if n <= 0 || s.returning.CompareAndSwap(n, n-1) {
+			return
+		}
+	}
+}
+
 // newKey returns "<KioskID>-<32 hex>": 48 bits of the creation time in
 // milliseconds, then 80 random bits. 80 random bits per kiosk and
 // millisecond make a collision practically impossible, and the time prefix
@@ -202,11 +214,15 @@ func (s *Store) newKey(t time.Time) (string, error) {
 
 // groupCommit queues r and either waits for a leader to commit it or, when
 // no commit is in flight (or leadership is handed to r), commits the whole
-// queue itself in one transaction. No timer: a lone caller commits at once.
+// queue itself in one transaction. A lone caller commits at once.
 func (s *Store) groupCommit(r *enqueueReq) error {
 	s.mu.Lock()
 	s.queue = append(s.queue, r)
 	s.arriving.Add(-1)
+	select {
+	case s.joined <- struct{}{}:
+	default:
+	}
 	if s.busy {
 		s.mu.Unlock()
 		<-r.wake
@@ -217,25 +233,41 @@ func (s *Store) groupCommit(r *enqueueReq) error {
 		s.mu.Lock()
 	}
 	s.busy = true
-	// Callers already inside Enqueue (encrypting) and callers just
-	// released by the previous commit are about to queue; yield while
-	// they do (a few rounds at most, no timer) so they join this commit
-	// instead of forming a batch of their own. A lone caller commits after
-	// one yield.
-	for range maxJoinYields {
-		n := len(s.queue)
-		s.mu.Unlock()
-		runtime.Gosched()
-		s.mu.Lock()
-		if len(s.queue) == n && s.arriving.Load() == 0 {
-			break
+	// Callers already inside Enqueue (encrypting) and callers the
+	// previous commit released (returning: usually back at once with
+	// their next operation) are about to queue; wait for them so they
+	// join this commit instead of forming a batch of their own. The
+	// leader blocks rather than yields while it waits, so that on a busy
+	// machine the scheduler runs them; the wait ends when they have
+	// queued, or after maxJoinWait if some do not come back. A lone
+	// caller yields once and commits.
+	n := len(s.queue)
+	s.mu.Unlock()
+	runtime.Gosched()
+	s.mu.Lock()
+	if len(s.queue) != n || s.arriving.Load() > 0 || s.returning.Load() > 0 {
+		timer := time.NewTimer(maxJoinWait)
+	wait:
+		for s.arriving.Load() > 0 || s.returning.Load() > 0 {
+			s.mu.Unlock()
+			select {
+			case <-s.joined:
+				s.mu.Lock()
+			case <-timer.C:
+				s.mu.Lock()
+				break wait
+			}
 		}
+		timer.Stop()
 	}
 	batch := s.queue
 	s.queue = nil
 	s.mu.Unlock()
 
 	err := s.commitBatch(batch)
+	// The callers released now are likely back soon with their next
+	// operation: the next leader waits a little for them.
+	s.returning.Store(int64(len(batch)))
 	for _, b := range batch {
 		b.err = err
 		if b != r {
@@ -256,9 +288,9 @@ func (s *Store) groupCommit(r *enqueueReq) error {
 	return err
 }
 
-// maxJoinYields bounds how often a new leader yields to let released
-// callers join its batch.
-const maxJoinYields = 8
+// maxJoinWait bounds how long a new leader waits for callers to join its
+// batch: a small part of a commit's cost (two fdatasyncs).
+const maxJoinWait = time.Millisecond
 
 // appendFill is the bbolt FillPercent for buckets written in key order.
 const appendFill = 0.95

@@ -72,8 +72,10 @@ type Store struct {
 	queue []*enqueueReq
 	busy  bool
 
-	arriving atomic.Int64 // callers inside Enqueue that have not queued yet
-	commits  atomic.Int64 // bolt transactions that committed enqueues (tests)
+	arriving  atomic.Int64  // callers inside Enqueue that have not queued yet
+	returning atomic.Int64  // callers the last commit released, not seen back in Enqueue yet
+	joined    chan struct{} // capacity 1: a caller queued (wakes a waiting leader)
+	commits   atomic.Int64  // bolt transactions that committed enqueues (tests)
 
 	commitFailures atomic.Int64          // operations whose enqueue commit failed
 	lastCommitErr  atomic.Pointer[error] // the last enqueue commit's error; nil after a success
@@ -155,6 +157,7 @@ func Open(path string, opt Options) (*Store, error) {
 		aead:     aead,
 		now:      opt.Now,
 		enqueued: make(chan struct{}, 1),
+		joined:   make(chan struct{}, 1),
 	}
 	if s.now == nil {
 		s.now = time.Now
