@@ -265,6 +265,14 @@ func Default() Config {
 // DBPath is the bbolt file in the data directory.
 func (c Config) DBPath() string { return filepath.Join(c.DataDir, "kioskd.db") }
 
+// SigningDir holds the terminal's voucher signing keys (package
+// kiosk/vouchertoken), one 0600 file per key.
+func (c Config) SigningDir() string { return filepath.Join(c.DataDir, "signing") }
+
+// FleetKeysPath is the fleet's public keys as last fetched from central, so
+// receipts of other terminals verify while central is unreachable.
+func (c Config) FleetKeysPath() string { return filepath.Join(c.DataDir, "fleet-keys.json") }
+
 // KeyPath is the key file: KeyFile, or kioskd.key in the data directory.
 func (c Config) KeyPath() string {
 	if c.KeyFile != "" {

@@ -30,6 +30,7 @@ import (
 	"github.com/kioskd/kioskd/kiosk/receipt"
 	"github.com/kioskd/kioskd/kiosk/session"
 	"github.com/kioskd/kioskd/kiosk/speech"
+	"github.com/kioskd/kioskd/kiosk/vouchertoken"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/store/voucher"
 	"github.com/kioskd/kioskd/ui"
@@ -56,6 +57,9 @@ type Daemon struct {
 	events   chan session.DeviceEvent
 	stats    statsCache
 	speech   *speech.Synth // nil when speech is off
+
+	signer *vouchertoken.Keyring // signs receipts' voucher tokens
+	fleet  *fleetKeys            // verifies scanned receipts
 
 	ui, mgmt, central net.Listener
 	sim               *central.Sim // embedded central simulator, or nil
@@ -101,6 +105,11 @@ func Open(cfg config.Config, log *slog.Logger) (*Daemon, error) {
 			return nil, err
 		}
 	}
+	if d.signer, err = vouchertoken.LoadKeyring(cfg.SigningDir(), cfg.KioskID); err != nil {
+		d.Close()
+		return nil, err
+	}
+	d.fleet = loadFleetKeys(cfg.FleetKeysPath(), ownKeys(d.signer))
 	if err := d.listen(); err != nil {
 		d.Close()
 		return nil, err
@@ -210,6 +219,7 @@ func (d *Daemon) openSession() error {
 		Devices:     deviceEvents(d.events),
 		Display:     d.page,
 		Maintenance: newMaintenance(d),
+		Receipts:    receiptCheck{d.fleet},
 	})
 	d.page.SetDriver(d.session)
 	return nil

@@ -22,6 +22,7 @@ import (
 	"github.com/kioskd/kioskd/kiosk/central"
 	"github.com/kioskd/kioskd/kiosk/config"
 	"github.com/kioskd/kioskd/kiosk/flow"
+	"github.com/kioskd/kioskd/kiosk/vouchertoken"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/store/voucher"
 	"github.com/kioskd/kioskd/ui/uitest"
@@ -421,8 +422,13 @@ func TestE2EReportLoss(t *testing.T) {
 	assertNoPersonalData(t, "done screen", done)
 	rc := e.printed(want)
 	assertNoPersonalData(t, "printed receipt", rc.Text)
-	if len(rc.QR) != 1 || !strings.HasSuffix(rc.QR[0], "/"+want) {
-		t.Errorf("receipt QR codes %q, want the lookup address of %s", rc.QR, want)
+	if len(rc.QR) != 1 || !strings.Contains(rc.QR[0], "/"+want+"?token=") {
+		t.Fatalf("receipt QR codes %q, want the lookup address of %s with a token", rc.QR, want)
+	}
+	// The printed token is signed by this terminal and says what the paper says.
+	if c, err := vouchertoken.Verify(rc.QR[0], ownKeys(e.d.signer)); err != nil || voucher.Format(c.Voucher) != want || c.KioskID != e.d.cfg.KioskID ||
+		!strings.Contains(rc.Text, c.Name) || !strings.Contains(rc.Text, c.IDNumber) {
+		t.Errorf("receipt token: %+v, %v", c, err)
 	}
 
 	// The embedded central acknowledges; lookup shows it.

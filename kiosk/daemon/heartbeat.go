@@ -22,7 +22,12 @@ func (d *Daemon) heartbeatLoop(ctx context.Context) error {
 		case <-time.After(wait):
 		}
 		cctx, cancel := context.WithTimeout(ctx, d.cfg.Central.Timeout.Duration)
-		err := d.client.Heartbeat(cctx, d.cfg.KioskID, d.heartbeatStatus(cctx))
+		err := d.client.HeartbeatWith(cctx, d.cfg.KioskID, d.beat(cctx))
+		if err == nil {
+			if kerr := d.publishKeys(cctx); kerr != nil {
+				d.log.Warn("signing keys: publishing ours or fetching the fleet's from central failed", "err", kerr)
+			}
+		}
 		cancel()
 		if ctx.Err() != nil {
 			return nil

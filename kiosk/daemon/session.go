@@ -203,11 +203,13 @@ type sessionPrinter struct {
 }
 
 func (p sessionPrinter) PrintReceipt(ctx context.Context, r session.ReceiptData) (bool, string, error) {
-	doc := receipt.Build(receipt.Data{
+	data := receipt.Data{
 		Op: receipt.Operation(r.Kind), Lang: r.Lang, Voucher: r.Voucher,
 		Name: r.Name, IDNumber: r.IDNumber, CardNumber: r.CardNumber,
 		Proxy: r.Proxy, AgentName: r.AgentName, AgentIDNumber: r.AgentIDNumber, Time: r.Time,
-	}, p.cfg)
+	}
+	data.Token = p.d.token(data)
+	doc := receipt.Build(data, p.cfg)
 	body, err := escpos.Encode(doc, p.opt)
 	if err != nil {
 		return false, "", fmt.Errorf("encode receipt: %w", err)
@@ -244,12 +246,14 @@ func (p sessionPrinter) reprint(ctx context.Context, v string) error {
 		if lang == "" {
 			lang = p.lang
 		}
-		doc := receipt.Build(receipt.Data{
+		data := receipt.Data{
 			Op: receipt.Operation(op.Kind), Lang: lang, Voucher: voucher.Format(op.Voucher),
 			Name: per.Subject["name"], IDNumber: per.Subject["id_number"], CardNumber: per.Card["card_number"],
 			Proxy: per.Agent != nil, AgentName: per.Agent["name"], AgentIDNumber: per.Agent["id_number"],
 			Time: op.CreatedAt, Copy: true,
-		}, p.cfg)
+		}
+		data.Token = p.d.token(data)
+		doc := receipt.Build(data, p.cfg)
 		return escpos.Encode(doc, p.opt)
 	})
 	result := "printed"

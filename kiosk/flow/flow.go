@@ -429,6 +429,16 @@ func (s *State) input(in Intent) ([]Effect, error) {
 		s.BAC = key
 		return s.goTo(StepPlaceID), nil
 	}
+	if s.Step == StepVoucher && in.Field == FieldReceipt {
+		// A scanned receipt: the session checks its signed token and
+		// looks up the voucher it carries.
+		if in.Value == "" || len(in.Value) > MaxScan {
+			return nil, &InputError{Field: in.Field, Code: "invalid_receipt"}
+		}
+		s.Voucher = ""
+		s.Step = StepLookingUp
+		return s.effect(Effect{Kind: LookupVouch, Scan: in.Value}), nil
+	}
 	if want == "" || in.Field != want {
 		return nil, s.refuse(in)
 	}
@@ -660,6 +670,9 @@ func (s *State) result(in Intent) ([]Effect, error) {
 			return s.fail(CodeLookupFailed, StepVoucher), nil
 		}
 		s.Lookup = in.Lookup
+		if sv := in.Lookup.Signed; sv != nil && sv.Voucher != "" {
+			s.Voucher = sv.Voucher
+		}
 		s.Step = StepLookupResult
 		return nil, nil
 	}

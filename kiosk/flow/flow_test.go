@@ -600,11 +600,11 @@ func FuzzNext(f *testing.F) {
 // confirm, and a new flow only from idle or the menu.
 func TestOnlyTheStepsOwnIntents(t *testing.T) {
 	fields := []string{FieldMode, FieldDocNumber, FieldMRZ, FieldBirthDate, FieldExpiryDate, FieldSubjectID,
-		FieldRelationship, FieldOTP, FieldPIN, FieldCard, FieldVoucher}
+		FieldRelationship, FieldOTP, FieldPIN, FieldCard, FieldVoucher, FieldReceipt}
 	own := map[Step][]string{
 		StepMode: {FieldMode}, StepDocNumber: {FieldDocNumber, FieldMRZ}, StepBirthDate: {FieldBirthDate},
 		StepExpiryDate: {FieldExpiryDate}, StepSubjectID: {FieldSubjectID}, StepRelationship: {FieldRelationship},
-		StepOTP: {FieldOTP}, StepPIN: {FieldPIN}, StepConfirm: {FieldCard}, StepVoucher: {FieldVoucher},
+		StepOTP: {FieldOTP}, StepPIN: {FieldPIN}, StepConfirm: {FieldCard}, StepVoucher: {FieldVoucher, FieldReceipt},
 	}
 	confirmable := []Step{StepIdle, StepConfirm, StepDone, StepError, StepLookupResult}
 	paths := [][]Intent{nil, pMenu, pMode, pDoc, pBirth, pExpiry, pPlaceID, pReadingID, pFetch, pConfirm, pCommit, pDone,

@@ -46,7 +46,11 @@ const (
 	FieldPIN          = "pin"          // social security card PIN
 	FieldCard         = "card"         // which of the person's cards to report: its index
 	FieldVoucher      = "voucher"      // lookup
+	FieldReceipt      = "receipt"      // lookup: a scanned receipt (its QR's text) instead of the typed voucher
 )
+
+// MaxScan bounds a scanned receipt's text (a lookup URL and its token).
+const MaxScan = 1024
 
 // Report modes and the relationships a proxy may declare.
 var (
@@ -131,6 +135,27 @@ type LookupResult struct {
 	Reason     string // central's rejection reason
 	// Central is the state at central; empty when central was not reachable.
 	Central string
+	// Signed is set when the lookup started from a scanned receipt: what
+	// its signed token says and whether the signature holds.
+	Signed *SignedVoucher
+}
+
+// SignedVoucher is the outcome of checking a scanned receipt's signed token
+// (package kiosk/vouchertoken): the facts it carries, masked as printed,
+// and whether they are proven.
+type SignedVoucher struct {
+	Valid bool
+	// Problem names why not, for the page: "malformed", "unknown_key",
+	// "wrong_kiosk", "bad_signature", "other_voucher".
+	Problem    string
+	KioskID    string
+	KeyID      string
+	Voucher    string // digits; empty when the token could not be read
+	Kind       Kind
+	Created    time.Time
+	Name       string
+	IDNumber   string
+	CardNumber string
 }
 
 // Policy is the part of the configuration the flows obey.
@@ -225,4 +250,5 @@ type Effect struct {
 	Operation Operation
 	Receipt   Receipt
 	Voucher   string
+	Scan      string // LookupVouch from a scanned receipt: what the scanner typed
 }

@@ -49,6 +49,15 @@ type Data struct {
 	AgentIDNumber string
 	Time          time.Time // when the operation was accepted
 	Copy          bool      // a reprint: marked COPY / 副本 / BẢN SAO
+	// Token is the signed voucher token (package kiosk/vouchertoken) added
+	// to the QR's lookup URL as its "token" query parameter; empty: none.
+	Token string
+}
+
+// Masked returns the subject's name, ID number and card number exactly as
+// Build prints them, for a signed token that must carry the same.
+func Masked(r Data) (name, idNumber, cardNumber string) {
+	return maskedName(r.Name), maskedNumber(r.IDNumber), maskedNumber(r.CardNumber)
 }
 
 // Config is the terminal's part of every receipt.
@@ -150,6 +159,19 @@ func (cfg Config) LookupURLFor(voucher string) string {
 	return strings.ReplaceAll(cfg.LookupURL, "{voucher}", voucher)
 }
 
+// withToken adds the token to a lookup URL as its "token" query parameter
+// (base64url needs no escaping).
+func withToken(u, token string) string {
+	if token == "" {
+		return u
+	}
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	return u + sep + "token=" + token
+}
+
 // Build lays out the receipt for r.
 func Build(r Data, cfg Config) escpos.Doc {
 	code := Words(r.Lang)
@@ -214,7 +236,7 @@ func Build(r Data, cfg Config) escpos.Doc {
 		add(escpos.Text{S: w.next(days, fee)})
 	}
 	if cfg.LookupURL != "" && r.Voucher != "" {
-		add(escpos.QR{Data: cfg.LookupURLFor(r.Voucher)})
+		add(escpos.QR{Data: withToken(cfg.LookupURLFor(r.Voucher), r.Token)})
 		add(escpos.Text{S: w.scan, Align: escpos.Center})
 	}
 	if r.Copy {

@@ -213,10 +213,28 @@ func lookupData(d map[string]any, st *flow.State) {
 	r := st.Lookup
 	d["found"] = r.Found
 	d["voucher"] = voucher.Format(st.Voucher)
+	var rows []row
+	if sv := r.Signed; sv != nil {
+		// A scanned receipt: what its token proves, masked as printed.
+		sig := map[string]any{"valid": sv.Valid, "problem": sv.Problem, "kiosk": sv.KioskID}
+		if !sv.Created.IsZero() {
+			sig["at"] = sv.Created.Local().Format("2006-01-02 15:04")
+		}
+		d["signature"] = sig
+		if sv.Valid {
+			for _, f := range []struct{ label, v string }{{"row.name", sv.Name}, {"row.id_number", sv.IDNumber}, {"row.card", sv.CardNumber}} {
+				if f.v != "" {
+					rows = append(rows, row{Label: f.label, Value: f.v})
+				}
+			}
+		}
+	}
 	if !r.Found {
+		if rows != nil {
+			d["rows"] = rows
+		}
 		return
 	}
-	var rows []row
 	if r.Kind != "" {
 		rows = append(rows, row{Label: "row.kind", Value: "kind." + string(r.Kind), T: true})
 	}

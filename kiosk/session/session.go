@@ -175,6 +175,16 @@ type Deps struct {
 	// Maintenance is the technician's menu; nil shows its locked
 	// placeholder.
 	Maintenance Maintenance
+	// Receipts checks scanned receipts' signed tokens; nil: a scanned
+	// receipt is reported as unreadable.
+	Receipts Receipts
+}
+
+// Receipts checks what a QR scanner read off a receipt: the lookup URL with
+// its signed voucher token, against the keys of the fleet this terminal
+// holds (no network needed).
+type Receipts interface {
+	CheckReceipt(ctx context.Context, scanned string) flow.SignedVoucher
 }
 
 // Session is the one citizen session of the terminal. It implements
@@ -670,6 +680,9 @@ func (s *Session) do(ctx context.Context, e flow.Effect, rd ReceiptData, printer
 		}
 		return r
 	case flow.LookupVouch:
+		if e.Scan != "" {
+			return s.lookupScan(ctx, e.Scan)
+		}
 		return s.lookup(ctx, e.Voucher)
 	}
 	return flow.Intent{Kind: "unknown_effect", Err: errors.New("unknown effect")}
@@ -702,6 +715,29 @@ func (s *Session) lookup(ctx context.Context, v string) flow.Intent {
 			s.log.Info("central lookup failed", "err", cerr)
 		}
 	}
+	return flow.Intent{Kind: flow.LookedUp, Lookup: r}
+}
+
+// lookupScan checks a scanned receipt's token and, when it names a
+// voucher, looks that up as a typed one would be. A valid signature proves
+// the report exists even when neither this terminal nor central knows it.
+func (s *Session) lookupScan(ctx context.Context, scanned string) flow.Intent {
+	sv := flow.SignedVoucher{Problem: "malformed"}
+	if s.deps.Receipts != nil {
+		sv = s.deps.Receipts.CheckReceipt(ctx, scanned)
+	}
+	s.log.Info("scanned receipt checked", "valid", sv.Valid, "problem", sv.Problem, "issuer", sv.KioskID, "voucher", sv.Voucher)
+	r := LookupResult{}
+	if sv.Voucher != "" {
+		in := s.lookup(ctx, sv.Voucher)
+		if in.Err == nil {
+			r = in.Lookup
+		}
+	}
+	if sv.Valid && !r.Found {
+		r.Found, r.Kind, r.CreatedAt = true, sv.Kind, sv.Created
+	}
+	r.Signed = &sv
 	return flow.Intent{Kind: flow.LookedUp, Lookup: r}
 }
 

@@ -151,6 +151,12 @@
     lookup_result(d, m) {
       m.appendChild(el("h1", { k: "lookup.title" }));
       m.appendChild(el("div", { class: "voucher", id: "voucher", text: d.voucher }));
+      const sig = d.signature;
+      if (sig) {
+        // A scanned receipt: the daemon checked its signature.
+        m.appendChild(el("p", { id: "signature", "data-valid": String(sig.valid), class: sig.valid ? "" : "error-text",
+          k: sig.valid ? "lookup.signed.valid" : "lookup.signed." + sig.problem, vars: { kiosk: sig.kiosk, at: sig.at } }));
+      }
       if (!d.found) m.appendChild(el("p", { class: "error-text", id: "not-found", k: "lookup.not_found" }));
       m.appendChild(rows(d.rows));
       m.appendChild(button("btn.finish", () => send({ type: "confirm" }), "primary", "btn-finish"));
@@ -411,7 +417,10 @@
     // Enter, far faster than a hand. Keys are held until the keyboard has
     // been quiet for BURST_MS; a burst that is a whole zone (60 characters
     // or more, with fillers) on the document-number screen goes to the
-    // daemon as the scanned MRZ, anything else is pressed on the keypad.
+    // daemon as the scanned MRZ; a burst longer than any voucher on the
+    // voucher screen is a QR scanner reading a receipt and goes to the
+    // daemon as typed (case kept: the token is base64url); anything else
+    // is pressed on the keypad.
     const BURST_MS = 80;
     let burst = [];
     let burstTimer = 0;
@@ -419,7 +428,7 @@
       let b = null;
       if (k === "Backspace") b = document.querySelector('[data-key="del"]');
       else if (k === "Enter") b = $("btn-ok");
-      else b = document.querySelector('#screen [data-key="' + (k === '"' || k === "\\" ? "" : k) + '"]');
+      else b = document.querySelector('#screen [data-key="' + (k === '"' || k === "\\" ? "" : k.toUpperCase()) + '"]');
       if (b) b.click();
     };
     const endBurst = () => {
@@ -433,14 +442,18 @@
           else if (k === "Backspace") lines[lines.length - 1] = lines[lines.length - 1].slice(0, -1);
           else lines[lines.length - 1] += k;
         }
-        send({ type: "input", field: "mrz", value: lines.filter((l) => l !== "").join("\n") });
+        send({ type: "input", field: "mrz", value: lines.filter((l) => l !== "").join("\n").toUpperCase() });
+        return;
+      }
+      if (current.name === "keypad" && current.data.field === "voucher" && chars.length > (current.data.max || 32)) {
+        send({ type: "input", field: "receipt", value: chars });
         return;
       }
       keys.forEach(press);
     };
     document.addEventListener("keydown", (ev) => {
       if (current.name !== "keypad" && current.name !== "maintenance_pin") return;
-      const k = ev.key.length === 1 ? ev.key.toUpperCase() : ev.key;
+      const k = ev.key;
       if (k !== "Backspace" && k !== "Enter" && k.length !== 1) return;
       ev.preventDefault();
       burst.push(k);
