@@ -272,6 +272,10 @@
       lastPing = now;
       K().send({ type: "ping" });
     }
+    // On the voucher screen a QR scanner types a receipt's lookup URL,
+    // with "?", "-" and "+"-like characters in it: printable keys there are
+    // the scanner's, for app.js, never speech commands.
+    if (keypad && ev.key.length === 1 && c.data && c.data.field === "voucher") return;
     if (!on) {
       // A scanner types characters and Enter on the keypad: only keys a
       // scanner never sends start speech mode there.
