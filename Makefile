@@ -42,7 +42,7 @@ fuzz:
 # Benchmarks run a fixed workload once each and report their figures;
 # scripts/benchreport.sh turns them into `BENCH <name> <value> <unit>` lines.
 bench: test-deps build
-	$(GO) test -tags "$(TAGS)" -run '^$$' -bench . -benchtime 1x -timeout 30m ./... | tee bin/bench.out | bash scripts/benchreport.sh
+	KIOSKD_FLEET_N=$(FLEET_N) $(GO) test -tags "$(TAGS)" -run '^$$' -bench . -benchtime 1x -timeout 30m ./... | tee bin/bench.out | bash scripts/benchreport.sh
 
 # The shipped Prometheus rules (promtool check and unit tests, every alert
 # firing and not) and the fleet test: FLEET_N terminals in one kioskd
@@ -52,6 +52,7 @@ fleet-test: test-deps build
 	promtool check rules scripts/deploy/prometheus/kioskd.rules.yml
 	cd scripts/deploy/prometheus && promtool test rules kioskd.rules.test.yml
 	$(GO) test -count=1 ./scripts/deploy/prometheus/
+	KIOSKD_FLEET_N=$(FLEET_N) $(GO) test -tags "$(TAGS)" -count=1 -v -run '^TestFleetWithPrometheus$$' -timeout 15m ./kiosk/fleet/
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
