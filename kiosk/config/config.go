@@ -125,6 +125,11 @@ type Printer struct {
 	Vietnamese string `toml:"vietnamese"`
 	// CodeTable is the ESC t table number of CP1258 on this printer model.
 	CodeTable int `toml:"code_table"`
+	// PollerPort (not a config key) opens the simulated printer's pty with
+	// serialprinter.OpenPoller instead of go.bug.st/serial, whose select(2)
+	// cannot watch descriptors past 1024: set by kioskd fleet-sim, whose
+	// one process holds the devices of a thousand terminals.
+	PollerPort bool `toml:"-"`
 }
 
 // Receipt is what the receipt says besides the operation.

@@ -67,6 +67,9 @@ func openDevices(cfg config.Config, log *slog.Logger) (*devices, error) {
 			Log:         log.With("part", "vprinter"),
 		})
 		pc.Device = filepath.Join(cfg.DataDir, "vprinter.tty")
+		if cfg.Printer.PollerPort {
+			pc.Open = serialprinter.OpenPoller
+		}
 		_ = os.Remove(pc.Device)
 		if err := d.vprint.Link(pc.Device); err != nil {
 			return nil, fmt.Errorf("simulated printer: %w", err)

@@ -65,6 +65,7 @@ type Options struct {
 	Printer vprinter.Options
 	Baud    int           // both sides; 0 = 115200 on the driver, no pacing in the printer
 	Poll    time.Duration // status poll interval; 0 = 100 ms
+	Open    serialprinter.Opener // how the driver opens the pty; nil = go.bug.st/serial
 }
 
 // Rig is serialprinter.Printer -> real pty -> vprinter.Printer, both
@@ -95,7 +96,7 @@ func New(tb testing.TB, opt Options) *Rig {
 		poll = 100 * time.Millisecond
 	}
 	p := serialprinter.New(serialprinter.Config{Device: link, Baud: baud, Flow: serialprinter.FlowXonXoff,
-		PollInterval: poll, StatusTimeout: 5 * time.Second}, Quiet)
+		PollInterval: poll, StatusTimeout: 5 * time.Second, Open: opt.Open}, Quiet)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 2)
 	go func() { done <- vp.Run(ctx) }()
