@@ -63,8 +63,8 @@ func DecodeQR(r vprinter.Rendered) (string, error) {
 // polled every 100 ms, with XON/XOFF.
 type Options struct {
 	Printer vprinter.Options
-	Baud    int           // both sides; 0 = 115200 on the driver, no pacing in the printer
-	Poll    time.Duration // status poll interval; 0 = 100 ms
+	Baud    int                  // both sides; 0 = 115200 on the driver, no pacing in the printer
+	Poll    time.Duration        // status poll interval; 0 = 100 ms
 	Open    serialprinter.Opener // how the driver opens the pty; nil = go.bug.st/serial
 }
 
