@@ -46,6 +46,13 @@ type Config struct {
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `toml:"log_level"`
 
+	// SharedProcess (not a config key) is set by kioskd fleet-sim, whose one
+	// process runs many terminals: their metrics leave out the go_* and
+	// process_* series, which would describe the fleet's process rather
+	// than the terminal (and cost each scrape a walk of every descriptor),
+	// and the printer's status is polled every 5 s instead of every second.
+	SharedProcess bool `toml:"-"`
+
 	UI          UI          `toml:"ui"`
 	Mgmt        Mgmt        `toml:"mgmt"`
 	Central     Central     `toml:"central"`

@@ -130,7 +130,9 @@ func Open(cfg config.Config, log *slog.Logger) (*Daemon, error) {
 		return nil, fmt.Errorf("central: %w", err)
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if !cfg.SharedProcess {
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
 	d.metrics = newMetrics(reg, d)
 	d.drainer = central.NewDrainer(outbox{d.store, cfg.KioskID}, d.client, central.DrainConfig{
 		PageSize:   cfg.Central.PageSize,

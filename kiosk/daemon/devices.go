@@ -57,6 +57,10 @@ func openDevices(cfg config.Config, log *slog.Logger) (*devices, error) {
 		// Ops and the page hear of paper out within about a second.
 		PollInterval: time.Second,
 	}
+	if cfg.SharedProcess {
+		// A fleet-sim process polls a thousand printers: every 5 s.
+		pc.PollInterval = 5 * time.Second
+	}
 	if cfg.Printer.Mode == "sim" {
 		// The simulated printer sits behind a real pseudo-terminal, so the
 		// serial driver runs exactly as on a terminal.

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -35,7 +36,7 @@ import (
 const ruleScale = 30
 
 // scrapeEvery is Prometheus' scrape and evaluation interval in the test.
-const scrapeEvery = 5 * time.Second
+const scrapeEvery = 10 * time.Second
 
 // fleetResults are the figures `make bench` prints.
 type fleetResults struct {
@@ -99,6 +100,8 @@ func start(tb testing.TB, name string, args ...string) *proc {
 		tb.Fatal(err)
 	}
 	p.cmd.Stdout = io.Discard
+	// A test killed by its timeout takes its children along.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
@@ -313,7 +316,7 @@ func runFleet(tb testing.TB, n int) fleetResults {
 	fs := start(tb, bin, "fleet-sim", "--n", strconv.Itoa(n), "--sites", "25", "--central", centralURL,
 		"--dir", filepath.Join(dir, "fleet"), "--targets", targets, "--rate", "0.02",
 		"--heartbeat", "5s", "--min-backoff", "1s", "--max-backoff", "10s")
-	ctl := fs.await(tb, regexp.MustCompile(`control (http://\S+)`), 3*time.Minute)
+	ctl := fs.await(tb, regexp.MustCompile(`control (http://\S+)`), 5*time.Minute)
 
 	rules := filepath.Join(dir, "kioskd.rules.yml")
 	if err := os.WriteFile(rules, []byte(scaledRules(tb)), 0o644); err != nil {
@@ -322,7 +325,7 @@ func runFleet(tb testing.TB, n int) fleetResults {
 	promAddr := freePort(tb)
 	promCfg := fmt.Sprintf(`global:
   scrape_interval: %[1]s
-  scrape_timeout: 4s
+  scrape_timeout: 9s
   evaluation_interval: %[1]s
 rule_files: [%[2]q]
 scrape_configs:
@@ -354,7 +357,15 @@ scrape_configs:
 		return resp.StatusCode == http.StatusOK
 	})
 	upQ := `count(up{job="kioskd"} == 1)`
-	waitFor(tb, 2*time.Minute, fmt.Sprintf("all %d terminals up in Prometheus", n), func() bool { return prom.scalar(upQ) == float64(n) })
+	last := time.Now()
+	waitFor(tb, 4*time.Minute, fmt.Sprintf("all %d terminals up in Prometheus", n), func() bool {
+		up := prom.scalar(upQ)
+		if time.Since(last) > 20*time.Second {
+			last = time.Now()
+			tb.Logf("%v of %d terminals up; scrape p99 %.0f ms", up, n, scrapeP99(prom)*1000)
+		}
+		return up == float64(n)
+	})
 
 	// Steady state: heartbeats and the citizen load, central healthy.
 	steadyFrom := time.Now()
