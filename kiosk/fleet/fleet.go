@@ -146,7 +146,7 @@ func (f *Fleet) open(i int) (*Terminal, error) {
 	c.Mgmt.Listen = "127.0.0.1:0"
 	c.Central.URL = f.cfg.Central
 	c.Printer.PollerPort = true // a thousand ptys: descriptors past 1024
-	c.SharedProcess = true // no go_*/process_* series of the fleet's process
+	c.SharedProcess = true      // no go_*/process_* series of the fleet's process
 	c.Central.HeartbeatInterval.Duration = f.cfg.HeartbeatInterval
 	if f.cfg.MinBackoff > 0 {
 		c.Central.MinBackoff.Duration = f.cfg.MinBackoff
