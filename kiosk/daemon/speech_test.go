@@ -228,6 +228,10 @@ func TestSpeechKeyboardFlows(t *testing.T) {
 		e.insert(hwbridge.SlotID, loadCard(t, "emrtd_td3.json"))
 		_, k.mark = k.c.since(0)
 		k.screen(t, "keypad", "subject_id", "k/field.subject_id.wav", "k/hint.subject_id.wav")
+		k.typeKeys(t, "110101199003071234") // a wrong check character: the error is spoken
+		k.heard(t, "k/err.id_check_failed.wav")
+		k.press(t, strings.Repeat(kb.Backspace, 18))
+		k.Run(t, uitest.WaitText("#display", ""))
 		k.typeKeys(t, ssID)
 		k.screen(t, "menu", "relationship", "k/menu.relationship.title.wav", "k/rel.child.wav")
 		k.choose(t, `#screen [data-value="child"]`, kb.ArrowDown)
@@ -338,11 +342,13 @@ func (k *keyboard) choose2(t *testing.T, sel string) {
 // mode ends with it.
 func TestSpeechIdleWarning(t *testing.T) {
 	e := runDaemon(t, withSpeech, func(c *config.Config) {
-		c.Speech.IdleTimeout = config.Duration{Duration: 12 * time.Second}
+		// The countdown starts 10 s into the session: time enough to reach
+		// the menu on a busy machine before the warning interrupts it.
+		c.Speech.IdleTimeout = config.Duration{Duration: 20 * time.Second}
 		c.Speech.Warning = config.Duration{Duration: 10 * time.Second}
 	})
 	k := newKeyboard(t, e)
-	k.start(t, "en")
+	k.start(t, "zh-CN")
 	_, k.mark = k.c.since(0)
 	k.Run(t, chromedp.WaitVisible(chromedp.CSS("#countdown")))
 	k.heard(t, "k/speech.timeout_warning.wav")
@@ -351,11 +357,15 @@ func TestSpeechIdleWarning(t *testing.T) {
 	if name := uitest.Get(t, k.Browser, chromedp.Evaluate[string](`document.getElementById("screen").dataset.name`)); name != "menu" {
 		t.Fatalf("after a key the page shows %q, want the menu still", name)
 	}
+	k.press(t, "+") // volume up: a tone at the new volume
+	k.heard(t, "/tone.wav")
 	outline := uitest.Get(t, k.Browser, chromedp.Evaluate[float64](`parseFloat(getComputedStyle(document.activeElement).outlineWidth) || 0`))
 	if outline < 6 {
 		t.Errorf("the focused button's outline is %v px, want a thick one", outline)
 	}
-	// No key now: the session ends, and speech mode with it.
+	// No key now: the session ends, and speech mode with it (20 s after
+	// the key; a step waits 15 s at most).
+	time.Sleep(8 * time.Second)
 	k.Run(t, uitest.Screen("idle", ""))
 	if uitest.Get(t, k.Browser, chromedp.Evaluate[bool](`document.body.classList.contains("keys-on")`)) {
 		t.Error("speech mode outlived the session")

@@ -120,11 +120,12 @@
 
   // say interrupts whatever is playing and plays urls in order. Every clip
   // is requested at once, so the next one is ready when the last ends.
-  function say(urls) {
-    stop();
+  // With after set, urls are queued after what is playing instead.
+  function say(urls, after) {
+    if (!after) stop();
     if (!audible || !urls.length) return;
     const t = Date.now();
-    queue = urls.map((u) => {
+    const more = urls.map((u) => {
       window.__speech.push({ url: u, t: t });
       const a = new Audio();
       a.preload = "auto";
@@ -132,7 +133,8 @@
       return a;
     });
     if (window.__speech.length > 1000) window.__speech.splice(0, 500);
-    next();
+    queue = queue.concat(more);
+    if (!playing) next();
   }
 
   function next() {
@@ -140,8 +142,10 @@
     if (!playing) return;
     playing.volume = volume;
     playing.onended = playing.onerror = next;
-    const p = playing.play();
-    if (p) p.catch(() => {}); // a clip that cannot play is skipped by onerror
+    const a = playing;
+    const p = a.play();
+    // A clip that cannot play (refused, broken) is skipped.
+    if (p) p.catch(() => { if (a === playing) next(); });
   }
 
   function announce(intro) {
@@ -225,13 +229,14 @@
     const screen = c.name + "|" + (d.field || "") + "|" + K().lang() + "|" + (d.title || d.stage || d.code || "");
     if (screen === lastScreen && wasOn) {
       // The same screen with something new (an error, tries left, the
-      // receipt printed): only what changed is said.
+      // receipt printed): only what changed is said, after what is being
+      // said (the voucher is not cut off by the printer finishing).
       const clips = screenClips();
       const fresh = clips.filter((u) => !lastClips.includes(u));
       lastClips = clips;
       const b = focusId && document.querySelector(focusId);
       if (b && visible(b)) b.focus();
-      if (fresh.length) say(fresh);
+      if (fresh.length) say(fresh, true);
       return;
     }
     lastScreen = screen;
