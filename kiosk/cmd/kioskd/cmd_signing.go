@@ -220,4 +220,3 @@ func audit(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "audit chain intact (%d entries)\n", c.Entries)
 	return nil
 }
-
