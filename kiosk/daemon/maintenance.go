@@ -280,6 +280,19 @@ func (m *maintenance) Log(ctx context.Context) ([]string, error) {
 	return m.ring.lines(), nil
 }
 
+// AuditChain checks the store's audit hash chain for the log screen.
+func (m *maintenance) AuditChain(ctx context.Context) (session.AuditChain, error) {
+	c, err := m.d.store.VerifyAudit()
+	if err != nil {
+		return session.AuditChain{}, err
+	}
+	a := session.AuditChain{Intact: c.Break == nil, Entries: c.Entries}
+	if c.Break != nil {
+		a.BreakSeq, a.Reason = c.Break.Seq, c.Break.Reason
+	}
+	return a, nil
+}
+
 // Settings is the configuration, flattened to dotted keys, with the PIN
 // hashes left out (technicians by label only). Paths are shown; no file is
 // read, so the token and keys stay where they are.

@@ -239,6 +239,10 @@ func TestMaintenanceActionsThroughDaemon(t *testing.T) {
 	if lines := fmt.Sprint(d["lines"]); !strings.Contains(lines, "technician logged in") {
 		t.Errorf("log lines %s", lines)
 	}
+	// The audit chain of this run's technician actions is intact.
+	if a, _ := d["audit"].(map[string]any); a["intact"] != true || a["entries"].(float64) < 1 {
+		t.Errorf("audit chain on the log screen: %v", d["audit"])
+	}
 	assertNoPersonalData(t, "log screen", d)
 	e.Back()
 	e.Input(session.FieldMaintGo, "config")

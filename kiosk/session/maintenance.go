@@ -150,6 +150,21 @@ const (
 	mAbout      = "about"
 )
 
+// AuditChecker is implemented by a Maintenance that can check the audit
+// log's hash chain; the log screen then says whether it is intact.
+type AuditChecker interface {
+	AuditChain(ctx context.Context) (AuditChain, error)
+}
+
+// AuditChain is the audit chain's state: intact with its entries, or where
+// it first breaks and why (no personal data: entries hold none).
+type AuditChain struct {
+	Intact   bool
+	Entries  int
+	BreakSeq uint64
+	Reason   string
+}
+
 // MaintScreens are the menu's entries, in display order.
 var MaintScreens = []string{mDevices, mQueue, mTestPrint, mReaderTest, mLog, mConfig, mAbout}
 
@@ -400,7 +415,15 @@ func (s *Session) maintShow(ctx context.Context, wg *sync.WaitGroup, screen stri
 	case mLog:
 		load = func(ctx context.Context) (map[string]any, error) {
 			l, err := mt.Log(ctx)
-			return map[string]any{"lines": l}, err
+			d := map[string]any{"lines": l}
+			if ac, ok := mt.(AuditChecker); ok && err == nil {
+				a, aerr := ac.AuditChain(ctx)
+				if aerr != nil {
+					return d, aerr
+				}
+				d["audit"] = map[string]any{"intact": a.Intact, "entries": a.Entries, "seq": a.BreakSeq, "reason": a.Reason}
+			}
+			return d, err
 		}
 	case mConfig:
 		load = func(ctx context.Context) (map[string]any, error) {

@@ -250,6 +250,11 @@
         m.appendChild(box);
       }
     }
+    if (d.audit) {
+      const a = d.audit;
+      m.appendChild(el("p", { id: "maint-audit", "data-intact": String(a.intact), class: a.intact ? "" : "error-text",
+        k: a.intact ? "maint.audit.intact" : "maint.audit.broken", vars: { n: a.entries, seq: a.seq, reason: a.reason } }));
+    }
     if (d.lines) m.appendChild(el("pre", { class: "log", id: "maint-log", text: d.lines.join("\n") }));
     if (d.settings) {
       const dl = el("dl", { id: "maint-settings" });
