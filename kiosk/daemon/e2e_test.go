@@ -142,6 +142,9 @@ func (e *e2e) expectPrinter(state string) {
 // post calls the management API and checks the status code.
 func (e *e2e) post(path string, body []byte, want int) string {
 	e.t.Helper()
+	if strings.HasPrefix(path, "/v1/sim/reader/") || strings.HasPrefix(path, "/v1/sim/printer/") {
+		e.Page.Acted() // a device input: the next Expect waits for its answer
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, e.a.Mgmt+path, bytes.NewReader(body))
@@ -185,6 +188,7 @@ func loadCard(t testing.TB, profile string) *cardsim.Card {
 
 func (e *e2e) insert(slot hwbridge.Slot, c *cardsim.Card) {
 	e.t.Helper()
+	e.Page.Acted()
 	if err := e.d.dev.sim.Insert(slot, c); err != nil {
 		e.t.Fatal(err)
 	}
@@ -192,6 +196,7 @@ func (e *e2e) insert(slot hwbridge.Slot, c *cardsim.Card) {
 
 func (e *e2e) remove(slot hwbridge.Slot) {
 	e.t.Helper()
+	e.Page.Acted()
 	if err := e.d.dev.sim.Remove(slot); err != nil {
 		e.t.Fatal(err)
 	}

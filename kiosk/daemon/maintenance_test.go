@@ -96,8 +96,9 @@ func TestMaintenanceLockoutThroughDaemon(t *testing.T) {
 	}
 	e.Input(session.FieldTechPIN, "000000")
 	e.Expect("maintenance_locked", "minutes", "1")
-	e.Input(session.FieldTechPIN, techPIN) // right, but locked
-	e.Expect("maintenance_locked")
+	e.Input(session.FieldTechPIN, techPIN) // right, but locked: checked, then refused
+	e.Expect("maintenance_locked", "busy", "login")
+	e.Expect("maintenance_locked", "busy", uitest.Absent)
 	e.waitAudit("unknown login_failed", "unknown login_failed", "unknown login_failed", "unknown login_failed",
 		"unknown lockout", "unknown login_refused")
 	// The lock survives leaving the menu.
@@ -188,13 +189,15 @@ func TestMaintenanceActionsThroughDaemon(t *testing.T) {
 		t.Fatalf("rejected operation not listed: %v", d["ops"])
 	}
 	e.Input(session.FieldRetry, rej.Key)
-	e.Expect("maintenance_queue", "result", "maint.result.retried")
+	e.Expect("maintenance_queue", "busy", "retry")
+	e.Expect("maintenance_queue", "result", "maint.result.retried", "busy", uitest.Absent)
 	if op, _ := e.d.store.Get(rej.Key); op.State != store.Pending {
 		t.Fatalf("after retry now: %s, want pending", op.State)
 	}
 	// A backed-off pending one: retry now clears its wait.
 	e.Input(session.FieldRetry, backing.Key)
-	e.Expect("maintenance_queue", "result", "maint.result.retried")
+	e.Expect("maintenance_queue", "busy", "retry")
+	e.Expect("maintenance_queue", "result", "maint.result.retried", "busy", uitest.Absent)
 	e.Back()
 
 	// Test print reaches the virtual printer.
@@ -211,25 +214,15 @@ func TestMaintenanceActionsThroughDaemon(t *testing.T) {
 	e.Input(session.FieldMaintGo, "reader_test")
 	e.Expect("maintenance_reader_test")
 	e.insert(hwbridge.SlotSS, loadCard(t, "ss_zhangsan.json"))
-	for {
-		d = e.Expect("maintenance_reader_test")
-		ts := d["tests"].([]any)
-		if ss := ts[1].(map[string]any); ss["atr"] != "" {
-			if ss["card_type"] != "ss_card" {
-				t.Errorf("ss reader test %v", ss)
-			}
-			break
-		}
+	test := func(d map[string]any, slot int) map[string]any { return d["tests"].([]any)[slot].(map[string]any) }
+	d = e.ExpectWhere("maintenance_reader_test", func(d map[string]any) bool { return test(d, 1)["atr"] != "" })
+	if ss := test(d, 1); ss["card_type"] != "ss_card" {
+		t.Errorf("ss reader test %v", ss)
 	}
 	e.insert(hwbridge.SlotID, loadCard(t, "emrtd_vn.json"))
-	for {
-		d = e.Expect("maintenance_reader_test")
-		if id := d["tests"].([]any)[0].(map[string]any); id["atr"] != "" {
-			if id["card_type"] != "emrtd" {
-				t.Errorf("id reader test %v", id)
-			}
-			break
-		}
+	d = e.ExpectWhere("maintenance_reader_test", func(d map[string]any) bool { return test(d, 0)["atr"] != "" })
+	if id := test(d, 0); id["card_type"] != "emrtd" {
+		t.Errorf("id reader test %v", id)
 	}
 	e.Back()
 
@@ -307,14 +300,11 @@ func TestMaintenanceDeviceTroubleThroughDaemon(t *testing.T) {
 	e.Input(session.FieldMaintGo, "reader_test")
 	e.Expect("maintenance_reader_test")
 	e.Input(session.FieldReaderTest, "id")
-	for {
-		d = e.Expect("maintenance_reader_test")
-		if id := d["tests"].([]any)[0].(map[string]any); id["error"] != nil {
-			if id["atr"] != "" {
-				t.Errorf("ATR without a card: %v", id)
-			}
-			break
-		}
+	d = e.ExpectWhere("maintenance_reader_test", func(d map[string]any) bool {
+		return d["tests"].([]any)[0].(map[string]any)["error"] != nil
+	})
+	if id := d["tests"].([]any)[0].(map[string]any); id["atr"] != "" {
+		t.Errorf("ATR without a card: %v", id)
 	}
 	e.Cancel()
 	e.Expect("idle")

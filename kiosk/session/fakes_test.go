@@ -209,14 +209,23 @@ func (p *fakePrinter) receipts() []ReceiptData {
 	return append([]ReceiptData(nil), p.printed...)
 }
 
-type fakeDevices struct{ ch chan DeviceEvent }
+type fakeDevices struct {
+	ch    chan DeviceEvent
+	acted func() // tells the test's page an input was made, or nil
+}
 
 func (d *fakeDevices) Events() <-chan DeviceEvent { return d.ch }
 
 func (d *fakeDevices) insert(s hwbridge.Slot) {
+	if d.acted != nil {
+		d.acted()
+	}
 	d.ch <- DeviceEvent{Kind: hwbridge.CardInserted, Slot: s}
 }
 func (d *fakeDevices) remove(s hwbridge.Slot) {
+	if d.acted != nil {
+		d.acted()
+	}
 	d.ch <- DeviceEvent{Kind: hwbridge.CardRemoved, Slot: s}
 }
 

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -27,12 +28,13 @@ func TestBrowserMaintenance(t *testing.T) {
 	}
 	gesture()
 	r.Shot(t, "maint-pin")
-	for range 4 {
-		r.Run(t, uitest.TypeKeys("000000"), chromedp.WaitVisible(chromedp.CSS("#keypad-error")))
-	}
-	// The fourth wrong PIN leaves one try, in words about the menu.
+	// Each wrong PIN is answered with one try less, in words about the
+	// menu (an error already shown would not tell the next answer apart).
 	lang := uitest.Get(t, r.Browser, chromedp.Evaluate[string](`document.documentElement.lang`))
-	r.Run(t, uitest.WaitText("#tries-left", strings.ReplaceAll(uitest.Catalogue(t, lang)["keypad.tries_left.tech_pin"], "{n}", "1")))
+	for i := 1; i <= 4; i++ {
+		left := strings.ReplaceAll(uitest.Catalogue(t, lang)["keypad.tries_left.tech_pin"], "{n}", fmt.Sprint(5-i))
+		r.Run(t, uitest.TypeKeys("000000"), uitest.WaitText("#tries-left", left), chromedp.WaitVisible(chromedp.CSS("#keypad-error")))
+	}
 	r.Shot(t, "maint-pin-wrong")
 	r.Run(t, uitest.TypeKeys("000000"), uitest.Screen("maintenance_locked", ""), chromedp.WaitVisible(chromedp.CSS("#maint-locked")))
 	r.Shot(t, "maint-locked")

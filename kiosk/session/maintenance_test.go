@@ -210,9 +210,11 @@ func TestMaintenanceLockout(t *testing.T) {
 	}
 	r.Input(FieldTechPIN, "000000")
 	r.Expect("maintenance_locked", "minutes", "15")
-	// The right PIN during the lock is refused.
+	// The right PIN during the lock is refused: the lock screen while the
+	// PIN is checked, then again once it is refused.
 	r.Input(FieldTechPIN, "135790")
-	r.Expect("maintenance_locked", "minutes", "15")
+	r.Expect("maintenance_locked", "busy", "login")
+	r.Expect("maintenance_locked", "minutes", "15", "busy", uitest.Absent)
 	if s := r.snapshot(); s.State.Step != "maintenance" {
 		t.Fatalf("step %s", s.State.Step)
 	}
@@ -295,14 +297,9 @@ func TestMaintenanceScreens(t *testing.T) {
 	r.Input(FieldMaintGo, "reader_test")
 	r.Expect("maintenance_reader_test")
 	r.dev.insert(hwbridge.SlotSS)
-	for {
-		d = r.Expect("maintenance_reader_test")
-		if ts := asList(d["tests"]); ts[1]["atr"] == "3b8f8001" {
-			if ts[1]["card_type"] != "ss_card" || ts[0]["atr"] != "" {
-				t.Fatalf("tests %v", ts)
-			}
-			break
-		}
+	d = r.ExpectWhere("maintenance_reader_test", func(d map[string]any) bool { return asList(d["tests"])[1]["atr"] == "3b8f8001" })
+	if ts := asList(d["tests"]); ts[1]["card_type"] != "ss_card" || ts[0]["atr"] != "" {
+		t.Fatalf("tests %v", ts)
 	}
 
 	for _, sc := range []struct{ name, key string }{{"log", "lines"}, {"config", "settings"}, {"about", "rows"}} {
@@ -479,11 +476,7 @@ func TestMaintenanceReaderTestKeepsEveryCard(t *testing.T) {
 	r.dev.insert(hwbridge.SlotSS)
 	tested := func(slot int) {
 		t.Helper()
-		for {
-			if ts := asList(r.Expect("maintenance_reader_test")["tests"]); ts[slot]["atr"] == "3b8f8001" {
-				return
-			}
-		}
+		r.ExpectWhere("maintenance_reader_test", func(d map[string]any) bool { return asList(d["tests"])[slot]["atr"] == "3b8f8001" })
 	}
 	tested(1)
 

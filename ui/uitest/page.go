@@ -28,6 +28,12 @@ type Page struct {
 	t    testing.TB
 	last map[string]any
 	dev  map[string]any
+
+	// shown is the last screen frame read, fresh says it was read after
+	// before was taken; before is the last screen read when an input was
+	// made, and sent says an input is waiting for its Expect (see Expect).
+	shown, before map[string]any
+	sent, fresh   bool
 }
 
 // Dial connects a page to the UI server at uiURL (http://host:port), with
@@ -58,8 +64,18 @@ func Dial(t testing.TB, uiURL string) *Page {
 func (p *Page) Send(v map[string]string) {
 	p.t.Helper()
 	b, _ := json.Marshal(v)
+	p.Acted()
 	if err := p.Conn.WriteMessage(websocket.TextMessage, b); err != nil {
 		p.t.Fatalf("send %s: %v", v["type"], err)
+	}
+}
+
+// Acted records an input the test made other than through the page (a
+// card put on a reader, a printer state set): like a sent frame, it makes
+// the next Expect wait for the answer to it.
+func (p *Page) Acted() {
+	if p != nil && (!p.sent || p.fresh) {
+		p.before, p.sent, p.fresh = p.shown, true, false
 	}
 }
 
@@ -101,18 +117,37 @@ func (p *Page) read() (map[string]any, error) {
 	if err := json.Unmarshal(b, &f); err != nil {
 		return nil, fmt.Errorf("frame %.200q: %w", b, err)
 	}
-	if f["type"] == "device" {
+	switch f["type"] {
+	case "device":
 		p.dev = f
+	case "screen":
+		p.shown, p.fresh = f, true
 	}
 	return f, nil
 }
 
+// Absent, as a value in Expect's kv, matches a key the screen's data does
+// not have (e.g. "busy": no call in flight).
+const Absent = "<nil>"
+
 // Expect reads frames until a screen called name whose data has every
-// key=value pair in kv (values compared as fmt.Sprint prints them), and
-// returns its data. An error frame on the way, or 50 other screens, fail
-// the test.
+// key=value pair in kv (values compared as fmt.Sprint prints them; Absent
+// for a missing key), and returns its data. An error frame on the way, or
+// 50 other screens, fail the test.
+//
+// The first Expect after an input must wait for the answer to that input:
+// a screen the one shown when the input was sent would already satisfy
+// can be matched by a frame sent before the input was handled, and the
+// test then runs ahead of the daemon. Such an Expect fails the test;
+// expect what tells the answer apart (a changed field, "busy" Absent after
+// the busy screen, ...).
 func (p *Page) Expect(name string, kv ...string) map[string]any {
 	p.t.Helper()
+	if p.sent && p.before != nil && screenMatches(p.before, name, kv) {
+		d, _ := p.before["data"].(map[string]any)
+		p.t.Errorf("Expect(%s %v) after an input is satisfied by the screen already shown before it (%v): wait for the answer to the input", name, kv, d)
+	}
+	p.sent = false
 	var seen []string
 	for {
 		f, err := p.read()
@@ -125,16 +160,7 @@ func (p *Page) Expect(name string, kv ...string) map[string]any {
 		case "screen":
 			d, _ := f["data"].(map[string]any)
 			seen = append(seen, fmt.Sprint(f["name"], d["field"], d["stage"], d["code"]))
-			if f["name"] != name {
-				continue
-			}
-			ok := true
-			for i := 0; i+1 < len(kv); i += 2 {
-				if fmt.Sprint(d[kv[i]]) != kv[i+1] {
-					ok = false
-				}
-			}
-			if ok {
+			if screenMatches(f, name, kv) {
 				p.last = d
 				return d
 			}
@@ -143,6 +169,56 @@ func (p *Page) Expect(name string, kv ...string) map[string]any {
 			p.t.Fatalf("no screen %s %v; seen %v", name, kv, seen)
 		}
 	}
+}
+
+// ExpectWhere is Expect for what kv cannot say: it reads frames until a
+// screen called name whose data satisfies match, and returns its data.
+// Like Expect, the first wait after an input must not be satisfied by the
+// screen shown when the input was sent.
+func (p *Page) ExpectWhere(name string, match func(d map[string]any) bool) map[string]any {
+	p.t.Helper()
+	ok := func(f map[string]any) bool {
+		d, _ := f["data"].(map[string]any)
+		return f["name"] == name && match(d)
+	}
+	if p.sent && p.before != nil && ok(p.before) {
+		p.t.Errorf("ExpectWhere(%s) after an input is satisfied by the screen already shown before it: wait for the answer to the input", name)
+	}
+	p.sent = false
+	var seen []string
+	for len(seen) <= 50 {
+		f, err := p.read()
+		if err != nil {
+			p.t.Fatalf("waiting for screen %s (seen %v): %v", name, seen, err)
+		}
+		switch f["type"] {
+		case "error":
+			p.t.Fatalf("error frame %v while waiting for %s (seen %v)", f, name, seen)
+		case "screen":
+			seen = append(seen, fmt.Sprint(f["name"]))
+			if ok(f) {
+				p.last, _ = f["data"].(map[string]any)
+				return p.last
+			}
+		}
+	}
+	p.t.Fatalf("no screen %s as wanted; seen %v", name, seen)
+	return nil
+}
+
+// screenMatches reports whether screen frame f is called name and has
+// every key=value pair of kv.
+func screenMatches(f map[string]any, name string, kv []string) bool {
+	if f["name"] != name {
+		return false
+	}
+	d, _ := f["data"].(map[string]any)
+	for i := 0; i+1 < len(kv); i += 2 {
+		if fmt.Sprint(d[kv[i]]) != kv[i+1] {
+			return false
+		}
+	}
+	return true
 }
 
 // Last is the data of the screen Expect returned last (nil before).
@@ -154,6 +230,7 @@ func (p *Page) ExpectError(code string) {
 	for range 50 {
 		f := p.Frame()
 		if f["type"] == "error" {
+			p.sent = false // the answer came
 			if f["code"] != code {
 				p.t.Fatalf("error %v, want code %s", f, code)
 			}
