@@ -521,7 +521,7 @@ func TestListenerLimits(t *testing.T) {
 			t.Errorf("%s: 1 MB header answered %d, want 431 or a close", srv.name, code)
 		}
 		if srv.name == "embedded central" {
-			continue // netlimit.Simulator's 1024 connections are not worth opening here
+			continue // netlimit.Simulator.s 8192 connections are not worth opening here
 		}
 		var held []net.Conn
 		for range netlimit.Default.MaxConns {

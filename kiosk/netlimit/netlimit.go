@@ -64,14 +64,15 @@ func (l Limits) Listener(ln net.Listener) net.Listener {
 	return netutil.LimitListener(ln, l.MaxConns)
 }
 
-// Simulator are the limits of the central simulator: many terminals may
-// share one (fleet tests), and its configured latency may hold an answer
-// back; an answer held past WriteTimeout is cut.
+// Simulator are the limits of the central simulator: many terminals (a
+// 1000-terminal fleet-sim, each with keep-alive connections) share one,
+// and its configured latency may hold an answer back; an answer held past
+// WriteTimeout is cut.
 var Simulator = Limits{
 	MaxHeaderBytes:    16 << 10,
 	ReadHeaderTimeout: 10 * time.Second,
 	ReadTimeout:       30 * time.Second,
 	WriteTimeout:      2 * time.Minute,
 	IdleTimeout:       90 * time.Second,
-	MaxConns:          1024,
+	MaxConns:          8192,
 }
