@@ -90,6 +90,32 @@ func (s *Store) Audit(who, action, detail string) error {
 	return nil
 }
 
+// AuditOperationWho is the Who of the entries the store writes itself when
+// an operation changes state (Action "operation.<state>").
+const AuditOperationWho = "kioskd"
+
+// auditState appends the entry for rec's move from state from ("" when it
+// was just accepted) to rec.State, in the transaction that moves it, so the
+// chain holds every change or none. It names the voucher, the kind and
+// central's reject code, never the personal fields or central's free-text
+// reason.
+func (s *Store) auditState(tx *bolt.Tx, rec *record, from State) error {
+	detail := "voucher " + rec.Voucher
+	if rec.Kind != "" {
+		detail += ", " + rec.Kind
+	}
+	if from != "" {
+		detail += ", from " + string(from)
+	}
+	if rec.RejectCode != "" {
+		detail += ", code " + rec.RejectCode
+	}
+	return appendAudit(tx, auditRecord{
+		At: s.now().UTC(), Who: AuditOperationWho,
+		Action: "operation." + string(rec.State), Detail: cut(detail),
+	})
+}
+
 // appendAudit links rec to the last entry and appends it, in tx.
 func appendAudit(tx *bolt.Tx, rec auditRecord) error {
 	b := tx.Bucket(bAudit)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -234,4 +235,66 @@ func BenchmarkAuditVerify10k(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(took.Microseconds())/1000, "audit_verify_10k_ms:ms")
+}
+
+// Every change of an operation's state is an audit entry, written in the
+// transaction that makes the change: accepted, acknowledged, rejected,
+// retried, set aside as damaged. The entries name the voucher, the kind and
+// central's code, never the personal fields or central's free text, and
+// the chain stays intact.
+func TestOperationStateChangesAreAudited(t *testing.T) {
+	path := dbPath(t)
+	s := mustOpen(t, path, testOptions(nil))
+	a := enqueue(t, s, "report_loss", personalJSON(t, 0))
+	b := enqueue(t, s, "suspend", personalJSON(t, 1))
+	c := enqueue(t, s, "resume", personalJSON(t, 2))
+	if err := s.Acknowledge(a.Key, "C-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reject(b.Key, "card_unknown", "card "+cardNumber+" is not known"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Retry(b.Key); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	damage(t, path, "personal", c.Seq, func(p []byte) []byte { p[len(p)/2] ^= 1; return p })
+	s = mustOpen(t, path, testOptions(nil))
+	defer s.Close()
+	if _, err := s.Pending(0, 10); err != nil {
+		t.Fatal(err)
+	}
+
+	want := []string{
+		"operation.pending voucher " + a.Voucher + ", report_loss",
+		"operation.pending voucher " + b.Voucher + ", suspend",
+		"operation.pending voucher " + c.Voucher + ", resume",
+		"operation.acknowledged voucher " + a.Voucher + ", report_loss, from pending",
+		"operation.rejected voucher " + b.Voucher + ", suspend, from pending, code card_unknown",
+		"operation.pending voucher " + b.Voucher + ", suspend, from rejected",
+		"operation.damaged voucher " + c.Voucher + ", resume, from pending, code damaged_record",
+	}
+	log, err := s.AuditLog(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i := len(log) - 1; i >= 0; i-- {
+		e := log[i]
+		if e.Who != store.AuditOperationWho {
+			t.Errorf("entry %d by %q, want %q", e.Seq, e.Who, store.AuditOperationWho)
+		}
+		got = append(got, e.Action+" "+e.Detail)
+		for _, p := range []string{subjectNameCN, subjectID, cardNumber, subjectNameVN} {
+			if strings.Contains(e.Who+e.Action+e.Detail, p) {
+				t.Errorf("audit entry %d holds personal data: %q", e.Seq, e.Detail)
+			}
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("audit log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if v, err := s.VerifyAudit(); err != nil || v.Break != nil || v.Entries != len(want) {
+		t.Fatalf("VerifyAudit = %+v, %v", v, err)
+	}
 }

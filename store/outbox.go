@@ -334,6 +334,9 @@ func (s *Store) commitBatch(batch []*enqueueReq) error {
 					return err
 				}
 			}
+			if err := s.auditState(tx, &rec, ""); err != nil {
+				return err
+			}
 			recs[i] = rec
 		}
 		return addCounter(tx.Bucket(bMeta), metaPending, int64(len(batch)))
@@ -501,6 +504,7 @@ func (s *Store) setAside(ops []damagedOp) error {
 			if d.rec != nil {
 				rec = *d.rec
 			}
+			from := rec.State
 			rec.State = Damaged
 			rec.RejectCode = CodeDamaged
 			rec.RejectReason = errDamagedRecord.Error()
@@ -517,6 +521,9 @@ func (s *Store) setAside(ops []damagedOp) error {
 				return err
 			}
 			if err := tx.Bucket(bDamaged).Put(sk, found); err != nil {
+				return err
+			}
+			if err := s.auditState(tx, &rec, from); err != nil {
 				return err
 			}
 			meta := tx.Bucket(bMeta)
@@ -689,11 +696,15 @@ func (s *Store) acknowledge(tx *bolt.Tx, rec *record, centralRef string) error {
 		return fmt.Errorf("%w: acknowledge operation %d (voucher %s): it is %s", ErrState, rec.Seq, rec.Voucher, rec.State)
 	}
 	sk := u64(rec.Seq)
+	from := rec.State
 	rec.State = Acknowledged
 	rec.CentralRef = centralRef
 	rec.AckAt = s.now().UTC()
 	rec.NextAttempt = time.Time{}
 	if err := moveIndex(tx, bPending, sk, metaPending, bPurgeQ, purgeKey(rec.AckAt, rec.Seq), metaAcked); err != nil {
+		return err
+	}
+	if err := s.auditState(tx, rec, from); err != nil {
 		return err
 	}
 	return tx.Bucket(bMeta).Put(metaLastAck, timeBytes(rec.AckAt))
@@ -711,11 +722,15 @@ func (s *Store) Reject(key, code, reason string) error {
 			return fmt.Errorf("%w: reject operation %d (voucher %s): it is %s", ErrState, rec.Seq, rec.Voucher, rec.State)
 		}
 		sk := u64(rec.Seq)
+		from := rec.State
 		rec.State = Rejected
 		rec.RejectCode = code
 		rec.RejectReason = reason
 		rec.NextAttempt = time.Time{}
-		return moveIndex(tx, bPending, sk, metaPending, bRejected, sk, metaRejected)
+		if err := moveIndex(tx, bPending, sk, metaPending, bRejected, sk, metaRejected); err != nil {
+			return err
+		}
+		return s.auditState(tx, rec, from)
 	})
 }
 
@@ -767,10 +782,14 @@ func (s *Store) retry(key string) error {
 			return fmt.Errorf("%w: retry operation %d (voucher %s): it is damaged (%s); sending it again cannot help: keep the data directory for second-line support", ErrState, rec.Seq, rec.Voucher, rec.RejectReason)
 		}
 		sk := u64(rec.Seq)
+		from := rec.State
 		rec.State = Pending
 		rec.LastError = fmt.Sprintf("retried after rejection %s: %s", rec.RejectCode, rec.RejectReason)
 		rec.RejectCode, rec.RejectReason = "", ""
-		return moveIndex(tx, bRejected, sk, metaRejected, bPending, sk, metaPending)
+		if err := moveIndex(tx, bRejected, sk, metaRejected, bPending, sk, metaPending); err != nil {
+			return err
+		}
+		return s.auditState(tx, rec, from)
 	})
 }
 

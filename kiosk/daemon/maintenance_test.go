@@ -44,18 +44,44 @@ func withTechnician(t testing.TB) func(*config.Config) {
 	}
 }
 
+// auditActions is "who action" of the technicians' audit entries, oldest
+// first; the store's own entries for operation state changes are left out
+// (operationAudit has them).
 func (e *e2e) auditActions() []string {
+	e.t.Helper()
+	var out []string
+	for _, a := range e.audit() {
+		if a.Who != store.AuditOperationWho {
+			out = append(out, a.Who+" "+a.Action)
+		}
+	}
+	return out
+}
+
+// operationAudit is "action detail" of the store's entries for operation
+// state changes, oldest first.
+func (e *e2e) operationAudit() []string {
+	e.t.Helper()
+	var out []string
+	for _, a := range e.audit() {
+		if a.Who == store.AuditOperationWho {
+			out = append(out, a.Action+" "+a.Detail)
+		}
+	}
+	return out
+}
+
+func (e *e2e) audit() []store.AuditEntry {
 	e.t.Helper()
 	entries, err := e.d.store.AuditLog(100)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	var out []string
-	for i := len(entries) - 1; i >= 0; i-- {
-		out = append(out, entries[i].Who+" "+entries[i].Action)
-		assertNoPersonalData(e.t, "audit entry", entries[i])
+	slices.Reverse(entries)
+	for _, a := range entries {
+		assertNoPersonalData(e.t, "audit entry", a)
 	}
-	return out
+	return entries
 }
 
 func (e *e2e) waitAudit(want ...string) {
@@ -248,6 +274,14 @@ func TestMaintenanceActionsThroughDaemon(t *testing.T) {
 	e.expectMaint("maintenance_about", "rows")
 	e.Cancel()
 	e.Expect("idle")
+
+	// The technician's retry of the rejected operation is a state change
+	// in the same chain, by voucher and code, without central's text.
+	ops := e.operationAudit()
+	if !slices.Contains(ops, "operation.rejected voucher "+rej.Voucher+", report_loss, from pending, code card_unknown") ||
+		!slices.Contains(ops, "operation.pending voucher "+rej.Voucher+", report_loss, from rejected") {
+		t.Errorf("operation state changes in the audit log: %q", ops)
+	}
 
 	got := e.auditActions()
 	want := []string{"tech-anna login", "tech-anna retry", "tech-anna retry", "tech-anna test_print",
