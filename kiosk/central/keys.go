@@ -273,7 +273,7 @@ func (s *Sim) tokenVerdict(voucherInPath, opKiosk, token string) TokenVerdict {
 	c, err := vouchertoken.Verify(token, s.fleet)
 	v := TokenVerdict{Valid: err == nil}
 	if c.KioskID != "" {
-		v.KioskID, v.KeyID, v.Kind, v.CreatedAt = c.KioskID, c.KeyID, c.Kind, c.Created
+		v.KioskID, v.KeyID, v.Kind, v.CreatedAt = c.KioskID, c.KeyID, string(c.Kind), c.Created
 		v.Name, v.IDNumber, v.CardNumber = c.Name, c.IDNumber, c.CardNumber
 	}
 	if err == nil && c.Voucher != voucherInPath {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kioskd/kioskd/kiosk/op"
 	"github.com/kioskd/kioskd/kiosk/vouchertoken"
 	"github.com/kioskd/kioskd/store/voucher"
 )
@@ -77,12 +78,12 @@ func TestSimVerifiesVoucherTokens(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	op := testOp(1)
-	op.Voucher, op.KioskID = "012340000427", "K-A"
-	if _, err := c.Submit(ctx, op); err != nil {
+	o := testOp(1)
+	o.Voucher, o.KioskID = "012340000427", "K-A"
+	if _, err := c.Submit(ctx, o); err != nil {
 		t.Fatal(err)
 	}
-	claims := vouchertoken.Claims{Voucher: op.Voucher, Kind: op.Kind, Created: time.Unix(1_780_000_000, 0), Name: "张*"}
+	claims := vouchertoken.Claims{Voucher: o.Voucher, Kind: op.Kind(o.Kind), Created: time.Unix(1_780_000_000, 0), Name: "张*"}
 	good, err := a.Sign(claims)
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +108,7 @@ func TestSimVerifiesVoucherTokens(t *testing.T) {
 		{"another kiosk's", byB, 200, false, "issued by kiosk K-A"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			st, ans := doJSON(t, "GET", srv.URL+"/v1/vouchers/"+op.Voucher+"?token="+c.token, "")
+			st, ans := doJSON(t, "GET", srv.URL+"/v1/vouchers/"+o.Voucher+"?token="+c.token, "")
 			var v struct {
 				State string       `json:"state"`
 				Token TokenVerdict `json:"token"`

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/kioskd/kioskd/kiosk/netlimit"
+	"github.com/kioskd/kioskd/kiosk/op"
 )
 
 // SimOTP is the one-time code the simulator accepts for every person. It
@@ -121,8 +122,9 @@ type simOp struct {
 // the simulator, including those an outage cut) over the last 10 minutes.
 //
 // Person cards are derived from the ID number: one card "A" + 8 digits,
-// "active" until an applied operation names it in card.card_number
-// (report_loss → "loss_reported", suspend_settlement → "suspended",
+// "active" until an applied operation names it in card.card_number, then
+// in central's word for what the operation did (op.Kind.CentralCardState:
+// report_loss → "loss_reported", suspend_settlement → "suspended",
 // resume_settlement → "active"); an ID number ending in "0000" has no card.
 // The OTP is SimOTP for everyone.
 type Sim struct {
@@ -147,12 +149,6 @@ type Sim struct {
 	cardState map[string]string
 	fleet     *simFleet // terminal keys and audit heads (keys.go)
 }
-
-// Card states after each kind, as PersonCards reports them.
-var simCardStates = map[string]string{"report_loss": "loss_reported", "suspend_settlement": "suspended", "resume_settlement": "active"}
-
-// Kinds central accepts.
-var simKinds = map[string]bool{"report_loss": true, "suspend_settlement": true, "resume_settlement": true}
 
 // maxSimBody bounds a request body the simulator reads.
 const maxSimBody = 1 << 20
@@ -346,8 +342,8 @@ func isObject(raw json.RawMessage) bool {
 }
 
 func (s *Sim) postOperation(w http.ResponseWriter, r *http.Request) {
-	var op operationBody
-	if !readBody(w, r, &op) {
+	var req operationBody
+	if !readBody(w, r, &req) {
 		return
 	}
 	var missing []string
@@ -355,11 +351,11 @@ func (s *Sim) postOperation(w http.ResponseWriter, r *http.Request) {
 		name string
 		ok   bool
 	}{
-		{"idempotency_key", op.IdempotencyKey != ""},
-		{"kiosk_id", op.KioskID != ""},
-		{"kind", op.Kind != ""},
-		{"created_at", !op.CreatedAt.IsZero()},
-		{"subject", isObject(op.Subject)},
+		{"idempotency_key", req.IdempotencyKey != ""},
+		{"kiosk_id", req.KioskID != ""},
+		{"kind", req.Kind != ""},
+		{"created_at", !req.CreatedAt.IsZero()},
+		{"subject", isObject(req.Subject)},
 	} {
 		if !f.ok {
 			missing = append(missing, f.name)
@@ -369,29 +365,29 @@ func (s *Sim) postOperation(w http.ResponseWriter, r *http.Request) {
 		invalid(w, "missing or invalid: "+strings.Join(missing, ", "))
 		return
 	}
-	if len(op.IdempotencyKey) > 128 || len(op.Voucher) > 64 {
+	if len(req.IdempotencyKey) > 128 || len(req.Voucher) > 64 {
 		invalid(w, "idempotency_key or voucher too long")
 		return
 	}
 	for _, f := range []struct {
 		name string
 		raw  json.RawMessage
-	}{{"card", op.Card}, {"agent", op.Agent}, {"evidence", op.Evidence}} {
+	}{{"card", req.Card}, {"agent", req.Agent}, {"evidence", req.Evidence}} {
 		if len(f.raw) > 0 && !isObject(f.raw) && string(bytes.TrimSpace(f.raw)) != "null" {
 			invalid(w, f.name+" must be a JSON object")
 			return
 		}
 	}
-	if !simKinds[op.Kind] {
-		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Code: "unknown_kind", Message: fmt.Sprintf("unknown kind %q", op.Kind)})
+	if !op.Kind(req.Kind).Valid() {
+		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Code: "unknown_kind", Message: fmt.Sprintf("unknown kind %q", req.Kind)})
 		return
 	}
 
-	digest := SubjectDigest(op.Subject)
+	digest := SubjectDigest(req.Subject)
 	s.mu.Lock()
-	if prev, ok := s.ops[op.IdempotencyKey]; ok {
+	if prev, ok := s.ops[req.IdempotencyKey]; ok {
 		prev.Submissions++
-		if prev.Voucher != op.Voucher || prev.Kind != op.Kind || prev.SubjectSHA256 != digest {
+		if prev.Voucher != req.Voucher || prev.Kind != req.Kind || prev.SubjectSHA256 != digest {
 			prev.Conflicts++
 		}
 		dup := s.chance(s.cfg.DuplicateRate)
@@ -411,9 +407,9 @@ func (s *Sim) postOperation(w http.ResponseWriter, r *http.Request) {
 	}
 	s.applied++
 	o := &simOp{
-		AppliedOp: AppliedOp{Key: op.IdempotencyKey, Voucher: op.Voucher, Kind: op.Kind, Count: 1, Order: s.applied,
+		AppliedOp: AppliedOp{Key: req.IdempotencyKey, Voucher: req.Voucher, Kind: req.Kind, Count: 1, Order: s.applied,
 			SubjectSHA256: digest, Submissions: 1},
-		kioskID:   op.KioskID,
+		kioskID:   req.KioskID,
 		ref:       fmt.Sprintf("C%010d", s.applied),
 		state:     "accepted",
 		appliedAt: time.Now().UTC(),
@@ -425,8 +421,8 @@ func (s *Sim) postOperation(w http.ResponseWriter, r *http.Request) {
 	var card struct {
 		Number string `json:"card_number"`
 	}
-	if json.Unmarshal(op.Card, &card) == nil && card.Number != "" {
-		s.cardState[card.Number] = simCardStates[op.Kind]
+	if json.Unmarshal(req.Card, &card) == nil && card.Number != "" {
+		s.cardState[card.Number] = op.Kind(req.Kind).CentralCardState()
 	}
 	drop := s.chance(s.cfg.DropRate)
 	ack := ackBody{CentralRef: o.ref, State: o.state}

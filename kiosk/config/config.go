@@ -448,18 +448,7 @@ func (c Config) Validate() []Problem {
 	if c.Printer.Flow != "none" && c.Printer.Flow != "rtscts" && c.Printer.Flow != "xonxoff" {
 		bad("printer.flow", "must be none, rtscts or xonxoff, got %q", c.Printer.Flow)
 	}
-	if c.Printer.Paper != 58 && c.Printer.Paper != 80 {
-		bad("printer.paper", "must be 58 or 80 (mm), got %d", c.Printer.Paper)
-	}
-	if c.Printer.QR != "native" && c.Printer.QR != "raster" {
-		bad("printer.qr", "must be native or raster, got %q", c.Printer.QR)
-	}
-	if c.Printer.Vietnamese != "cp1258" && c.Printer.Vietnamese != "raster" {
-		bad("printer.vietnamese", "must be cp1258 or raster, got %q", c.Printer.Vietnamese)
-	}
-	if c.Printer.CodeTable < 0 || c.Printer.CodeTable > 255 {
-		bad("printer.code_table", "must be 0..255, got %d", c.Printer.CodeTable)
-	}
+	ps = append(ps, c.Printer.escposProblems()...)
 	if !strings.Contains(c.Receipt.LookupURL, "{voucher}") {
 		bad("receipt.lookup_url", "must contain {voucher}, got %q", c.Receipt.LookupURL)
 	} else if u, err := url.Parse(strings.ReplaceAll(c.Receipt.LookupURL, "{voucher}", "0")); err != nil || u.Host == "" {

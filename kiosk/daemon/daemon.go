@@ -19,7 +19,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/kioskd/kioskd/hwbridge/card/emrtd"
-	"github.com/kioskd/kioskd/hwbridge/escpos"
 	"github.com/kioskd/kioskd/hwbridge/sim/cardsim"
 	"github.com/kioskd/kioskd/kiosk"
 	"github.com/kioskd/kioskd/kiosk/central"
@@ -157,9 +156,9 @@ func Open(cfg config.Config, log *slog.Logger) (*Daemon, error) {
 func (d *Daemon) openSession() error {
 	cfg := d.cfg
 	var cscas []*x509.Certificate
+	var err error
 	switch {
 	case cfg.Readers.CSCAFile != "":
-		var err error
 		if cscas, err = emrtd.LoadCSCAs(cfg.Readers.CSCAFile); err != nil {
 			return fmt.Errorf("readers.csca_file: %w", err)
 		}
@@ -167,16 +166,17 @@ func (d *Daemon) openSession() error {
 		// Simulated ID cards are signed by the test CSCA.
 		cscas = []*x509.Certificate{cardsim.TestCSCA().Cert}
 	}
+	// Receipts and the maintenance menu's test page are encoded alike, so
+	// the test page tests what citizens get.
+	opt, err := cfg.Printer.Escpos()
+	if err != nil {
+		return err
+	}
 	d.receipts = sessionPrinter{d: d, lang: cfg.UI.DefaultLanguage, cfg: receipt.Config{
 		Agency: cfg.Receipt.Agency, Location: cfg.Receipt.Location, LookupURL: cfg.Receipt.LookupURL,
 		ReplacementFee: cfg.Receipt.ReplacementFee, ReplacementDays: cfg.Receipt.ReplacementDays,
-		Paper: escpos.Paper(cfg.Printer.Paper),
-	}, opt: escpos.Options{
-		Paper:    escpos.Paper(cfg.Printer.Paper),
-		QR:       map[string]escpos.QRMode{"native": escpos.QRNative, "raster": escpos.QRRaster}[cfg.Printer.QR],
-		Viet:     map[string]escpos.VietMode{"cp1258": escpos.VietCP1258, "raster": escpos.VietRaster}[cfg.Printer.Vietnamese],
-		Codepage: byte(cfg.Printer.CodeTable),
-	}}
+		Paper: opt.Paper,
+	}, opt: opt}
 	uiCfg := ui.Config{
 		KioskID:        cfg.KioskID,
 		Version:        kiosk.Version,
@@ -185,7 +185,6 @@ func (d *Daemon) openSession() error {
 		Logger:         d.log.With("part", "ui"),
 	}
 	if cfg.Speech.Enabled {
-		var err error
 		d.speech, err = speech.New(speech.Config{
 			Binary:     cfg.Speech.Binary,
 			Dir:        cfg.SpeechDir(),

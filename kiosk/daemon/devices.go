@@ -15,6 +15,7 @@ import (
 	"github.com/kioskd/kioskd/hwbridge/sim/simreader"
 	"github.com/kioskd/kioskd/hwbridge/sim/vprinter"
 	"github.com/kioskd/kioskd/kiosk/config"
+	"github.com/kioskd/kioskd/kiosk/session"
 )
 
 // readers is what the daemon needs of the card readers: the PC/SC
@@ -87,8 +88,8 @@ func openDevices(cfg config.Config, log *slog.Logger) (*devices, error) {
 	return d, nil
 }
 
-// run runs the devices and keeps the printer's last status for status
-// reports, forwarding events to onEvent.
+// run runs the readers and the printer (and the simulated printer) in g;
+// their events are read by the daemon's pumpEvents.
 func (d *devices) run(ctx context.Context, g *group, cancel context.CancelFunc) {
 	g.run(ctx, cancel, "card readers", d.readers.Run)
 	g.run(ctx, cancel, "printer", d.printer.Run)
@@ -115,19 +116,30 @@ func printerState(e serialprinter.Event) string {
 	return "ok"
 }
 
+// printerInfo is the printer as /v1/status and the maintenance menu show
+// it: its last status and how it is connected.
+func (d *devices) printerInfo(cfg config.Config) session.MaintPrinter {
+	last := d.printer.Last()
+	p := session.MaintPrinter{
+		State: printerState(last), Status: last.Status.String(),
+		Mode: cfg.Printer.Mode, Device: d.device, Baud: cfg.Printer.Baud,
+	}
+	if last.Err != nil {
+		p.Error = last.Err.Error()
+	}
+	return p
+}
+
 // describe is the devices part of /v1/status.
 func (d *devices) describe(cfg config.Config) map[string]any {
 	var rs []map[string]any
 	for _, r := range d.readers.Readers() {
 		rs = append(rs, map[string]any{"slot": r.Slot, "reader": r.Reader, "present": r.Present, "card": r.Card})
 	}
-	last := d.printer.Last()
-	p := map[string]any{
-		"mode": cfg.Printer.Mode, "device": d.device, "baud": cfg.Printer.Baud,
-		"state": printerState(last), "status": last.Status.String(),
-	}
-	if last.Err != nil {
-		p["error"] = last.Err.Error()
+	pi := d.printerInfo(cfg)
+	p := map[string]any{"mode": pi.Mode, "device": pi.Device, "baud": pi.Baud, "state": pi.State, "status": pi.Status}
+	if pi.Error != "" {
+		p["error"] = pi.Error
 	}
 	return map[string]any{
 		"readers": map[string]any{"mode": cfg.Readers.Mode, "list": rs},

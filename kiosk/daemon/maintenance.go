@@ -105,17 +105,7 @@ func (m *maintenance) Devices(ctx context.Context) (session.MaintDevices, error)
 	for _, r := range m.d.dev.readers.Readers() {
 		out.Readers = append(out.Readers, session.MaintReader{Slot: string(r.Slot), Reader: r.Reader, Present: r.Present, Card: r.Card, ATR: hex.EncodeToString(r.ATR)})
 	}
-	last := m.d.dev.printer.Last()
-	out.Printer = session.MaintPrinter{
-		State:  printerState(last),
-		Status: last.Status.String(),
-		Mode:   m.d.cfg.Printer.Mode,
-		Device: m.d.dev.device,
-		Baud:   m.d.cfg.Printer.Baud,
-	}
-	if last.Err != nil {
-		out.Printer.Error = last.Err.Error()
-	}
+	out.Printer = m.d.dev.printerInfo(m.d.cfg)
 	return out, nil
 }
 
@@ -128,7 +118,9 @@ func (m *maintenance) Queue(ctx context.Context) (session.MaintQueue, error) {
 		return session.MaintQueue{}, fmt.Errorf("outbox stats: %w", err)
 	}
 	q := session.MaintQueue{Pending: st.Pending, Rejected: st.Rejected, OldestPending: st.OldestPending}
-	q.SLABreached = !st.OldestPending.IsZero() && time.Since(st.OldestPending) > m.d.cfg.SLA.Duration
+	// The same count as /v1/status and the metrics: an alert here is one
+	// there.
+	q.SLABreached = m.d.statsView().SLABreached > 0
 	rejected, err := m.d.store.List(store.Rejected, maxListed)
 	if err != nil {
 		return q, err
@@ -218,14 +210,7 @@ func (m *maintenance) testPrint(ctx context.Context) error {
 		escpos.QR{Data: "kioskd test " + cfg.KioskID},
 		escpos.Cut{},
 	}}
-	// The same options as receipts (openSession), so the test page tests
-	// what citizens get.
-	body, err := escpos.Encode(doc, escpos.Options{
-		Paper:    paper,
-		QR:       map[string]escpos.QRMode{"native": escpos.QRNative, "raster": escpos.QRRaster}[cfg.Printer.QR],
-		Viet:     map[string]escpos.VietMode{"cp1258": escpos.VietCP1258, "raster": escpos.VietRaster}[cfg.Printer.Vietnamese],
-		Codepage: byte(cfg.Printer.CodeTable),
-	})
+	body, err := escpos.Encode(doc, m.d.receipts.opt) // as receipts are
 	if err != nil {
 		return fmt.Errorf("encode test page: %w", err)
 	}

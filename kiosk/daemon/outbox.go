@@ -8,6 +8,7 @@ import (
 
 	"github.com/kioskd/kioskd/kiosk/central"
 	"github.com/kioskd/kioskd/kiosk/mask"
+	"github.com/kioskd/kioskd/kiosk/op"
 	"github.com/kioskd/kioskd/store"
 )
 
@@ -20,13 +21,10 @@ type Personal struct {
 	Evidence json.RawMessage `json:"evidence,omitempty"`
 }
 
-// Kinds are the operations of DESIGN.md.
-var Kinds = map[string]bool{"report_loss": true, "suspend_settlement": true, "resume_settlement": true}
-
 // Commit stores an operation durably (fsync) and returns it with its
 // idempotency key and voucher; only then may a citizen be told "accepted".
-func (d *Daemon) Commit(ctx context.Context, kind string, p Personal) (store.Operation, error) {
-	if !Kinds[kind] {
+func (d *Daemon) Commit(ctx context.Context, kind op.Kind, p Personal) (store.Operation, error) {
+	if !kind.Valid() {
 		return store.Operation{}, fmt.Errorf("unknown operation kind %q", kind)
 	}
 	if len(p.Subject) == 0 {
@@ -36,12 +34,12 @@ func (d *Daemon) Commit(ctx context.Context, kind string, p Personal) (store.Ope
 	if err != nil {
 		return store.Operation{}, fmt.Errorf("encode personal fields: %w", err)
 	}
-	op, err := d.store.Enqueue(ctx, store.NewOperation{Kind: kind, Personal: body})
+	stored, err := d.store.Enqueue(ctx, store.NewOperation{Kind: string(kind), Personal: body})
 	if err != nil {
 		return store.Operation{}, err
 	}
-	d.metrics.enqueued.WithLabelValues(kind).Inc()
-	return op, nil
+	d.metrics.enqueued.WithLabelValues(string(kind)).Inc()
+	return stored, nil
 }
 
 // outbox adapts the store to the central drainer.

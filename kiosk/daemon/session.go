@@ -14,6 +14,7 @@ import (
 	"github.com/kioskd/kioskd/hwbridge/escpos"
 	"github.com/kioskd/kioskd/kiosk/central"
 	"github.com/kioskd/kioskd/kiosk/flow"
+	"github.com/kioskd/kioskd/kiosk/op"
 	"github.com/kioskd/kioskd/kiosk/receipt"
 	"github.com/kioskd/kioskd/kiosk/session"
 	"github.com/kioskd/kioskd/store"
@@ -26,16 +27,16 @@ import (
 // sessionOutbox commits flows' operations to the store.
 type sessionOutbox struct{ d *Daemon }
 
-func (o sessionOutbox) Commit(ctx context.Context, op flow.Operation) (flow.Receipt, error) {
-	p := Personal{Subject: mustJSON(map[string]string{"id_number": op.Subject.IDNumber, "name": op.Subject.Name, "birth_date": op.Subject.BirthDate})}
-	if op.CardNumber != "" {
-		p.Card = mustJSON(map[string]string{"card_number": op.CardNumber})
+func (o sessionOutbox) Commit(ctx context.Context, fo flow.Operation) (flow.Receipt, error) {
+	p := Personal{Subject: mustJSON(map[string]string{"id_number": fo.Subject.IDNumber, "name": fo.Subject.Name, "birth_date": fo.Subject.BirthDate})}
+	if fo.CardNumber != "" {
+		p.Card = mustJSON(map[string]string{"card_number": fo.CardNumber})
 	}
-	if op.Agent != nil {
-		p.Agent = mustJSON(map[string]string{"id_number": op.Agent.IDNumber, "name": op.Agent.Name, "relationship": op.Agent.Relationship})
+	if fo.Agent != nil {
+		p.Agent = mustJSON(map[string]string{"id_number": fo.Agent.IDNumber, "name": fo.Agent.Name, "relationship": fo.Agent.Relationship})
 	}
-	p.Evidence = mustJSON(op.Evidence)
-	stored, err := o.d.Commit(ctx, string(op.Kind), p)
+	p.Evidence = mustJSON(fo.Evidence)
+	stored, err := o.d.Commit(ctx, fo.Kind, p)
 	if err != nil {
 		return flow.Receipt{}, err
 	}
@@ -43,7 +44,7 @@ func (o sessionOutbox) Commit(ctx context.Context, op flow.Operation) (flow.Rece
 }
 
 func (o sessionOutbox) Lookup(ctx context.Context, v string) (flow.LookupResult, error) {
-	op, err := o.d.store.ByVoucher(v)
+	stored, err := o.d.store.ByVoucher(v)
 	if errors.Is(err, store.ErrNotFound) {
 		return flow.LookupResult{}, session.ErrNotFound
 	}
@@ -51,8 +52,8 @@ func (o sessionOutbox) Lookup(ctx context.Context, v string) (flow.LookupResult,
 		return flow.LookupResult{}, err
 	}
 	return flow.LookupResult{
-		Found: true, Kind: flow.Kind(op.Kind), State: string(op.State), CreatedAt: op.CreatedAt,
-		CentralRef: op.CentralRef, Reason: op.RejectReason,
+		Found: true, Kind: op.Kind(stored.Kind), State: op.OpStateOf(string(stored.State)), CreatedAt: stored.CreatedAt,
+		CentralRef: stored.CentralRef, Reason: stored.RejectReason,
 	}, nil
 }
 
@@ -155,7 +156,7 @@ func (c sessionCentral) PersonCards(ctx context.Context, id string) ([]flow.Card
 	}
 	out := make([]flow.Card, len(cards))
 	for i, pc := range cards {
-		out[i] = flow.Card{Number: pc.CardNumber, State: pc.State}
+		out[i] = flow.Card{Number: pc.CardNumber, State: op.CardStateFromCentral(pc.State)}
 	}
 	return out, nil
 }
@@ -176,22 +177,7 @@ func (c sessionCentral) Lookup(ctx context.Context, v string) (session.CentralSt
 	if err != nil {
 		return session.CentralState{}, err
 	}
-	return session.CentralState{State: centralState(st.State), Ref: st.CentralRef}, nil
-}
-
-// centralState puts central's word for an operation's state into the
-// session's: "pending", "acknowledged" or "rejected". Central says
-// "accepted" (or "applied") for an operation it has taken, which the
-// terminal calls acknowledged; anything else is passed on as it came and
-// shown as unknown.
-func centralState(s string) string {
-	switch s {
-	case "accepted", "applied", "acknowledged":
-		return "acknowledged"
-	case "received", "processing", "pending":
-		return "pending"
-	}
-	return s
+	return session.CentralState{State: op.OpStateOf(st.State), Ref: st.CentralRef}, nil
 }
 
 // sessionPrinter builds, prints and journals receipts.
@@ -204,7 +190,7 @@ type sessionPrinter struct {
 
 func (p sessionPrinter) PrintReceipt(ctx context.Context, r session.ReceiptData) (bool, string, error) {
 	data := receipt.Data{
-		Op: receipt.Operation(r.Kind), Lang: r.Lang, Voucher: r.Voucher,
+		Kind: r.Kind, Lang: r.Lang, Voucher: r.Voucher,
 		Name: r.Name, IDNumber: r.IDNumber, CardNumber: r.CardNumber,
 		Proxy: r.Proxy, AgentName: r.AgentName, AgentIDNumber: r.AgentIDNumber, Time: r.Time,
 	}
@@ -228,29 +214,29 @@ func (p sessionPrinter) PrintReceipt(ctx context.Context, r session.ReceiptData)
 // operation; once the operation's personal data is purged it can no longer
 // be rebuilt.
 func (p sessionPrinter) reprint(ctx context.Context, v string) error {
-	op, err := p.d.store.ByVoucher(v)
+	stored, err := p.d.store.ByVoucher(v)
 	if err != nil {
 		return fmt.Errorf("reprint %s: %w", v, err)
 	}
-	if op.Purged || op.Personal == nil {
-		return fmt.Errorf("reprint %s: the operation's personal data is purged; the receipt cannot be rebuilt", voucher.Format(op.Voucher))
+	if stored.Purged || stored.Personal == nil {
+		return fmt.Errorf("reprint %s: the operation's personal data is purged; the receipt cannot be rebuilt", voucher.Format(stored.Voucher))
 	}
 	var per struct {
 		Subject, Card, Agent map[string]string
 	}
-	if err := json.Unmarshal(op.Personal, &per); err != nil {
-		return fmt.Errorf("reprint %s: stored operation: %w", voucher.Format(op.Voucher), err)
+	if err := json.Unmarshal(stored.Personal, &per); err != nil {
+		return fmt.Errorf("reprint %s: stored operation: %w", voucher.Format(stored.Voucher), err)
 	}
-	err = receipt.Reprint(ctx, p.d.dev.printer, receipt.StoreJournal{Store: p.d.store}, op.Voucher, func(e receipt.JournalEntry) ([]byte, error) {
+	err = receipt.Reprint(ctx, p.d.dev.printer, receipt.StoreJournal{Store: p.d.store}, stored.Voucher, func(e receipt.JournalEntry) ([]byte, error) {
 		lang := e.Lang
 		if lang == "" {
 			lang = p.lang
 		}
 		data := receipt.Data{
-			Op: receipt.Operation(op.Kind), Lang: lang, Voucher: voucher.Format(op.Voucher),
+			Kind: op.Kind(stored.Kind), Lang: lang, Voucher: voucher.Format(stored.Voucher),
 			Name: per.Subject["name"], IDNumber: per.Subject["id_number"], CardNumber: per.Card["card_number"],
 			Proxy: per.Agent != nil, AgentName: per.Agent["name"], AgentIDNumber: per.Agent["id_number"],
-			Time: op.CreatedAt, Copy: true,
+			Time: stored.CreatedAt, Copy: true,
 		}
 		data.Token = p.d.token(data)
 		doc := receipt.Build(data, p.cfg)

@@ -82,7 +82,7 @@ func ownKeys(kr *vouchertoken.Keyring) vouchertoken.Keys {
 // (e.g. a kiosk id too long for the budget) prints without one.
 func (d *Daemon) token(r receipt.Data) string {
 	name, id, card := receipt.Masked(r)
-	tok, err := d.signer.Sign(vouchertoken.Claims{Voucher: r.Voucher, Kind: string(r.Op), Created: r.Time, Name: name, IDNumber: id, CardNumber: card})
+	tok, err := d.signer.Sign(vouchertoken.Claims{Voucher: r.Voucher, Kind: r.Kind, Created: r.Time, Name: name, IDNumber: id, CardNumber: card})
 	if err != nil {
 		d.log.Warn("receipt printed without a signed token", "voucher", r.Voucher, "err", err)
 		return ""
@@ -96,7 +96,7 @@ type receiptCheck struct{ keys vouchertoken.KeySet }
 func (c receiptCheck) CheckReceipt(_ context.Context, scanned string) flow.SignedVoucher {
 	claims, err := vouchertoken.Verify(scanned, c.keys)
 	sv := flow.SignedVoucher{Valid: err == nil, KioskID: claims.KioskID, KeyID: claims.KeyID, Voucher: claims.Voucher,
-		Kind: flow.Kind(claims.Kind), Created: claims.Created, Name: claims.Name, IDNumber: claims.IDNumber, CardNumber: claims.CardNumber}
+		Kind: claims.Kind, Created: claims.Created, Name: claims.Name, IDNumber: claims.IDNumber, CardNumber: claims.CardNumber}
 	switch {
 	case err == nil:
 	case errors.Is(err, vouchertoken.ErrUnknownKey):

@@ -11,6 +11,7 @@ import (
 	"github.com/kioskd/kioskd/hwbridge/sim/cardsim"
 	"github.com/kioskd/kioskd/hwbridge/sim/vprinter"
 	"github.com/kioskd/kioskd/kiosk/mgmt"
+	"github.com/kioskd/kioskd/kiosk/op"
 )
 
 // simulated reports whether sim control is on: only when the devices are
@@ -109,7 +110,7 @@ func (d *Daemon) simPrinter(w http.ResponseWriter, r *http.Request) {
 
 func (d *Daemon) simEnqueue(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Kind string `json:"kind"`
+		Kind op.Kind `json:"kind"`
 		Personal
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
@@ -121,12 +122,12 @@ func (d *Daemon) simEnqueue(w http.ResponseWriter, r *http.Request) {
 		mgmt.WriteError(w, http.StatusBadRequest, "invalid", "body is not an operation: "+err.Error())
 		return
 	}
-	op, err := d.Commit(r.Context(), req.Kind, req.Personal)
+	stored, err := d.Commit(r.Context(), req.Kind, req.Personal)
 	if err != nil {
 		mgmt.WriteError(w, http.StatusUnprocessableEntity, "not_stored", err.Error())
 		return
 	}
-	mgmt.WriteJSON(w, http.StatusCreated, map[string]string{"idempotency_key": op.Key, "voucher": op.Voucher})
+	mgmt.WriteJSON(w, http.StatusCreated, map[string]string{"idempotency_key": stored.Key, "voucher": stored.Voucher})
 }
 
 // SetSimPrinter switches the simulated printer to state (ok, paper_out,

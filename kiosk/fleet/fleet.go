@@ -23,6 +23,7 @@ import (
 
 	"github.com/kioskd/kioskd/kiosk/config"
 	"github.com/kioskd/kioskd/kiosk/daemon"
+	"github.com/kioskd/kioskd/kiosk/op"
 )
 
 // Config says what fleet to run.
@@ -171,7 +172,7 @@ func (f *Fleet) run(ctx context.Context, t *Terminal) {
 }
 
 // kinds is the citizen mix: mostly loss reports.
-var kinds = []string{"report_loss", "report_loss", "suspend_settlement", "resume_settlement"}
+var kinds = []op.Kind{op.ReportLoss, op.ReportLoss, op.SuspendSettlement, op.ResumeSettlement}
 
 // citizens commits operations on t at Poisson arrivals while the fleet's
 // load is on and t runs.
@@ -191,7 +192,7 @@ func (f *Fleet) citizens(ctx context.Context, t *Terminal, seed uint64) {
 		on := f.load && t.Running
 		f.mu.Unlock()
 		if on {
-			f.Citizen(ctx, t.Index, kinds[rng.IntN(len(kinds))])
+			f.Citizen(ctx, t.Index, string(kinds[rng.IntN(len(kinds))]))
 		}
 	}
 }
@@ -202,15 +203,15 @@ func (f *Fleet) Citizen(ctx context.Context, i int, kind string) (string, error)
 	t := f.terms[i]
 	// A made-up person: the simulator's data, never a real one.
 	subject, _ := json.Marshal(map[string]string{"id_number": fmt.Sprintf("0790%08d", rand.IntN(1e8)), "name": "FLEET CITIZEN"})
-	op, err := t.d.Commit(ctx, kind, daemon.Personal{Subject: subject})
+	stored, err := t.d.Commit(ctx, op.Kind(kind), daemon.Personal{Subject: subject})
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err != nil {
 		f.failed++
 		return "", err
 	}
-	f.committed = append(f.committed, Committed{KioskID: t.KioskID, Key: op.Key, Kind: kind})
-	return op.Key, nil
+	f.committed = append(f.committed, Committed{KioskID: t.KioskID, Key: stored.Key, Kind: kind})
+	return stored.Key, nil
 }
 
 // SetLoad turns the Poisson load on or off.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/kiosk/op"
 )
 
 // Step names where a flow stands; each step shows exactly one Screen.
@@ -159,23 +160,23 @@ func (s *State) Operation() Operation {
 	switch s.Flow {
 	case SuspendSettlement, ResumeSettlement:
 		return Operation{
-			Kind:       s.Flow,
+			Kind:       op.Kind(s.Flow),
 			Subject:    Person{IDNumber: s.SS.SSN, Name: s.SS.Name},
 			CardNumber: s.SS.CardNumber,
 			Evidence:   Evidence{Method: "ss_card_pin"},
 		}
 	}
-	op := Operation{Kind: ReportLoss, Evidence: Evidence{Method: "id_chip", OTP: s.OTPVerified, Offline: s.Offline}}
+	o := Operation{Kind: op.ReportLoss, Evidence: Evidence{Method: "id_chip", OTP: s.OTPVerified, Offline: s.Offline}}
 	if s.Proxy {
-		op.Subject = Person{IDNumber: s.SubjectID}
-		op.Agent = &Agent{IDNumber: s.Person.IDNumber, Name: s.Person.Name, Relationship: s.Relationship}
+		o.Subject = Person{IDNumber: s.SubjectID}
+		o.Agent = &Agent{IDNumber: s.Person.IDNumber, Name: s.Person.Name, Relationship: s.Relationship}
 	} else {
-		op.Subject = s.Person
+		o.Subject = s.Person
 	}
 	if s.CardIndex >= 0 && s.CardIndex < len(s.Cards) {
-		op.CardNumber = s.Cards[s.CardIndex].Number
+		o.CardNumber = s.Cards[s.CardIndex].Number
 	}
-	return op
+	return o
 }
 
 // SubjectIDNumber is the ID number of the cardholder the flow is about.
@@ -568,7 +569,7 @@ func (s *State) result(in Intent) ([]Effect, error) {
 		}
 		s.Cards = slices.Clone(in.Cards)
 		for i, c := range s.Cards {
-			if c.State == "active" {
+			if c.State == op.CardActive {
 				s.CardIndex = i
 				break
 			}

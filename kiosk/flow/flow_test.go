@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/kiosk/op"
 )
 
 // Test subjects (made up; the ID numbers carry a correct check character).
@@ -222,7 +223,7 @@ func TestTransitions(t *testing.T) {
 			}},
 		{name: "confirm commits", path: pConfirm, intent: ev(Confirm), want: StepCommitting, effects: []EffectKind{Commit},
 			check: func(t *testing.T, s State, effs []Effect) {
-				if effs[0].Operation.Kind != ReportLoss || effs[0].Operation.Subject != holder {
+				if effs[0].Operation.Kind != op.ReportLoss || effs[0].Operation.Subject != holder {
 					t.Errorf("commit %+v", effs[0].Operation)
 				}
 			}},
@@ -374,9 +375,9 @@ func TestTransitions(t *testing.T) {
 		{name: "pin check failed", path: pPINVerify, intent: res(PINChecked, func(i *Intent) { i.Err = errIO }), want: StepError},
 		{name: "ss confirm commits", path: pSSConfirm, intent: ev(Confirm), want: StepCommitting, effects: []EffectKind{Commit},
 			check: func(t *testing.T, s State, effs []Effect) {
-				op := effs[0].Operation
-				if op.Kind != SuspendSettlement || op.CardNumber != ss.CardNumber || op.Subject.IDNumber != holderID || op.Evidence.Method != "ss_card_pin" {
-					t.Errorf("operation %+v", op)
+				o := effs[0].Operation
+				if o.Kind != op.SuspendSettlement || o.CardNumber != ss.CardNumber || o.Subject.IDNumber != holderID || o.Evidence.Method != "ss_card_pin" {
+					t.Errorf("operation %+v", o)
 				}
 			}},
 		{name: "ss confirm back", path: pSSConfirm, intent: ev(Back), want: StepReadingSS, effects: []EffectKind{ReadSS}},

@@ -4,15 +4,18 @@ import (
 	"time"
 
 	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/kiosk/op"
 )
 
-// Kind names a flow as the page's `start {flow}` message does (DESIGN.md).
+// Kind names a flow as the page's `start {flow}` message does
+// (ui/PROTOCOL.md): one per operation kind (package kiosk/op), and lookup
+// and maintenance, which file nothing.
 type Kind string
 
 const (
-	ReportLoss        Kind = "report_loss"
-	SuspendSettlement Kind = "suspend_settlement"
-	ResumeSettlement  Kind = "resume_settlement"
+	ReportLoss             = Kind(op.ReportLoss)
+	SuspendSettlement      = Kind(op.SuspendSettlement)
+	ResumeSettlement       = Kind(op.ResumeSettlement)
 	Lookup            Kind = "lookup"
 	Maintenance       Kind = "maintenance"
 )
@@ -85,7 +88,7 @@ type SSCard struct {
 // Card is one of a person's cards as the central system knows it.
 type Card struct {
 	Number string
-	State  string // e.g. "active", "suspended", "lost"
+	State  op.CardState
 }
 
 // PINResult is the card's answer to a PIN: right, wrong with TriesLeft, or
@@ -112,7 +115,7 @@ type Evidence struct {
 
 // Operation is what a flow asks to commit to the outbox.
 type Operation struct {
-	Kind       Kind
+	Kind       op.Kind
 	Subject    Person // the cardholder (IDNumber, Name)
 	CardNumber string // empty when the report is filed against the ID number
 	Agent      *Agent // set for a proxy report
@@ -128,13 +131,13 @@ type Receipt struct {
 // LookupResult is a voucher's operation as the outbox and central know it.
 type LookupResult struct {
 	Found      bool
-	Kind       Kind
-	State      string // outbox state: "pending", "acknowledged", "rejected"
+	Kind       op.Kind
+	State      op.OpState // in the outbox
 	CreatedAt  time.Time
 	CentralRef string
 	Reason     string // central's rejection reason
 	// Central is the state at central; empty when central was not reachable.
-	Central string
+	Central op.OpState
 	// Signed is set when the lookup started from a scanned receipt: what
 	// its signed token says and whether the signature holds.
 	Signed *SignedVoucher
@@ -151,7 +154,7 @@ type SignedVoucher struct {
 	KioskID    string
 	KeyID      string
 	Voucher    string // digits; empty when the token could not be read
-	Kind       Kind
+	Kind       op.Kind
 	Created    time.Time
 	Name       string
 	IDNumber   string

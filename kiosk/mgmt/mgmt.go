@@ -27,7 +27,7 @@ type Status struct {
 	UptimeS       int64          `json:"uptime_s"`
 	Devices       map[string]any `json:"devices"`
 	Queue         Queue          `json:"queue"`
-	SLABreached   int            `json:"sla_breached"`
+	SLABreached   int            `json:"sla_breached"` // pending operations past their SLA
 	DiskFreeBytes uint64         `json:"disk_free_bytes"`
 }
 

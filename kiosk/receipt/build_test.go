@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kioskd/kioskd/hwbridge/escpos"
+	"github.com/kioskd/kioskd/kiosk/op"
 	"github.com/kioskd/kioskd/kiosk/receipt"
 )
 
@@ -20,7 +21,7 @@ var cfg = receipt.Config{
 
 func data(lang string) receipt.Data {
 	return receipt.Data{
-		Op: receipt.ReportLoss, Lang: lang, Voucher: "01234-000042-7",
+		Kind: op.ReportLoss, Lang: lang, Voucher: "01234-000042-7",
 		Name: "张三丰", IDNumber: "110101199003071234", CardNumber: "A12345678",
 		Time: time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC),
 	}
@@ -42,22 +43,22 @@ func texts(doc escpos.Doc) string {
 func TestBuildWording(t *testing.T) {
 	tests := []struct {
 		lang string
-		op   receipt.Operation
+		op   op.Kind
 		want []string
 	}{
-		{"zh-CN", receipt.ReportLoss, []string{"社会保障卡临时挂失凭证", "凭证号", "01234-000042-7", "姓名: 张**", "身份证号: 110***********1234",
+		{"zh-CN", op.ReportLoss, []string{"社会保障卡临时挂失凭证", "凭证号", "01234-000042-7", "姓名: 张**", "身份证号: 110***********1234",
 			"社保卡号: A1*****78", "办理时间: 2026-11-23 09:30", "1小时内停止", "5个工作日内", "补卡费10元", "扫码查询"}},
-		{"vi", receipt.ReportLoss, []string{"BIÊN NHẬN BÁO MẤT THẺ TẠM THỜI", "Số phiếu", "Họ tên: 张**", "Số CCCD: 110***********1234",
+		{"vi", op.ReportLoss, []string{"BIÊN NHẬN BÁO MẤT THẺ TẠM THỜI", "Số phiếu", "Họ tên: 张**", "Số CCCD: 110***********1234",
 			"23/11/2026 09:30", "dừng thanh toán trong vòng 1 giờ", "5 ngày làm việc", "Phí cấp lại: 10元"}},
-		{"en", receipt.ReportLoss, []string{"Card loss report (temporary)", "Voucher", "Name: 张**", "stops within one hour",
+		{"en", op.ReportLoss, []string{"Card loss report (temporary)", "Voucher", "Name: 张**", "stops within one hour",
 			"Within 5 working days", "Fee: 10元", "Scan to follow"}},
-		{"zh-CN", receipt.SuspendSettlement, []string{"暂停结算", "1小时内停止"}},
-		{"en", receipt.ResumeSettlement, []string{"settlement resumed", "resumes within one hour"}},
-		{"vi", receipt.ResumeSettlement, []string{"KHÔI PHỤC", "thanh toán lại"}},
+		{"zh-CN", op.SuspendSettlement, []string{"暂停结算", "1小时内停止"}},
+		{"en", op.ResumeSettlement, []string{"settlement resumed", "resumes within one hour"}},
+		{"vi", op.ResumeSettlement, []string{"KHÔI PHỤC", "thanh toán lại"}},
 	}
 	for _, tt := range tests {
 		d := data(tt.lang)
-		d.Op = tt.op
+		d.Kind = tt.op
 		doc := receipt.Build(d, cfg)
 		got := texts(doc)
 		for _, w := range tt.want {
@@ -73,7 +74,7 @@ func TestBuildWording(t *testing.T) {
 		if !strings.Contains(got, "[QR https://si.example.gov/lookup?v=01234-000042-7]") {
 			t.Errorf("%s: no lookup QR with the voucher", tt.lang)
 		}
-		if tt.op != receipt.ReportLoss && strings.Contains(got, "10元") {
+		if tt.op != op.ReportLoss && strings.Contains(got, "10元") {
 			t.Errorf("%s %s: replacement fee on a receipt that is no loss report", tt.lang, tt.op)
 		}
 	}

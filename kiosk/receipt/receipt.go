@@ -22,21 +22,13 @@ import (
 
 	"github.com/kioskd/kioskd/hwbridge/escpos"
 	"github.com/kioskd/kioskd/kiosk/mask"
-)
-
-// Operation is the kind of operation a receipt is for (DESIGN.md).
-type Operation string
-
-const (
-	ReportLoss        Operation = "report_loss"
-	SuspendSettlement Operation = "suspend_settlement"
-	ResumeSettlement  Operation = "resume_settlement"
+	"github.com/kioskd/kioskd/kiosk/op"
 )
 
 // Data is one receipt's content. Names and numbers are given unmasked and
 // masked by Build.
 type Data struct {
-	Op   Operation
+	Kind op.Kind
 	Lang string // "zh-CN", "vi" or "en"; anything else prints in English
 	// Voucher is printed as given: the caller formats it ("01234-000042-7").
 	Voucher    string
@@ -78,26 +70,26 @@ type Config struct {
 
 // words is one language's wording.
 type words struct {
-	title                                              map[Operation]string
+	title                                              map[op.Kind]string
 	proxy, voucher, name, id, card, agent, agentID, at string
-	promise                                            map[Operation]string
+	promise                                            map[op.Kind]string
 	next                                               func(days int, fee string) string
 	scan, copy, timeFormat                             string
 }
 
 var lang = map[string]words{
 	"zh-CN": {
-		title: map[Operation]string{
-			ReportLoss:        "社会保障卡临时挂失凭证",
-			SuspendSettlement: "社会保障卡暂停结算凭证",
-			ResumeSettlement:  "社会保障卡恢复结算凭证",
+		title: map[op.Kind]string{
+			op.ReportLoss:        "社会保障卡临时挂失凭证",
+			op.SuspendSettlement: "社会保障卡暂停结算凭证",
+			op.ResumeSettlement:  "社会保障卡恢复结算凭证",
 		},
 		proxy: "（代办）", voucher: "凭证号", name: "姓名", id: "身份证号", card: "社保卡号",
 		agent: "代办人", agentID: "代办人证件号", at: "办理时间",
-		promise: map[Operation]string{
-			ReportLoss:        "挂失受理后，社保卡结算功能将在1小时内停止。",
-			SuspendSettlement: "受理后，社保卡结算功能将在1小时内停止。",
-			ResumeSettlement:  "受理后，社保卡结算功能将在1小时内恢复。",
+		promise: map[op.Kind]string{
+			op.ReportLoss:        "挂失受理后，社保卡结算功能将在1小时内停止。",
+			op.SuspendSettlement: "受理后，社保卡结算功能将在1小时内停止。",
+			op.ResumeSettlement:  "受理后，社保卡结算功能将在1小时内恢复。",
 		},
 		next: func(days int, fee string) string {
 			return fmt.Sprintf("请在%d个工作日内持本人身份证到社保经办网点办理正式挂失和补卡，补卡费%s。", days, fee)
@@ -105,17 +97,17 @@ var lang = map[string]words{
 		scan: "扫码查询办理进度", copy: "副本", timeFormat: "2006-01-02 15:04",
 	},
 	"vi": {
-		title: map[Operation]string{
-			ReportLoss:        "BIÊN NHẬN BÁO MẤT THẺ TẠM THỜI",
-			SuspendSettlement: "BIÊN NHẬN TẠM DỪNG THANH TOÁN THẺ",
-			ResumeSettlement:  "BIÊN NHẬN KHÔI PHỤC THANH TOÁN THẺ",
+		title: map[op.Kind]string{
+			op.ReportLoss:        "BIÊN NHẬN BÁO MẤT THẺ TẠM THỜI",
+			op.SuspendSettlement: "BIÊN NHẬN TẠM DỪNG THANH TOÁN THẺ",
+			op.ResumeSettlement:  "BIÊN NHẬN KHÔI PHỤC THANH TOÁN THẺ",
 		},
 		proxy: "(báo thay)", voucher: "Số phiếu", name: "Họ tên", id: "Số CCCD", card: "Số thẻ",
 		agent: "Người báo thay", agentID: "Số CCCD người báo thay", at: "Thời gian",
-		promise: map[Operation]string{
-			ReportLoss:        "Thẻ sẽ bị dừng thanh toán trong vòng 1 giờ.",
-			SuspendSettlement: "Thẻ sẽ bị dừng thanh toán trong vòng 1 giờ.",
-			ResumeSettlement:  "Thẻ sẽ được thanh toán lại trong vòng 1 giờ.",
+		promise: map[op.Kind]string{
+			op.ReportLoss:        "Thẻ sẽ bị dừng thanh toán trong vòng 1 giờ.",
+			op.SuspendSettlement: "Thẻ sẽ bị dừng thanh toán trong vòng 1 giờ.",
+			op.ResumeSettlement:  "Thẻ sẽ được thanh toán lại trong vòng 1 giờ.",
 		},
 		next: func(days int, fee string) string {
 			return fmt.Sprintf("Trong vòng %d ngày làm việc, mang CCCD đến điểm giao dịch để báo mất chính thức và cấp lại thẻ. Phí cấp lại: %s.", days, fee)
@@ -123,17 +115,17 @@ var lang = map[string]words{
 		scan: "Quét mã để tra cứu hồ sơ", copy: "BẢN SAO", timeFormat: "02/01/2006 15:04",
 	},
 	"en": {
-		title: map[Operation]string{
-			ReportLoss:        "Card loss report (temporary)",
-			SuspendSettlement: "Card settlement suspended",
-			ResumeSettlement:  "Card settlement resumed",
+		title: map[op.Kind]string{
+			op.ReportLoss:        "Card loss report (temporary)",
+			op.SuspendSettlement: "Card settlement suspended",
+			op.ResumeSettlement:  "Card settlement resumed",
 		},
 		proxy: "(filed by proxy)", voucher: "Voucher", name: "Name", id: "ID number", card: "Card number",
 		agent: "Proxy", agentID: "Proxy ID number", at: "Time",
-		promise: map[Operation]string{
-			ReportLoss:        "Settlement on the card stops within one hour.",
-			SuspendSettlement: "Settlement on the card stops within one hour.",
-			ResumeSettlement:  "Settlement on the card resumes within one hour.",
+		promise: map[op.Kind]string{
+			op.ReportLoss:        "Settlement on the card stops within one hour.",
+			op.SuspendSettlement: "Settlement on the card stops within one hour.",
+			op.ResumeSettlement:  "Settlement on the card resumes within one hour.",
 		},
 		next: func(days int, fee string) string {
 			return fmt.Sprintf("Within %d working days, bring your ID card to a service outlet for the formal loss report and a replacement card. Fee: %s.", days, fee)
@@ -197,9 +189,9 @@ func Build(r Data, cfg Config) escpos.Doc {
 		add(escpos.Text{S: cfg.Location, Align: escpos.Center})
 	}
 	add(escpos.Rule{})
-	title := w.title[r.Op]
+	title := w.title[r.Kind]
 	if title == "" {
-		title = string(r.Op)
+		title = string(r.Kind)
 	}
 	add(escpos.Text{S: title, Bold: true, Align: escpos.Center})
 	if r.Proxy {
@@ -223,8 +215,8 @@ func Build(r Data, cfg Config) escpos.Doc {
 		line(w.at, t.Format(w.timeFormat))
 	}
 	add(escpos.Rule{})
-	add(escpos.Text{S: w.promise[r.Op], Bold: true})
-	if r.Op == ReportLoss {
+	add(escpos.Text{S: w.promise[r.Kind], Bold: true})
+	if r.Kind == op.ReportLoss {
 		days := cfg.ReplacementDays
 		fee := cfg.ReplacementFee
 		if fee == "" {

@@ -17,7 +17,7 @@ import (
 func signed(t testing.TB, kr *vouchertoken.Keyring, d receipt.Data) receipt.Data {
 	t.Helper()
 	name, id, card := receipt.Masked(d)
-	tok, err := kr.Sign(vouchertoken.Claims{Voucher: d.Voucher, Kind: string(d.Op), Created: d.Time, Name: name, IDNumber: id, CardNumber: card})
+	tok, err := kr.Sign(vouchertoken.Claims{Voucher: d.Voucher, Kind: d.Kind, Created: d.Time, Name: name, IDNumber: id, CardNumber: card})
 	if err != nil {
 		t.Fatal(err)
 	}

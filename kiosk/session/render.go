@@ -158,7 +158,7 @@ func (s *Session) confirmData(d map[string]any) {
 		if len(st.Cards) > 1 {
 			var cs []cardChoice
 			for i, c := range st.Cards {
-				cs = append(cs, cardChoice{Number: mask.Number(c.Number), State: cardState(c.State), Selected: i == st.CardIndex, Index: strconv.Itoa(i)})
+				cs = append(cs, cardChoice{Number: mask.Number(c.Number), State: string(c.State), Selected: i == st.CardIndex, Index: strconv.Itoa(i)})
 			}
 			d["cards"] = cs
 		}
@@ -170,14 +170,6 @@ func (s *Session) confirmData(d map[string]any) {
 	d["flow"] = string(st.Flow)
 	d["rows"] = rows
 	d["notes"] = notes
-}
-
-func cardState(s string) string {
-	switch s {
-	case "active", "suspended", "lost":
-		return s
-	}
-	return "unknown"
 }
 
 // doneData is after confirmation: everything personal is masked.
@@ -239,10 +231,10 @@ func lookupData(d map[string]any, st *flow.State) {
 		rows = append(rows, row{Label: "row.kind", Value: "kind." + string(r.Kind), T: true})
 	}
 	if r.State != "" {
-		rows = append(rows, row{Label: "row.state", Value: "state." + stateKey(r.State), T: true})
+		rows = append(rows, row{Label: "row.state", Value: "state." + string(r.State), T: true})
 	}
 	if r.Central != "" {
-		rows = append(rows, row{Label: "row.central", Value: "state." + stateKey(r.Central), T: true})
+		rows = append(rows, row{Label: "row.central", Value: "state." + string(r.Central), T: true})
 	} else {
 		rows = append(rows, row{Label: "row.central", Value: "central.offline", T: true})
 	}
@@ -250,14 +242,6 @@ func lookupData(d map[string]any, st *flow.State) {
 		rows = append(rows, row{Label: "row.created_at", Value: r.CreatedAt.Local().Format("2006-01-02 15:04")})
 	}
 	d["rows"] = rows
-}
-
-func stateKey(s string) string {
-	switch s {
-	case "pending", "acknowledged", "rejected":
-		return s
-	}
-	return "unknown"
 }
 
 // receiptData builds the masked receipt for a Print effect.

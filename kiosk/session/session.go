@@ -25,6 +25,7 @@ import (
 
 	"github.com/kioskd/kioskd/hwbridge"
 	"github.com/kioskd/kioskd/kiosk/flow"
+	"github.com/kioskd/kioskd/kiosk/op"
 	"github.com/kioskd/kioskd/store/voucher"
 	"github.com/kioskd/kioskd/ui"
 )
@@ -63,7 +64,7 @@ type Identity interface {
 
 // CentralState is a voucher's operation as the central system knows it.
 type CentralState struct {
-	State  string // "pending", "acknowledged", "rejected"
+	State  op.OpState
 	Ref    string
 	Reason string
 }
@@ -81,7 +82,7 @@ type Central interface {
 // masked (kiosk/mask is idempotent, so kiosk/receipt masking them again
 // changes nothing).
 type ReceiptData struct {
-	Kind          flow.Kind
+	Kind          op.Kind
 	Voucher       string // as printed: grouped when it is a store voucher
 	Key           string
 	Time          time.Time

@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/kioskd/kioskd/hwbridge"
 	"github.com/kioskd/kioskd/kiosk/flow"
+	"github.com/kioskd/kioskd/kiosk/op"
 	"github.com/kioskd/kioskd/store/voucher"
 	"github.com/kioskd/kioskd/ui"
 	"github.com/kioskd/kioskd/ui/uitest"
@@ -171,7 +172,7 @@ func TestReportLoss(t *testing.T) {
 	r.Confirm()
 	done := r.Expect("done", "printing", "false")
 	ops := r.out.committed()
-	if len(ops) != 1 || ops[0].Kind != flow.ReportLoss || ops[0].Subject.IDNumber != holder.IDNumber || ops[0].CardNumber != "A12345678" || ops[0].Agent != nil {
+	if len(ops) != 1 || ops[0].Kind != op.ReportLoss || ops[0].Subject.IDNumber != holder.IDNumber || ops[0].CardNumber != "A12345678" || ops[0].Agent != nil {
 		t.Fatalf("committed %+v", ops)
 	}
 	if ops[0].Evidence.Method != "id_chip" || ops[0].Evidence.Offline {
@@ -704,7 +705,9 @@ func TestMalformedFloodLeavesFlowIntact(t *testing.T) {
 
 func TestChooseAmongCards(t *testing.T) {
 	r := newRig(t)
-	r.cen.cards[holder.IDNumber] = []Card{{Number: "B00000001", State: "lost"}, {Number: "A12345678", State: "active"}, {Number: "C00000003", State: "frozen?"}}
+	// Central's words are read by op.CardStateFromCentral in the daemon's
+	// adapter; a word it does not know reaches the session as unknown.
+	r.cen.cards[holder.IDNumber] = []Card{{Number: "B00000001", State: op.CardLost}, {Number: "A12345678", State: op.CardActive}, {Number: "C00000003", State: op.CardStateFromCentral("frozen?")}}
 	d := r.reportToConfirm()
 	cards := asList(d["cards"])
 	if len(cards) != 3 || cards[1]["selected"] != true || cards[2]["state"] != "unknown" {

@@ -39,6 +39,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/kioskd/kioskd/kiosk/op"
 	"github.com/kioskd/kioskd/store/voucher"
 )
 
@@ -77,16 +78,11 @@ var (
 	ErrSignature = errors.New("signature does not match")
 )
 
-// Kinds, as in DESIGN.md's operations.
-const (
-	ReportLoss        = "report_loss"
-	SuspendSettlement = "suspend_settlement"
-	ResumeSettlement  = "resume_settlement"
-)
+// kinds gives each operation kind its byte in the token: its index. The
+// bytes are part of the format: append, never reorder.
+var kinds = []op.Kind{"", op.ReportLoss, op.SuspendSettlement, op.ResumeSettlement}
 
-var kinds = []string{"", ReportLoss, SuspendSettlement, ResumeSettlement}
-
-func kindCode(k string) (byte, bool) {
+func kindCode(k op.Kind) (byte, bool) {
 	for i, v := range kinds {
 		if i > 0 && v == k {
 			return byte(i), true
@@ -100,7 +96,7 @@ type Claims struct {
 	KeyID   string // 8 hex characters
 	KioskID string
 	Voucher string // digits only, as voucher.New makes it
-	Kind    string
+	Kind    op.Kind
 	Created time.Time // whole seconds
 	// The masked subject exactly as printed on the receipt; empty when the
 	// receipt has no such line.

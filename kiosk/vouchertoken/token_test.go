@@ -9,12 +9,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kioskd/kioskd/kiosk/op"
 )
 
 // claims is a worst case for the size budget: the default kiosk id and
 // the longest masked values Build prints.
 var claims = Claims{
-	KioskID: "KIOSK-DEV-0001", Voucher: "012340000427", Kind: ReportLoss,
+	KioskID: "KIOSK-DEV-0001", Voucher: "012340000427", Kind: op.ReportLoss,
 	Created: time.Date(2026, 12, 2, 3, 4, 5, 0, time.UTC),
 	Name:    "N************", IDNumber: "110***********1234", CardNumber: "A12*****5678",
 }
