@@ -59,6 +59,18 @@ type Card interface {
 	Close() error
 }
 
+// Resetter is a Card whose connection can reset the card in the reader: a
+// warm reset (PC/SC's SCardReconnect with SCARD_RESET_CARD) that ends every
+// session the card holds — a secure-messaging session, a selected
+// application, a verified PIN — without the card leaving the reader, so no
+// removal or insertion is reported. The PC/SC and the simulated readers'
+// Cards implement it. A card driver that leaves a session behind ends with
+// a reset: a strict chip refuses the next reader's plain commands while a
+// session it holds is open.
+type Resetter interface {
+	Reset(ctx context.Context) error
+}
+
 // ReaderState is what a technician sees of one reader.
 type ReaderState struct {
 	Slot    Slot

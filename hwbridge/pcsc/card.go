@@ -103,6 +103,23 @@ func (c *card) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	return checkResponse(rsp)
 }
 
+// Reset warm-resets the card (SCardReconnect with SCARD_RESET_CARD) and
+// keeps the connection: the card forgets its sessions and selected
+// application. pcscd reports no removal or insertion for it.
+func (c *card) Reset(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	return c.do(ctx, func() error {
+		if err := c.h.Reconnect(scard.ShareShared, scard.ProtocolAny, scard.ResetCard); err != nil {
+			return fmt.Errorf("pcsc: reset card in %q: %w", c.reader, mapErr(err))
+		}
+		return nil
+	})
+}
+
 // do runs fn (a blocking PC/SC call) and returns its error, or ctx's error
 // as soon as ctx ends; then fn finishes in the background and the card is
 // marked broken.

@@ -227,6 +227,19 @@ func TestReadEMRTDFromKioskdVCard(t *testing.T) {
 	if !doc.PA.HashesOK || !doc.PA.SignatureChecked {
 		t.Errorf("passive authentication = %+v, want hashes and signature checked", doc.PA)
 	}
+
+	// The card left on the reader, a new connection, the next citizen's
+	// read: the strict chip was reset at the end of the last read, so it
+	// takes the plain SELECT and reads at once.
+	c.Close()
+	c = connect(t, st, hwbridge.SlotID)
+	rsp, err := c.Transmit(ctx, append([]byte{0x00, 0xA4, 0x04, 0x0C, byte(len(emrtd.AID))}, emrtd.AID...))
+	if err != nil || !bytes.Equal(rsp, []byte{0x90, 0x00}) {
+		t.Fatalf("plain SELECT on the chip left on the reader = % X, %v; want 90 00", rsp, err)
+	}
+	if _, err := emrtd.Read(ctx, c, emrtd.KeyFromMRZ(m), emrtd.Options{CSCA: []*x509.Certificate{cardsim.TestCSCA().Cert}}); err != nil {
+		t.Fatalf("second emrtd.Read of the chip left on the reader: %v", err)
+	}
 }
 
 // The card process killed while a read is under way, twenty times: each

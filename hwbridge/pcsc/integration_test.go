@@ -362,3 +362,56 @@ func TestRunReturnsWhilePCSCDIsDown(t *testing.T) {
 	}
 	st.stop()
 }
+
+// resetCard is an echoCard that counts its resets (vpcd's reset and power
+// on messages).
+type resetCard struct {
+	echoCard
+	resets atomic.Int32
+}
+
+func (c *resetCard) Reset() { c.resets.Add(1) }
+
+// Reset on a connection reaches the card through pcscd and the vpcd driver,
+// keeps the connection usable, and is no removal and insertion: the
+// supervisor reports no event for it.
+func TestResetReachesCardWithoutEvents(t *testing.T) {
+	st := newStack(t)
+	card := &resetCard{}
+	st.insert(1, card, vpcd.Options{})
+	st.want(hwbridge.CardInserted, hwbridge.SlotID)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	c, err := st.sup.Connect(ctx, hwbridge.SlotID)
+	if err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	defer c.Close()
+	before := card.resets.Load()
+	if err := c.(hwbridge.Resetter).Reset(ctx); err != nil {
+		t.Fatalf("Reset: %v", err)
+	}
+	if card.resets.Load() == before {
+		t.Error("Reset did not reach the card")
+	}
+	if rsp, err := c.Transmit(ctx, []byte{0x00, 0xB0, 0x00, 0x00, 0x10}); err != nil || !bytes.Equal(rsp, []byte{0xB0, 0x90, 0x00}) {
+		t.Fatalf("Transmit after Reset = % X, %v; want B0 90 00", rsp, err)
+	}
+	// A card put in the other reader marks the end: every event of the
+	// reset, if any, came before its insertion.
+	st.insert(0, &echoCard{}, vpcd.Options{})
+	deadline := time.After(waitTimeout)
+	for {
+		select {
+		case ev := <-st.sup.Events():
+			if ev.Slot == hwbridge.SlotID {
+				t.Errorf("event %s at the id slot after a reset, want none", ev.Kind)
+			}
+			if ev.Slot == hwbridge.SlotSS && ev.Kind == hwbridge.CardInserted {
+				return
+			}
+		case <-deadline:
+			t.Fatal("no CardInserted at the ss slot")
+		}
+	}
+}

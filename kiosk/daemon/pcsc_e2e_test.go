@@ -233,3 +233,77 @@ func deviceSlot(f map[string]any, slot string) (present, card bool) {
 	}
 	return false, false
 }
+
+// The ID card the virtual eMRTD is made from, and its BAC key.
+const pcscIDProfile = "../../hwbridge/sim/cardsim/testdata/emrtd_vn.json"
+
+// TestPCSCTwoReportsWithIDCardLeftOnReader: two citizens' reports in a row
+// (or one citizen twice) with the same ID card left on the contactless
+// pad between them, through `kioskd run` with readers.mode "pcsc", a
+// private pcscd and `kioskd vcard` as a strict eMRTD chip. A strict chip
+// keeps the first read's secure-messaging session while it stays powered
+// and answers the next plain SELECT with 6987; the second report must
+// still read the chip and reach its confirm screen, not id_read_failed.
+func TestPCSCTwoReportsWithIDCardLeftOnReader(t *testing.T) {
+	bin(t)
+	pd := rig.PCSCD(t)
+	profile, err := filepath.Abs(pcscIDProfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := start(t, simReady, "central-sim", "--listen", "127.0.0.1:0")
+	dir := t.TempDir()
+	ssReader, idReader := pd.ReaderName(0), pd.ReaderName(1)
+	cfg := writeConfig(t, dir, sim.URL, fmt.Sprintf("[readers]\nmode = \"pcsc\"\nss = [%q]\nid = [%q]\n", ssReader, idReader))
+	d := start(t, daemonReady, "run", "--config", cfg)
+	m := uiReady.FindStringSubmatch(d.Stderr())
+	if m == nil {
+		t.Fatalf("no UI address in kioskd's ready line:\n%s", d.Stderr())
+	}
+	page := uitest.Dial(t, m[1])
+	page.Expect("idle")
+
+	card, err := rig.Start(kioskdBin, vcardReady, "vcard", "--profile", profile, "--vpcd", pd.VPCDAddrSlot(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(card.Kill)
+	waitStatus(t, d, "the card in "+idReader+" (id slot)", func(st pcscStatus) bool {
+		r, ok := st.slot("id")
+		return ok && r.Reader == idReader && r.Card
+	})
+
+	var vouchers []string
+	for i := range 2 {
+		t.Logf("report %d of 2", i+1)
+		page.Confirm()
+		page.Expect("menu")
+		page.Start("report_loss")
+		page.Expect("menu", "field", "mode")
+		page.Input("mode", "self")
+		page.Expect("keypad", "field", "doc_number")
+		page.Input("doc_number", "090012345")
+		page.Expect("keypad", "field", "birth_date")
+		page.Input("birth_date", "900307")
+		page.Expect("keypad", "field", "expiry_date")
+		// The card is already on the pad: the last field starts the read.
+		page.Input("expiry_date", "300307")
+		c := page.Expect("confirm")
+		if rw := uitest.Rows(c); rw["row.name"] != "Nguyễn Văn An" {
+			t.Fatalf("report %d: confirm shows name %q, want the chip's", i+1, rw["row.name"])
+		}
+		page.Confirm()
+		done := page.Expect("done", "printing", "false")
+		v, _ := done["voucher"].(string)
+		vouchers = append(vouchers, v)
+		page.Confirm()
+		page.Expect("idle")
+	}
+	if vouchers[0] == "" || vouchers[0] == vouchers[1] {
+		t.Errorf("the two reports got vouchers %q, want two different ones", vouchers)
+	}
+	if err := d.Stop(); err != nil {
+		t.Errorf("kioskd did not stop cleanly on SIGTERM: %v\n%s", err, d.Stderr())
+	}
+	uitest.AssertNone(t, "kioskd's log", d.Stderr(), []string{"090012345", "Nguyễn Văn An", "001090012345"})
+}

@@ -46,6 +46,9 @@ const (
 	maxFileSize = 0x7FFF
 	// defaultTimeout bounds Read when the caller's context has no deadline.
 	defaultTimeout = 30 * time.Second
+	// resetTimeout bounds the reset that ends a read, which runs even when
+	// the read's own context has ended.
+	resetTimeout = 5 * time.Second
 )
 
 // Options configures Read.
@@ -86,6 +89,14 @@ type Document struct {
 // EF.SOD, or a signature that does not verify against opt.CSCA, is a
 // *PassiveAuthError (ErrPassiveAuth). When ctx has no deadline, Read uses
 // 30 seconds.
+//
+// A chip keeps its secure-messaging session as long as it stays powered,
+// and a strict chip answers the next plain command with 6987 (ending the
+// session then). So when card is a hwbridge.Resetter, Read ends however
+// it ends with a reset of the card, and the chip left on the reader reads
+// at once the next time; and a SELECT answered 6987 or 6988 (a session
+// left by a read that did not reset: another application, a crash) is
+// followed by a reset, when the card can, and one more SELECT.
 func Read(ctx context.Context, card hwbridge.Card, key BACKey, opt Options) (*Document, error) {
 	if err := key.Validate(); err != nil {
 		return nil, fmt.Errorf("emrtd: %w", err)
@@ -94,6 +105,15 @@ func Read(ctx context.Context, card hwbridge.Card, key BACKey, opt Options) (*Do
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, defaultTimeout)
 		defer cancel()
+	}
+	if rs, ok := card.(hwbridge.Resetter); ok {
+		defer func() {
+			// A reset that fails (the card was taken away) changes nothing
+			// of what was read: the next read retries on 6987 anyway.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), resetTimeout)
+			defer cancel()
+			_ = rs.Reset(rctx)
+		}()
 	}
 	r := &reader{card: card}
 	if err := r.selectApplication(ctx); err != nil {
@@ -185,9 +205,23 @@ type reader struct {
 }
 
 func (r *reader) selectApplication(ctx context.Context) error {
-	resp, err := apdu.Exchange(ctx, r.card, apdu.Command{INS: apdu.INSSelect, P1: 0x04, P2: 0x0C, Data: AID, Le: -1})
+	sel := apdu.Command{INS: apdu.INSSelect, P1: 0x04, P2: 0x0C, Data: AID, Le: -1}
+	resp, err := apdu.Exchange(ctx, r.card, sel)
 	if err != nil {
 		return fmt.Errorf("emrtd: select eMRTD application: %w", err)
+	}
+	if sw := resp.SW(); sw == apdu.SWSMObjectsMissing || sw == apdu.SWSMObjectsIncorrect {
+		// The chip still held a secure-messaging session and refused a
+		// plain command in it (ICAO 9303 part 11, 9.8.6); it has closed
+		// the session now. Reset it when the card can, and select again.
+		if rs, ok := r.card.(hwbridge.Resetter); ok {
+			if err := rs.Reset(ctx); err != nil {
+				return fmt.Errorf("emrtd: reset the chip after SELECT answered %04X: %w", sw, err)
+			}
+		}
+		if resp, err = apdu.Exchange(ctx, r.card, sel); err != nil {
+			return fmt.Errorf("emrtd: select eMRTD application: %w", err)
+		}
 	}
 	if !resp.OK() {
 		return fmt.Errorf("%w (SELECT answered %04X)", ErrNotEMRTD, resp.SW())

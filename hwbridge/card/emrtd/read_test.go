@@ -421,3 +421,58 @@ func TestParseSODUnreadableCertificate(t *testing.T) {
 		t.Errorf("VerifySignature = %v, want an error about the certificate", err)
 	}
 }
+
+// noReset hides the card connection's Reset: a reader that cannot reset.
+type noReset struct{ hwbridge.Card }
+
+// A chip left on the reader keeps Read's secure-messaging session while it
+// stays powered, and a strict chip answers the next plain SELECT 6987. Read
+// ends with a reset of a card that can: after it, the chip takes a plain
+// SELECT at once, and the next Read sends no more APDUs than the first.
+func TestReadEndsWithReset(t *testing.T) {
+	p := loadProfile(t, "emrtd_vn.json")
+	c, card := newCard(t, p, cardsim.Options{})
+	if _, err := emrtd.Read(ctx(t), card, keyOf(t, p), emrtd.Options{CSCA: testCSCA()}); err != nil {
+		t.Fatalf("first Read: %v", err)
+	}
+	first := c.Count()
+	rsp, err := card.Transmit(ctx(t), append([]byte{0x00, 0xA4, 0x04, 0x0C, byte(len(emrtd.AID))}, emrtd.AID...))
+	if err != nil || !bytes.Equal(rsp, []byte{0x90, 0x00}) {
+		t.Fatalf("plain SELECT after Read = % X, %v; want 90 00 (the session ended by a reset)", rsp, err)
+	}
+	before := c.Count()
+	if _, err := emrtd.Read(ctx(t), card, keyOf(t, p), emrtd.Options{CSCA: testCSCA()}); err != nil {
+		t.Fatalf("second Read: %v", err)
+	}
+	if n := c.Count() - before; n != first {
+		t.Errorf("second Read sent %d APDUs, the first %d", n, first)
+	}
+}
+
+// A chip still in a session another read left open (a reader that cannot
+// reset, another application, a crash): its 6987 to the plain SELECT closed
+// the session, and Read selects once more and reads, with or without a
+// reset.
+func TestReadAfterSessionLeftOpen(t *testing.T) {
+	p := loadProfile(t, "emrtd_vn.json")
+	for name, wrap := range map[string]func(hwbridge.Card) hwbridge.Card{
+		"card that resets":       func(c hwbridge.Card) hwbridge.Card { return c },
+		"card that cannot reset": func(c hwbridge.Card) hwbridge.Card { return noReset{c} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, card := newCard(t, p, cardsim.Options{})
+			// The first read through a connection without reset leaves the
+			// session open.
+			if _, err := emrtd.Read(ctx(t), noReset{card}, keyOf(t, p), emrtd.Options{}); err != nil {
+				t.Fatalf("first Read: %v", err)
+			}
+			doc, err := emrtd.Read(ctx(t), wrap(card), keyOf(t, p), emrtd.Options{CSCA: testCSCA()})
+			if err != nil {
+				t.Fatalf("Read of a chip left in a session: %v", err)
+			}
+			if doc.DG1.DocumentNumber != "090012345" || !doc.PA.SignatureChecked {
+				t.Errorf("Read of a chip left in a session: DG1 %+v, PA %+v", doc.DG1, doc.PA)
+			}
+		})
+	}
+}

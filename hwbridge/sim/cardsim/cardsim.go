@@ -292,7 +292,8 @@ var ErrClosed = errors.New("cardsim: card connection closed")
 // Direct connects to c in process, as a reader would: it implements
 // hwbridge.Card, waits the card's Delay (giving up when ctx ends) and turns
 // a response shorter than two bytes (Garbage) into an error, as the
-// hwbridge.Card contract asks.
+// hwbridge.Card contract asks. It is a hwbridge.Resetter too: Reset resets
+// c as a reader's warm reset does.
 func Direct(c *Card) hwbridge.Card { return &direct{card: c} }
 
 type direct struct {
@@ -328,6 +329,21 @@ func (d *direct) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 }
 
 func (d *direct) ATR() []byte { return d.card.ATR() }
+
+// Reset resets the card (Card.Reset) and keeps the connection.
+func (d *direct) Reset(ctx context.Context) error {
+	d.mu.Lock()
+	closed := d.closed
+	d.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d.card.Reset()
+	return nil
+}
 
 func (d *direct) Close() error {
 	d.mu.Lock()

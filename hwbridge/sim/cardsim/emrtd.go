@@ -22,7 +22,8 @@ import (
 // AUTHENTICATE (6300 for a wrong key), then only protected SELECT EF and
 // READ BINARY (by file or short file identifier); a protected command with
 // a wrong or missing MAC gets a bare 6988/6987 and ends the session; a plain
-// command after BAC ends it too.
+// command after BAC ends it too and, as on a strict chip, is answered a bare
+// 6987 instead of being carried out. A reset (power cycle) forgets it all.
 
 func init() {
 	Applets[TypeEMRTD] = newEMRTD
@@ -196,8 +197,16 @@ func (a *emrtdApplet) Process(cmd apdu.Command) []byte {
 	if cmd.CLA != 0x00 {
 		return apdu.StatusWord(apdu.SWCLANotSupported)
 	}
-	// A plain command ends secure messaging (part 11, 9.8.6).
-	a.sm, a.current = nil, nil
+	if a.sm != nil {
+		// A plain command inside a secure-messaging session ends it
+		// (part 11, 9.8.6) and, on a strict chip, is not carried out: it
+		// gets a bare 6987, as a protected command without its data
+		// objects does. A chip left on the reader after a read still
+		// holds that session, so the next reader's plain SELECT meets
+		// this answer unless the card was reset in between.
+		a.sm, a.current = nil, nil
+		return apdu.StatusWord(apdu.SWSMObjectsMissing)
+	}
 	switch cmd.INS {
 	case apdu.INSSelect:
 		if cmd.P1 == 0x04 {

@@ -177,10 +177,18 @@ func TestEMRTDMissingMACAnd6987(t *testing.T) {
 func TestEMRTDPlainCommandEndsSession(t *testing.T) {
 	c, p := emrtdCard(t, "emrtd_vn.json")
 	s := authenticate(t, c, p)
-	send(t, c, selectApp)
+	// A strict chip: the plain SELECT inside the session is not carried
+	// out, it is answered a bare 6987 and ends the session.
+	if r := send(t, c, selectApp); r.SW() != apdu.SWSMObjectsMissing || len(r.Data) != 0 {
+		t.Errorf("plain SELECT inside the session: %04X %X, want a bare 6987", r.SW(), r.Data)
+	}
 	w, _ := s.Wrap(apdu.Command{INS: 0xB0, P1: 0x81, Le: 4})
 	if r := send(t, c, w); r.SW() != apdu.SWSecurityNotSatisfied {
 		t.Errorf("protected command after a plain one: %04X, want 6982", r.SW())
+	}
+	// The session is over: the next plain SELECT is carried out.
+	if r := send(t, c, selectApp); r.SW() != apdu.SWOK {
+		t.Errorf("plain SELECT after the session ended: %04X, want 9000", r.SW())
 	}
 	// Reset (power cycle) also forgets the session; BAC works again.
 	c.Reset()

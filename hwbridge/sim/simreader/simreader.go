@@ -204,5 +204,13 @@ func (c *conn) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 	return rsp, err
 }
 
+// Reset resets the card while it is in the reader (hwbridge.Resetter).
+func (c *conn) Reset(ctx context.Context) error {
+	if !c.present() {
+		return fmt.Errorf("%w (slot %q)", pcsc.ErrCardRemoved, c.slot)
+	}
+	return c.card.(hwbridge.Resetter).Reset(ctx)
+}
+
 func (c *conn) ATR() []byte  { return c.card.ATR() }
 func (c *conn) Close() error { return c.card.Close() }
