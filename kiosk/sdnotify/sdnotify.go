@@ -23,9 +23,9 @@ type Notifier struct {
 	enabled  bool
 	watchdog time.Duration
 
-	mu       sync.Mutex
-	status   string
-	failing  bool // a send failed; logged once until one succeeds
+	mu        sync.Mutex
+	status    string
+	failing   bool // a send failed; logged once until one succeeds
 	unhealthy bool // the last Watch round skipped its ping; logged once
 }
 
