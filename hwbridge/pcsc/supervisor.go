@@ -42,7 +42,8 @@ type Supervisor struct {
 	log    *slog.Logger
 	events chan hwbridge.ReaderEvent
 
-	ran atomic.Bool // Run was called
+	ran   atomic.Bool  // Run was called
+	alive atomic.Int64 // Unix nanoseconds of the loop's last round, for Alive
 
 	tab *table
 }
@@ -72,6 +73,19 @@ func (s *Supervisor) Events() <-chan hwbridge.ReaderEvent { return s.events }
 // empty Slot.
 func (s *Supervisor) Readers() []hwbridge.ReaderState { return s.tab.states() }
 
+// Alive is when the supervisor's loop last went round: within waitSlice
+// while pcscd answers, within maxBackoff while it is away. A PC/SC call
+// that hangs leaves it behind, which is what a watchdog looks for. It is
+// the zero time before Run.
+func (s *Supervisor) Alive() time.Time {
+	if n := s.alive.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
+func (s *Supervisor) touch() { s.alive.Store(time.Now().UnixNano()) }
+
 // Run watches the readers until ctx is done, then returns nil, within
 // waitSlice while pcscd answers. pcscd being absent or restarting is not an
 // error: Run keeps trying to reach it with backoff and reports every reader
@@ -90,6 +104,7 @@ func (s *Supervisor) loop(ctx context.Context) {
 	backoff := minBackoff
 	reported := false
 	for ctx.Err() == nil {
+		s.touch()
 		sctx, err := scard.EstablishContext()
 		if err != nil {
 			if !reported {
@@ -127,6 +142,7 @@ func (s *Supervisor) watch(ctx context.Context, sctx *scard.Context) error {
 	states := []scard.ReaderState{{Reader: pnpReader, CurrentState: scard.StateUnaware}}
 	relist := true
 	for ctx.Err() == nil {
+		s.touch()
 		if relist {
 			names, err := sctx.ListReaders()
 			if errors.Is(err, scard.ErrNoReadersAvailable) {

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -145,6 +146,8 @@ type Printer struct {
 	conn    *conn
 	last    Event
 	emitted bool
+
+	alive atomic.Int64 // Unix nanoseconds of the driver's last progress, for Alive
 }
 
 // conn is one open port and the goroutine reading it.
@@ -194,6 +197,21 @@ func (p *Printer) Last() Event {
 	return p.last
 }
 
+// Alive is when the driver last made progress: a status poll answered or
+// timed out, a failed attempt to open the device, a chunk of a receipt written
+// or a look at the busy signal. While Run runs it is at most a
+// PollInterval (plus a status timeout) old, or 2 s while the device is
+// missing; an exchange with the port that hangs leaves it behind, which is
+// what a watchdog looks for. It is the zero time before Run.
+func (p *Printer) Alive() time.Time {
+	if n := p.alive.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
+func (p *Printer) touch() { p.alive.Store(time.Now().UnixNano()) }
+
 func sameEvent(a, b Event) bool {
 	if a.Connected != b.Connected || a.Status != b.Status || (a.Err == nil) != (b.Err == nil) {
 		return false
@@ -241,6 +259,7 @@ func (p *Printer) Run(ctx context.Context) error {
 				err = fmt.Errorf("%w: open %s: %v", ErrDisconnected, p.cfg.Device, err)
 			}
 			p.emit(Event{Err: err})
+			p.touch()
 			select {
 			case <-ctx.Done():
 			case <-time.After(backoff):
@@ -301,6 +320,7 @@ loop:
 
 func (p *Printer) poll(ctx context.Context) {
 	_, _ = p.Status(ctx) // Status emits the event
+	p.touch()
 }
 
 // read sorts what the printer sends: XON/XOFF drive the pause, every other
@@ -413,6 +433,7 @@ const writeChunk = 64
 func (p *Printer) write(ctx context.Context, c *conn, b []byte, flow bool) error {
 	start, sent := time.Now(), 0
 	for len(b) > 0 {
+		p.touch()
 		if flow {
 			due := start.Add(time.Duration(sent) * 10 * time.Second / time.Duration(p.cfg.Baud))
 			if d := time.Until(due); d > 0 {
@@ -489,6 +510,7 @@ func (p *Printer) waitReady(ctx context.Context, c *conn) (waited bool, err erro
 			return waited, err
 		}
 		waited = true
+		p.touch()
 		if time.Now().After(check) {
 			st, err := p.status(ctx, c, p.cfg.StatusTimeout)
 			if err == nil && !st.Ready() {

@@ -27,6 +27,7 @@ import (
 	"github.com/kioskd/kioskd/kiosk/mgmt"
 	"github.com/kioskd/kioskd/kiosk/netlimit"
 	"github.com/kioskd/kioskd/kiosk/receipt"
+	"github.com/kioskd/kioskd/kiosk/sdnotify"
 	"github.com/kioskd/kioskd/kiosk/session"
 	"github.com/kioskd/kioskd/kiosk/speech"
 	"github.com/kioskd/kioskd/kiosk/vouchertoken"
@@ -355,6 +356,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		RequireAuth: !mgmt.IsLoopback(d.cfg.Mgmt.Listen),
 	})
 	d.mountSimControl(mg)
+	d.mountTestHooks(ctx, mg) // only in a test build (testhooks_on.go)
 	g.serve(ctx, cancel, "management API", d.mgmt, mg, netlimit.Default)
 	g.serve(ctx, cancel, "page server", d.ui, d.metrics.countPages(d.page), netlimit.Default)
 	d.dev.run(ctx, &g, cancel)
@@ -369,8 +371,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.speech != nil && d.speech.Available() {
 		g.run(ctx, cancel, "speech cache", d.buildSpeechCache)
 	}
+	notify := sdnotify.New(d.log.With("part", "systemd"))
+	if notify.Enabled() && !d.cfg.SharedProcess {
+		g.run(ctx, cancel, "systemd readiness and watchdog", func(ctx context.Context) error { return d.alive(ctx, notify) })
+	}
 	d.log.Info("kioskd ready", "ui", d.Addrs().UI, "mgmt", d.Addrs().Mgmt, "central", d.Addrs().Central, "kiosk_id", d.cfg.KioskID, "version", kiosk.Version)
 	<-ctx.Done()
+	notify.Stopping()
 	d.page.Close()
 	return g.wait(d.log, stopGrace)
 }

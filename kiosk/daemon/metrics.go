@@ -31,6 +31,7 @@ type metrics struct {
 	prints     *prometheus.CounterVec
 	heartbeats *prometheus.CounterVec
 	pages      atomic.Int64 // touch pages connected over the WebSocket
+	page       pageState    // whether one is, and since when (page.go)
 }
 
 var printerStates = []string{"ok", "paper_near_end", "paper_out", "cover_open", "offline"}
@@ -97,7 +98,7 @@ func newMetrics(reg *prometheus.Registry, d *Daemon) *metrics {
 	}, func() float64 { return float64(d.store.CommitFailures()) })
 	reg.MustRegister(commitFailures)
 	reg.MustRegister(m.enqueued, m.results, m.foreign, m.latency, m.readerUp, m.cardReads, m.printer, m.prints, m.heartbeats,
-		pages, buildInfo, terminalInfo, clock, pageConnected, outboxCollector{d}, diskCollector{d.cfg.DataDir})
+		pages, buildInfo, terminalInfo, clock, pageConnected, outboxCollector{d}, diskCollector{d.cfg.DataDir}, pageCollector{&m.page})
 	for _, s := range []hwbridge.Slot{hwbridge.SlotID, hwbridge.SlotSS} {
 		m.readerUp.WithLabelValues(string(s))
 	}

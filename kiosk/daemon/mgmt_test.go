@@ -116,6 +116,10 @@ type statusBody struct {
 		CentralLastError  string `json:"central_last_error"`
 	}
 	SLABreached int `json:"sla_breached"`
+	Page        struct {
+		Connected bool
+		Since     time.Time
+	}
 }
 
 func (e *e2e) status() statusBody {
@@ -397,10 +401,25 @@ func TestBuildInfoAndPageConnected(t *testing.T) {
 	if v := value(m, "kioskd_page_connected"); v != 0 || m["kioskd_page_connected"] == nil {
 		t.Errorf("kioskd_page_connected before any page = %v, want a 0 sample", v)
 	}
+	if m["kioskd_page_connected_since_timestamp_seconds"] != nil {
+		t.Error("kioskd_page_connected_since_timestamp_seconds present while no page is connected")
+	}
+	if st := e.status(); st.Page.Connected || st.Page.Since.IsZero() {
+		t.Errorf("/v1/status page before any page = %+v, want not connected since the start", st.Page)
+	}
+	before := time.Now()
 	e.connect()
 	eventually(t, 5*time.Second, "kioskd_page_connected 1", func() bool { return value(e.scrape(), "kioskd_page_connected") == 1 })
+	since := value(e.scrape(), "kioskd_page_connected_since_timestamp_seconds")
+	if since < float64(before.Unix()) || since > float64(time.Now().Unix()+1) {
+		t.Errorf("kioskd_page_connected_since_timestamp_seconds = %v, want the connection's time, after %v", since, before.Unix())
+	}
+	if st := e.status(); !st.Page.Connected || st.Page.Since.Before(before.Add(-time.Second)) {
+		t.Errorf("/v1/status page with a page connected = %+v, want connected since after %v", st.Page, before)
+	}
 	e.Page.Conn.Close()
 	eventually(t, 5*time.Second, "kioskd_page_connected back to 0", func() bool { return value(e.scrape(), "kioskd_page_connected") == 0 })
+	eventually(t, 5*time.Second, "/v1/status page missing", func() bool { return !e.status().Page.Connected })
 }
 
 // A store that fails leaves its series out of the scrape, and

@@ -35,7 +35,16 @@ func (d *Daemon) Status(ctx context.Context) (mgmt.Status, error) {
 		Queue:         q,
 		SLABreached:   v.SLABreached,
 		DiskFreeBytes: diskFree(d.cfg.DataDir),
+		Page:          d.pageStatus(),
 	}, nil
+}
+
+func (d *Daemon) pageStatus() mgmt.Page {
+	connected, since := d.metrics.page.state()
+	if since.IsZero() {
+		since = d.started
+	}
+	return mgmt.Page{Connected: connected, Since: since}
 }
 
 // readyMinFree is the free space on the data directory's file system under
@@ -166,7 +175,11 @@ func (m *metrics) countPages(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/ws" {
 			m.pages.Add(1)
-			defer m.pages.Add(-1)
+			m.page.add(1)
+			defer func() {
+				m.page.add(-1)
+				m.pages.Add(-1)
+			}()
 		}
 		h.ServeHTTP(w, r)
 	})

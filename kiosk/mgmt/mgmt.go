@@ -29,6 +29,15 @@ type Status struct {
 	Queue         Queue          `json:"queue"`
 	SLABreached   int            `json:"sla_breached"` // pending operations past their SLA
 	DiskFreeBytes uint64         `json:"disk_free_bytes"`
+	Page          Page           `json:"page"`
+}
+
+// Page is the touch page: connected over its WebSocket or not, and since
+// when it has been so (the daemon's start while no page ever connected).
+// `kioskd screen` keeps the screen's watchdog going on it.
+type Page struct {
+	Connected bool      `json:"connected"`
+	Since     time.Time `json:"since"`
 }
 
 // Queue is the outbox as ops see it.

@@ -56,6 +56,42 @@ func Kioskd(t testing.TB) string {
 	return binPath
 }
 
+var (
+	hooksOnce sync.Once
+	hooksPath string
+	hooksErr  error
+)
+
+// KioskdTestHooks is a kioskd built once per test binary with the
+// kioskd_testhooks tag (and `pcsc` when the test binary has it): the
+// shipped kioskd plus POST /v1/test/freeze/{part} on its management API,
+// which wedges the session loop, the store or the printer driver for the
+// systemd watchdog test. Never $KIOSKD_BIN: that is the shipped binary.
+func KioskdTestHooks(t testing.TB) string {
+	t.Helper()
+	hooksOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "kioskd-hooks-")
+		if err != nil {
+			hooksErr = err
+			return
+		}
+		hooksPath = filepath.Join(dir, "kioskd")
+		tags := "kioskd_testhooks"
+		if pcsc.Built {
+			tags += ",pcsc"
+		}
+		cmd := exec.Command("go", "build", "-tags", tags, "-o", hooksPath, "github.com/kioskd/kioskd/kiosk/cmd/kioskd")
+		cmd.Dir = moduleRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			hooksErr = &buildError{out: string(out), err: err}
+		}
+	})
+	if hooksErr != nil {
+		t.Fatalf("build kioskd with test hooks: %v", hooksErr)
+	}
+	return hooksPath
+}
+
 type buildError struct {
 	out string
 	err error
