@@ -152,6 +152,19 @@ func Open(cfg config.Config, log *slog.Logger) (*Daemon, error) {
 	return d, nil
 }
 
+// ReceiptConfig is the receipt's part of the configuration.
+func ReceiptConfig(cfg config.Config) receipt.Config {
+	texts := map[string]receipt.Texts{}
+	for _, l := range config.ReceiptLanguages {
+		t := cfg.Receipt.Text(l)
+		texts[l] = receipt.Texts{Agency: t.Agency, Location: t.Location, Fee: t.Fee}
+	}
+	return receipt.Config{
+		Texts: texts, LookupURL: cfg.Receipt.LookupURL, ReplacementDays: cfg.Receipt.ReplacementDays,
+		Hotline: cfg.Receipt.Hotline, Paper: escpos.Paper(cfg.Printer.Paper),
+	}
+}
+
 // openSession builds the citizen session and the touch page over the
 // devices, the store and the central link.
 func (d *Daemon) openSession() error {
@@ -167,11 +180,7 @@ func (d *Daemon) openSession() error {
 		// Simulated ID cards are signed by the test CSCA.
 		cscas = []*x509.Certificate{cardsim.TestCSCA().Cert}
 	}
-	d.receipts = sessionPrinter{d: d, lang: cfg.UI.DefaultLanguage, cfg: receipt.Config{
-		Agency: cfg.Receipt.Agency, Location: cfg.Receipt.Location, LookupURL: cfg.Receipt.LookupURL,
-		ReplacementFee: cfg.Receipt.ReplacementFee, ReplacementDays: cfg.Receipt.ReplacementDays,
-		Paper: escpos.Paper(cfg.Printer.Paper),
-	}, opt: escpos.Options{
+	d.receipts = sessionPrinter{d: d, lang: cfg.UI.DefaultLanguage, cfg: ReceiptConfig(cfg), opt: escpos.Options{
 		Paper:    escpos.Paper(cfg.Printer.Paper),
 		QR:       map[string]escpos.QRMode{"native": escpos.QRNative, "raster": escpos.QRRaster}[cfg.Printer.QR],
 		Viet:     map[string]escpos.VietMode{"cp1258": escpos.VietCP1258, "raster": escpos.VietRaster}[cfg.Printer.Vietnamese],
