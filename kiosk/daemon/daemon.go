@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -165,6 +166,20 @@ func ReceiptConfig(cfg config.Config) receipt.Config {
 	}
 }
 
+// PageFacts are the configured facts the page's texts name ({fee},
+// {days}, {hotline}, {agency}, {location}), in each language.
+func PageFacts(cfg config.Config) ui.Facts {
+	f := ui.Facts{}
+	for _, l := range config.ReceiptLanguages {
+		t := cfg.Receipt.Text(l)
+		f[l] = map[string]string{
+			"fee": t.Fee, "agency": t.Agency, "location": t.Location,
+			"days": strconv.Itoa(cfg.Receipt.ReplacementDays), "hotline": cfg.Receipt.Hotline,
+		}
+	}
+	return f
+}
+
 // openSession builds the citizen session and the touch page over the
 // devices, the store and the central link.
 func (d *Daemon) openSession() error {
@@ -192,6 +207,7 @@ func (d *Daemon) openSession() error {
 		Languages:      cfg.UI.Languages,
 		AllowedOrigins: cfg.UI.AllowedOrigins,
 		Logger:         d.log.With("part", "ui"),
+		Facts:          PageFacts(cfg),
 	}
 	if cfg.Speech.Enabled {
 		var err error
@@ -203,7 +219,7 @@ func (d *Daemon) openSession() error {
 			Languages:  cfg.UI.Languages,
 			SpeakNames: cfg.Speech.SpeakNames,
 			Logger:     d.log.With("part", "speech"),
-		}, ui.StaticFS())
+		}, ui.PageFS(uiCfg.Facts))
 		if err != nil {
 			return err
 		}
