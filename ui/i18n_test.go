@@ -3,6 +3,7 @@ package ui
 import (
 	"encoding/json"
 	"io/fs"
+	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strings"
@@ -95,5 +96,34 @@ func TestPageIsSelfContained(t *testing.T) {
 	}
 	if !slices.Equal(DefaultLanguages, []string{"zh-CN", "vi", "en"}) {
 		t.Errorf("languages %v", DefaultLanguages)
+	}
+}
+
+// TestFactsFilled: the page and its speech get the catalogues with the
+// configured facts in place of {fee}, {days} and {hotline}.
+func TestFactsFilled(t *testing.T) {
+	facts := Facts{"en": {"fee": "10 yuan", "days": "5", "hotline": "96102"}, "zh-CN": {"fee": "10 元", "days": "5", "hotline": "96102"}}
+	srv := NewServer(Config{Facts: facts})
+	for lang, fee := range map[string]string{"en": "10 yuan", "zh-CN": "10 元"} {
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, httptest.NewRequest("GET", "/i18n/"+lang+".json", nil))
+		var c map[string]string
+		if err := json.Unmarshal(rec.Body.Bytes(), &c); err != nil {
+			t.Fatalf("%s: %v (%d)", lang, err, rec.Code)
+		}
+		if !strings.Contains(c["note.then"], fee) || !strings.Contains(c["step.collect"], "5") || !strings.Contains(c["step.hotline"], "96102") {
+			t.Errorf("%s: facts not filled: %q / %q", lang, c["note.then"], c["step.hotline"])
+		}
+		for k, v := range c {
+			for _, ph := range []string{"{fee}", "{days}", "{hotline}"} {
+				if strings.Contains(v, ph) {
+					t.Errorf("%s %s still has %s", lang, k, ph)
+				}
+			}
+		}
+	}
+	b, err := fs.ReadFile(PageFS(facts), "i18n/en.json")
+	if err != nil || !strings.Contains(string(b), "10 yuan") {
+		t.Errorf("PageFS: %v", err)
 	}
 }

@@ -51,6 +51,9 @@ type Config struct {
 	// mode can be heard (espeak-ng is installed).
 	Speech http.Handler
 	Speak  bool
+	// Facts fill the catalogues' {fee}, {days}, {hotline}, {agency} and
+	// {location} (PageFS); nil leaves them as written.
+	Facts Facts
 }
 
 // DefaultLanguages are the catalogues under static/i18n.
@@ -91,11 +94,10 @@ func NewServer(cfg Config) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	sub, _ := fs.Sub(static, "static") // cannot fail: static is embedded
 	s := &Server{
 		cfg:    cfg,
 		log:    log,
-		files:  http.FileServerFS(sub),
+		files:  http.FileServerFS(PageFS(cfg.Facts)),
 		screen: Screen{Name: "idle", Data: map[string]any{}},
 		conns:  map[*conn]struct{}{},
 	}

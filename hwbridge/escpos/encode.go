@@ -73,26 +73,41 @@ func Encode(doc Doc, opt Options) ([]byte, error) {
 		}
 		e.paper = Paper80
 	}
+	// ESC @ leaves the printer left-aligned, not bold, at size 1, out of
+	// double-byte mode: nothing of that is sent again until it changes.
 	e.b.Write([]byte{ESC, '@'}) // ESC @: initialise
+	e.align, e.bold, e.size = Left, false, 1
 	for i, bl := range doc.Blocks {
 		var err error
 		switch v := bl.(type) {
 		case Text:
 			err = e.text(v)
 		case Rule:
-			e.style(Left, false, 1)
-			e.b.WriteString(strings.Repeat("-", e.paper.Columns()))
+			// Half the paper's width, centred: it separates as well as a
+			// full line of dashes, in half the bytes.
+			e.style(Center, false, 1)
+			e.kanjiFor(scriptASCII)
+			e.b.WriteString(strings.Repeat("-", e.paper.Columns()/2))
 			e.b.WriteByte(LF)
 		case QR:
 			err = e.qr(v)
 		case Feed:
 			if v < 0 || v > 255 {
 				err = fmt.Errorf("feed of %d lines: want 0..255", int(v))
-			} else {
-				e.b.Write([]byte{ESC, 'd', byte(v)}) // ESC d n: feed n lines
+				break
 			}
+			if i+1 < len(doc.Blocks) {
+				if _, cut := doc.Blocks[i+1].(Cut); cut && int(v)*lineDots <= 255 {
+					// GS V 66 n feeds n motion units (1/203 in) then cuts:
+					// the feed rides on the cut command.
+					e.cutFeed = int(v) * lineDots
+					continue
+				}
+			}
+			e.b.Write([]byte{ESC, 'd', byte(v)}) // ESC d n: feed n lines
 		case Cut:
-			e.b.Write([]byte{GS, 'V', 'B', 0}) // GS V 66 0: feed to the cutter and cut
+			e.b.Write([]byte{GS, 'V', 'B', byte(e.cutFeed)}) // GS V 66 n: feed n dots to the cutter and cut
+			e.cutFeed = 0
 		case nil:
 			err = errors.New("nil block")
 		default:
@@ -105,35 +120,55 @@ func Encode(doc Doc, opt Options) ([]byte, error) {
 	return e.b.Bytes(), nil
 }
 
+// lineDots is one text line's feed at the default line spacing (ESC 2:
+// 1/6 inch at 203 dpi), for a Feed merged into the cut.
+const lineDots = 34
+
 type encoder struct {
 	b     bytes.Buffer
 	opt   Options
 	paper Paper
 	lang  string
 	// current printer state, so that a command is only sent on change
-	align Align
-	bold  bool
-	size  int
-	table int // ESC t table in force, -1 = not sent yet
-	set   bool
+	align   Align
+	bold    bool
+	size    int
+	table   int  // ESC t table in force, -1 = not sent yet
+	kanji   bool // FS & in force
+	cutFeed int  // dots the next cut feeds first
 }
 
 func (e *encoder) style(a Align, bold bool, size int) {
-	if !e.set || a != e.align {
+	if a != e.align {
 		e.b.Write([]byte{ESC, 'a', byte(a)}) // ESC a n: justification
 	}
-	if !e.set || bold != e.bold {
+	if bold != e.bold {
 		n := byte(0)
 		if bold {
 			n = 1
 		}
 		e.b.Write([]byte{ESC, 'E', n}) // ESC E n: emphasis
 	}
-	if !e.set || size != e.size {
+	if size != e.size {
 		m := byte(size - 1)
 		e.b.Write([]byte{GS, '!', m<<4 | m}) // GS ! n: width and height magnification
 	}
-	e.align, e.bold, e.size, e.set = a, bold, size, true
+	e.align, e.bold, e.size = a, bold, size
+}
+
+// kanjiFor enters or leaves double-byte mode for a line of script sc. In
+// double-byte (GB18030) mode ASCII bytes still print as themselves, so the
+// mode stays on across ASCII lines; only a single-byte code table line
+// (CP1258) needs it off.
+func (e *encoder) kanjiFor(sc script) {
+	switch {
+	case sc == scriptCJK && !e.kanji:
+		e.b.Write([]byte{FS, '&'}) // FS &: double-byte (GB18030) mode on
+		e.kanji = true
+	case sc == scriptViet && e.kanji:
+		e.b.Write([]byte{FS, '.'}) // FS .: double-byte mode off
+		e.kanji = false
+	}
 }
 
 func (e *encoder) selectTable(t byte) {
@@ -187,11 +222,22 @@ func (e *encoder) text(t Text) error {
 	}
 	s := Clean(t.S)
 	sc := classify(s, e.lang)
+	for _, line := range Wrap(s, e.paper.Columns()/size) {
+		if err := e.line(line, sc, t, size); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// line sends one wrapped line of a Text block.
+func (e *encoder) line(s string, sc script, t Text, size int) error {
 	if sc == scriptViet && e.opt.Viet == VietRaster {
 		e.style(t.Align, t.Bold, 1)
 		return e.rasterText(s, size, t.Bold)
 	}
 	e.style(t.Align, t.Bold, size)
+	e.kanjiFor(sc)
 	switch sc {
 	case scriptASCII:
 		e.b.WriteString(s)
@@ -204,9 +250,7 @@ func (e *encoder) text(t Text) error {
 		if err != nil {
 			return fmt.Errorf("encode text as GB18030: %w", err)
 		}
-		e.b.Write([]byte{FS, '&'}) // FS &: double-byte (GB18030) mode on
 		e.b.WriteString(enc)
-		e.b.Write([]byte{FS, '.'}) // FS .: double-byte mode off
 	}
 	e.b.WriteByte(LF)
 	return nil
@@ -272,8 +316,9 @@ func (e *encoder) qr(q QR) error {
 	}
 	e.style(Center, false, 1)
 	// one blank line above: the quiet zone a scanner needs (the LF after
-	// the code gives the one below)
-	e.b.Write([]byte{ESC, 'd', 1})
+	// the code gives the one below); every block ends its line, so a bare
+	// LF is that blank line
+	e.b.WriteByte(LF)
 	module := byte(6)
 	if e.paper == Paper58 {
 		module = 4

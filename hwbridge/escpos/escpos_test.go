@@ -88,11 +88,13 @@ func TestEncodeLanguages(t *testing.T) {
 	if !bytes.HasPrefix(out, []byte{0x1B, 0x40}) {
 		t.Errorf("output does not start with ESC @")
 	}
-	if !bytes.HasSuffix(out, []byte{0x1B, 'd', 3, 0x1D, 'V', 'B', 0}) {
+	// The feed before the cut rides on it: GS V 66 n feeds n dots first.
+	if !bytes.HasSuffix(out, []byte{'\n', 0x1D, 'V', 'B', 3 * 34}) {
 		t.Errorf("output does not end with feed and cut: % X", out[len(out)-8:])
 	}
 	got := texts(t, out)
-	want := []string{"临时挂失 凭证", "Báo mất thẻ tạm thời: Nguyễn Thị Ánh, Đặng Hồng Ngọc, ưởng", "Voucher 01234-000042-7", strings.Repeat("-", 48), ""}
+	// The Vietnamese line is longer than 48 columns: wrapped between words.
+	want := []string{"临时挂失 凭证", "Báo mất thẻ tạm thời: Nguyễn Thị Ánh, Đặng Hồng", "Ngọc, ưởng", "Voucher 01234-000042-7", strings.Repeat("-", 24), "", ""}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("lines:\n got %q\nwant %q", got, want)
 	}
@@ -117,8 +119,8 @@ func TestEncodeCodepageAndPaper(t *testing.T) {
 	if !bytes.Contains(out, []byte{0x1B, 't', 30}) {
 		t.Errorf("configured code table 30 not selected")
 	}
-	if !bytes.Contains(out, []byte(strings.Repeat("-", 32)+"\n")) || bytes.Contains(out, []byte(strings.Repeat("-", 33))) {
-		t.Errorf("rule is not 32 columns on 58 mm paper")
+	if !bytes.Contains(out, []byte(strings.Repeat("-", 16)+"\n")) || bytes.Contains(out, []byte(strings.Repeat("-", 17))) {
+		t.Errorf("rule is not 16 columns (half the paper) on 58 mm paper")
 	}
 }
 
@@ -230,8 +232,11 @@ func TestStatusString(t *testing.T) {
 	}{
 		{decodeAll(0x12, 0x12, 0x12, 0x12), "ready", true},
 		{decodeAll(0x12, 0x12, 0x12, 0x1E), "ready, paper near end", true},
-		{decodeAll(0x1A, 0x32, 0x12, 0x7E), "not ready: offline, paper out, paper near end", false},
-		{decodeAll(0x1A, 0x16, 0x12, 0x12), "not ready: offline, cover open", false},
+		// Out of paper, a printer answers offline, paper end and near end:
+		// only the paper being out is the case.
+		{decodeAll(0x1A, 0x32, 0x12, 0x7E), "not ready: paper out", false},
+		{decodeAll(0x1A, 0x16, 0x12, 0x12), "not ready: cover open", false},
+		{decodeAll(0x1A, 0x12, 0x12, 0x12), "not ready: offline", false},
 		{decodeAll(0x12, 0x52, 0x1A, 0x12), "not ready: cutter error", false},
 		{Status{Online: true, Known: 1}, "not ready: status incomplete", false},
 	}
@@ -242,5 +247,134 @@ func TestStatusString(t *testing.T) {
 		if tt.s.Ready() != tt.ready {
 			t.Errorf("%q: Ready() = %v", tt.want, !tt.ready)
 		}
+	}
+}
+
+// TestEncodeWrapsAtWords: a text longer than the paper is broken into
+// lines of at most its columns (48 at 80 mm, 32 at 58 mm; a CJK character
+// is two) between words, never inside one: a printer left to wrap it cuts
+// wherever the last column falls ("A S/ERVICE OUTLET", "P/HÍ").
+func TestEncodeWrapsAtWords(t *testing.T) {
+	texts80 := []string{
+		"Next: at a social security card service outlet, with your ID card, report the loss formally and apply for a replacement card.",
+		"Tiếp theo: mang CCCD đến điểm giao dịch thẻ bảo hiểm xã hội để báo mất chính thức và làm lại thẻ. PHÍ: 10 nhân dân tệ.",
+		"请持本人身份证到社会保障卡服务网点办理正式挂失和补卡，补卡费10元；申请5个工作日后凭身份证和领卡证明领取新卡。",
+	}
+	for _, paper := range []Paper{Paper80, Paper58} {
+		for _, s := range texts80 {
+			for _, size := range []int{1, 2} {
+				out, err := Encode(Doc{Width: paper, Blocks: []Block{Text{S: s, Size: size}}}, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				lines := texts(t, out)
+				cols := paper.Columns() / size
+				for _, l := range lines {
+					if w := Width(l); w > cols {
+						t.Errorf("%d mm size %d: line %q is %d columns, over %d", paper, size, l, w, cols)
+					}
+				}
+				joined := strings.Join(lines, " ")
+				if cjk := strings.ContainsRune(s, '请'); cjk {
+					joined = strings.Join(lines, "")
+				}
+				if joined != s {
+					t.Errorf("%d mm size %d: lines %q do not join back to the text (a word was split)", paper, size, lines)
+				}
+				if len(lines) < 2 {
+					t.Errorf("%d mm size %d: %q not wrapped", paper, size, s)
+				}
+			}
+		}
+	}
+}
+
+func TestWrap(t *testing.T) {
+	tests := []struct {
+		s    string
+		cols int
+		want []string
+	}{
+		{"short", 10, []string{"short"}},
+		{"", 10, []string{""}},
+		{"one two three four", 9, []string{"one two", "three", "four"}},
+		{"Phí cấp lại: 10 nhân dân tệ", 12, []string{"Phí cấp lại:", "10 nhân dân", "tệ"}},
+		// Combining marks take no column.
+		{"Nguye\u0302\u0303n Va\u0306n", 8, []string{"Nguye\u0302\u0303n", "Va\u0306n"}},
+		// CJK breaks between characters, two columns each; no line starts
+		// with a closing mark: the character before it comes along.
+		{"补卡费十元，五个工作日", 10, []string{"补卡费十", "元，五个工", "作日"}},
+		{"凭证号：01234", 8, []string{"凭证号：", "01234"}},
+		// A word longer than a line is cut (nothing else fits).
+		{"https://example.invalid/v/01234", 12, []string{"https://exam", "ple.invalid/", "v/01234"}},
+		// Spaces at a break are dropped.
+		{"aaa   bbb", 4, []string{"aaa", "bbb"}},
+	}
+	for _, tt := range tests {
+		got := Wrap(tt.s, tt.cols)
+		if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("Wrap(%q, %d) = %q, want %q", tt.s, tt.cols, got, tt.want)
+		}
+		for _, l := range got {
+			if Width(l) > tt.cols {
+				t.Errorf("Wrap(%q, %d): %q is %d columns", tt.s, tt.cols, l, Width(l))
+			}
+		}
+	}
+}
+
+// TestEncodeSendsNoRedundantCommands: a mode is switched only when it
+// changes: not to the state ESC @ leaves, double-byte mode once for a
+// whole Chinese receipt (ASCII prints as itself in it) and left only for a
+// CP1258 line; the feed before the cut rides on the cut.
+func TestEncodeSendsNoRedundantCommands(t *testing.T) {
+	doc := Doc{Width: Paper80, Lang: "zh-CN", Blocks: []Block{
+		Text{S: "凭证号"}, Text{S: "01234-000042-7"}, Text{S: "姓名: 张**"}, Text{S: "办理时间: 2026-11-23 09:30"},
+		Text{S: "Nguyễn"}, Text{S: "张"}, Rule{}, Feed(2), Cut{},
+	}}
+	out, err := Encode(doc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds, err := Scan(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := map[Op]int{}
+	for i, c := range cmds {
+		n[c.Op]++
+		if i == 1 && c.Op != OpKanjiOn {
+			t.Errorf("after ESC @ comes %v: the state it leaves is sent again", c.Op)
+		}
+	}
+	if n[OpKanjiOn] != 2 || n[OpKanjiOff] != 1 {
+		t.Errorf("FS & %d times, FS . %d times: want on once, off for the Vietnamese line, on again", n[OpKanjiOn], n[OpKanjiOff])
+	}
+	if n[OpFeed] != 0 || n[OpCut] != 1 {
+		t.Errorf("%d feeds, %d cuts: want the feed inside the cut", n[OpFeed], n[OpCut])
+	}
+	if got := strings.Join(texts(t, out), "|"); got != "凭证号|01234-000042-7|姓名: 张**|办理时间: 2026-11-23 09:30|Nguyễn|张|------------------------" {
+		t.Errorf("lines %q", got)
+	}
+}
+
+func TestPlainText(t *testing.T) {
+	doc := Doc{Width: Paper58, Blocks: []Block{
+		Text{S: "Số phiếu", Align: Center},
+		Text{S: "01234-000042-7", Size: 2, Bold: true, Align: Center},
+		Rule{},
+		Text{S: "Mang CCCD đến điểm giao dịch để báo mất chính thức và làm lại thẻ."},
+		QR{Data: "https://x.example/v/1"},
+		Feed(2), Cut{},
+	}}
+	want := "            Số phiếu\n" +
+		"         01234-000042-7\n" +
+		"        ----------------\n" +
+		"Mang CCCD đến điểm giao dịch để\n" +
+		"báo mất chính thức và làm lại\n" +
+		"thẻ.\n" +
+		"              [QR]\n"
+	if got := PlainText(doc, 0); got != want {
+		t.Errorf("PlainText:\n%s\nwant:\n%s", got, want)
 	}
 }

@@ -30,8 +30,6 @@ func ExampleEncode() {
 	// Output:
 	// ESC @
 	// ESC a
-	// ESC E
-	// GS !
 	// text "Voucher"
 	// LF
 	// ESC E
@@ -40,7 +38,7 @@ func ExampleEncode() {
 	// LF
 	// ESC E
 	// GS !
-	// ESC d
+	// LF
 	// QR model
 	// QR size
 	// QR level
@@ -65,5 +63,5 @@ func ExampleDecodeStatus() {
 		st = st.Merge(s)
 	}
 	fmt.Println(st)
-	// Output: not ready: offline, paper out, paper near end
+	// Output: not ready: paper out
 }

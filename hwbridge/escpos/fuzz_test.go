@@ -48,6 +48,17 @@ func FuzzEncodeNoCommandFromText(f *testing.F) {
 			t.Fatal(err)
 		}
 		got, want := dangerous(t, out), dangerous(t, ref)
+		// A long text is wrapped: one LF more per extra line, each line
+		// within the paper.
+		for _, cols := range []int{Paper80.Columns(), Paper80.Columns() / 3} {
+			lines := Wrap(Clean(s), cols)
+			want[OpLF] += len(lines) - 1
+			for _, l := range lines {
+				if Width(l) > cols {
+					t.Fatalf("Wrap(%q, %d): line %q is %d columns", Clean(s), cols, l, Width(l))
+				}
+			}
+		}
 		for _, op := range []Op{OpInit, OpCut, OpStatus, OpAutoStatus, OpFeed, OpQRStore, OpQRPrint, OpQRModel, OpCR, OpLF} {
 			if got[op] != want[op] {
 				t.Fatalf("user text changed the number of %v commands: %d, want %d", op, got[op], want[op])

@@ -88,7 +88,10 @@ func (s Status) Ready() bool {
 }
 
 // String says in plain words what the technician should know:
-// "ready", "ready, paper near end", "not ready: offline, cover open".
+// "ready", "ready, paper near end", "not ready: cover open". Only what is
+// the case is named: a printer out of paper also reports itself offline
+// and its near-end sensor dry, and one with its cover open offline; those
+// follow from the cause and are left out.
 func (s Status) String() string {
 	var why []string
 	add := func(c bool, w string) {
@@ -97,7 +100,7 @@ func (s Status) String() string {
 		}
 	}
 	if s.Known&1 != 0 {
-		add(!s.Online, "offline")
+		add(!s.Online && !s.CoverOpen && !s.PaperOut && !s.PaperEndStop, "offline")
 	}
 	add(s.CoverOpen, "cover open")
 	add(s.PaperOut, "paper out")
@@ -110,7 +113,7 @@ func (s Status) String() string {
 		add(true, "status incomplete")
 	}
 	near := ""
-	if s.PaperNearEnd {
+	if s.PaperNearEnd && !s.PaperOut {
 		near = "paper near end"
 	}
 	switch {

@@ -139,15 +139,47 @@ type Printer struct {
 	PollerPort bool `toml:"-"`
 }
 
-// Receipt is what the receipt says besides the operation.
+// Receipt is what the receipt and the citizen's screens say besides the
+// operation: the next steps' facts, and the terminal's words in each
+// language.
 type Receipt struct {
-	Agency   string `toml:"agency"`
-	Location string `toml:"location"`
 	// LookupURL is printed as a QR code; {voucher} is replaced.
 	LookupURL string `toml:"lookup_url"`
-	// ReplacementFee and ReplacementDays are the next steps' facts.
-	ReplacementFee  string `toml:"replacement_fee"`
-	ReplacementDays int    `toml:"replacement_days"`
+	// ReplacementDays is how many working days after applying the new card
+	// can be collected.
+	ReplacementDays int `toml:"replacement_days"`
+	// Hotline takes pre-loss reports by phone, 24 hours a day.
+	Hotline string `toml:"hotline"`
+	// ZH, VI and EN are the texts in each language: the receipt prints
+	// the citizen's language, the screens show it.
+	ZH ReceiptText `toml:"zh-CN"`
+	VI ReceiptText `toml:"vi"`
+	EN ReceiptText `toml:"en"`
+}
+
+// ReceiptText is one language's words on the receipt and the screens.
+type ReceiptText struct {
+	// Agency issues the receipt (printed at its top).
+	Agency string `toml:"agency"`
+	// Location is where the terminal stands.
+	Location string `toml:"location"`
+	// Fee is the replacement card's fee as the language writes it.
+	Fee string `toml:"fee"`
+}
+
+// ReceiptLanguages are the languages with receipt texts, as the keys of
+// [receipt.<language>] name them.
+var ReceiptLanguages = []string{"zh-CN", "vi", "en"}
+
+// Text is the receipt text of lang (one of ReceiptLanguages).
+func (r Receipt) Text(lang string) ReceiptText {
+	switch lang {
+	case "zh-CN":
+		return r.ZH
+	case "vi":
+		return r.VI
+	}
+	return r.EN
 }
 
 // Maintenance is the technicians' menu.
@@ -251,12 +283,16 @@ func Default() Config {
 			Vietnamese: "cp1258",
 			CodeTable:  52,
 		},
+		// The facts of the source documents (shared/seeds): the new card
+		// is collected 5 working days after applying, for a fee of ten
+		// yuan; pre-loss reports by phone on 96102, 24 hours.
 		Receipt: Receipt{
-			Agency:          "Social Security Card Service",
-			Location:        "Terminal 1",
 			LookupURL:       "https://example.invalid/v/{voucher}",
-			ReplacementFee:  "10 CNY",
 			ReplacementDays: 5,
+			Hotline:         "96102",
+			ZH:              ReceiptText{Agency: "社会保障卡服务中心", Location: "1号自助终端", Fee: "10 元"},
+			VI:              ReceiptText{Agency: "Dịch vụ thẻ bảo hiểm xã hội", Location: "Máy tự phục vụ số 1", Fee: "10 nhân dân tệ"},
+			EN:              ReceiptText{Agency: "Social Security Card Service", Location: "Terminal 1", Fee: "10 yuan"},
 		},
 		Maintenance: Maintenance{
 			MaxTries:    5,
@@ -454,12 +490,13 @@ func (c Config) Validate() []Problem {
 	} else if u, err := url.Parse(strings.ReplaceAll(c.Receipt.LookupURL, "{voucher}", "0")); err != nil || u.Host == "" {
 		bad("receipt.lookup_url", "is not an absolute URL: %q", c.Receipt.LookupURL)
 	}
-	if c.Receipt.Agency == "" {
-		bad("receipt.agency", "must not be empty (printed on every receipt)")
+	if c.Receipt.ReplacementDays < 1 || c.Receipt.ReplacementDays > 365 {
+		bad("receipt.replacement_days", "must be 1..365, got %d", c.Receipt.ReplacementDays)
 	}
-	if c.Receipt.ReplacementDays < 0 || c.Receipt.ReplacementDays > 365 {
-		bad("receipt.replacement_days", "must be 0..365, got %d", c.Receipt.ReplacementDays)
+	if strings.TrimSpace(c.Receipt.Hotline) == "" {
+		bad("receipt.hotline", "must not be empty (the receipt and the screens give it)")
 	}
+	ps = append(ps, c.receiptTextProblems()...)
 	for i, t := range c.Maintenance.Technicians {
 		if t.Label == "" {
 			bad(fmt.Sprintf("maintenance.technicians[%d].label", i), "must not be empty (the audit log records it)")
@@ -491,6 +528,46 @@ func (c Config) Validate() []Problem {
 	}
 	if c.Speech.IdleTimeout.Duration < c.UI.IdleTimeout.Duration || c.Speech.IdleTimeout.Duration <= c.Speech.Warning.Duration {
 		bad("speech.idle_timeout", "must be at least ui.idle_timeout (%s) and longer than speech.warning (%s), got %s", c.UI.IdleTimeout, c.Speech.Warning, c.Speech.IdleTimeout)
+	}
+	return ps
+}
+
+// receiptTextProblems names every missing translation of the receipt
+// texts in the languages the terminal offers: a text that is empty, or one
+// still at its default while another language's was changed (an agency
+// configured in Chinese only would leave the Vietnamese and English
+// receipts naming the default agency).
+func (c Config) receiptTextProblems() []Problem {
+	var ps []Problem
+	def := Default().Receipt
+	fields := []struct {
+		key string
+		get func(ReceiptText) string
+	}{
+		{"agency", func(t ReceiptText) string { return t.Agency }},
+		{"location", func(t ReceiptText) string { return t.Location }},
+		{"fee", func(t ReceiptText) string { return t.Fee }},
+	}
+	for _, f := range fields {
+		var changed []string
+		for _, l := range c.UI.Languages {
+			if v := f.get(c.Receipt.Text(l)); v != "" && v != f.get(def.Text(l)) {
+				changed = append(changed, l)
+			}
+		}
+		for _, l := range c.UI.Languages {
+			if !contains(ReceiptLanguages, l) {
+				continue
+			}
+			key := "receipt." + l + "." + f.key
+			v := f.get(c.Receipt.Text(l))
+			switch {
+			case strings.TrimSpace(v) == "":
+				ps = append(ps, Problem{Key: key, Msg: fmt.Sprintf("missing translation: the %s receipt and screens need it", l)})
+			case len(changed) > 0 && !contains(changed, l):
+				ps = append(ps, Problem{Key: key, Msg: fmt.Sprintf("missing translation: receipt.%s.%s was changed to %q, but the %s text is still the default %q", changed[0], f.key, f.get(c.Receipt.Text(changed[0])), l, v)})
+			}
+		}
 	}
 	return ps
 }

@@ -212,3 +212,61 @@ func TestCheckFiles(t *testing.T) {
 		t.Errorf("a data key to be created refused: %v", ps)
 	}
 }
+
+// TestReceiptTranslations: the receipt's texts are per language with the
+// documents' defaults; a language left empty, or left at its default while
+// another was configured, is named as a missing translation with its key
+// and line; the old single-language keys say where they went.
+func TestReceiptTranslations(t *testing.T) {
+	d := Default().Receipt
+	if d.ZH.Fee != "10 元" || d.VI.Fee != "10 nhân dân tệ" || d.EN.Fee != "10 yuan" || d.ReplacementDays != 5 || d.Hotline != "96102" {
+		t.Errorf("defaults %+v", d)
+	}
+	if d.ZH.Agency == d.EN.Agency || d.VI.Agency == d.EN.Agency || d.ZH.Location == d.EN.Location {
+		t.Errorf("the zh-CN and vi receipts start with the English agency or location: %+v", d)
+	}
+	const file = `[receipt]
+hotline = "12333"
+
+[receipt.zh-CN]
+agency = "北京市社会保障卡服务中心"
+
+[receipt.vi]
+agency = "Trung tâm thẻ BHXH Bắc Kinh"
+fee = ""
+`
+	_, err := Parse("t.toml", []byte(file))
+	var ps *Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("want *Problems, got %v", err)
+	}
+	got := map[string]Problem{}
+	for _, p := range ps.List {
+		got[p.Key] = p
+	}
+	if p, ok := got["receipt.en.agency"]; !ok || !strings.Contains(p.Msg, "missing translation") || !strings.Contains(p.Msg, "北京市社会保障卡服务中心") {
+		t.Errorf("no missing en agency named: %v", err)
+	}
+	if p, ok := got["receipt.vi.fee"]; !ok || p.Line != 9 || !strings.Contains(p.Msg, "missing translation") {
+		t.Errorf("no missing vi fee at line 9: %v", err)
+	}
+	if len(ps.List) != 2 {
+		t.Errorf("want exactly the two problems: %v", err)
+	}
+	// A partial table keeps the other defaults of its language.
+	c, err := Parse("ok.toml", []byte("[receipt.en]\nlocation = \"Lobby, no. 2\"\n[receipt.vi]\nlocation = \"Sảnh, máy số 2\"\n[receipt.zh-CN]\nlocation = \"大厅2号机\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Receipt.EN.Agency != d.EN.Agency || c.Receipt.EN.Location != "Lobby, no. 2" {
+		t.Errorf("partial [receipt.en]: %+v", c.Receipt.EN)
+	}
+	// A language the terminal does not offer needs no translation.
+	if _, err := Parse("zh.toml", []byte("[ui]\nlanguages = [\"zh-CN\"]\n[receipt.zh-CN]\nagency = \"北京市社会保障卡服务中心\"\n")); err != nil {
+		t.Errorf("zh-CN only: %v", err)
+	}
+	_, err = Parse("old.toml", []byte("[receipt]\nreplacement_fee = \"10 CNY\"\n"))
+	if err == nil || !strings.Contains(err.Error(), "receipt.en.fee") {
+		t.Errorf("old key: %v", err)
+	}
+}

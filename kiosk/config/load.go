@@ -38,7 +38,11 @@ func Parse(name string, data []byte) (Config, error) {
 	var ps []Problem
 	for _, k := range md.Undecoded() {
 		key := k.String()
-		ps = append(ps, Problem{Key: key, Line: lines.find(key), Msg: "unknown key" + suggest(key)})
+		msg := "unknown key" + suggest(key)
+		if to, ok := moved[key]; ok {
+			msg = "unknown key: " + to
+		}
+		ps = append(ps, Problem{Key: key, Line: lines.find(key), Msg: msg})
 	}
 	for _, p := range c.Validate() {
 		p.Line = lines.find(p.Key)
@@ -64,6 +68,13 @@ func CheckFiles(name string, data []byte, c Config) error {
 	}
 	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Line < ps[j].Line })
 	return &Problems{File: name, List: ps}
+}
+
+// moved names where keys of earlier versions went.
+var moved = map[string]string{
+	"receipt.agency":          "the agency is set per language now: receipt.zh-CN.agency, receipt.vi.agency, receipt.en.agency",
+	"receipt.location":        "the location is set per language now: receipt.zh-CN.location, receipt.vi.location, receipt.en.location",
+	"receipt.replacement_fee": "the fee is set per language now, as each language writes it: receipt.zh-CN.fee (\"10 元\"), receipt.vi.fee (\"10 nhân dân tệ\"), receipt.en.fee (\"10 yuan\")",
 }
 
 // typeErr matches the decoder's type errors, which are not ParseErrors:

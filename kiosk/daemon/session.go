@@ -200,7 +200,7 @@ func (p sessionPrinter) PrintReceipt(ctx context.Context, r session.ReceiptData)
 	if err != nil {
 		return false, "", fmt.Errorf("encode receipt: %w", err)
 	}
-	preview := previewText(doc)
+	preview := escpos.PlainText(doc, p.opt.Paper)
 	if err := receipt.PrintAndJournal(ctx, p.d.dev.printer, receipt.StoreJournal{Store: p.d.store}, receipt.JournalEntry{Voucher: r.Voucher, Lang: r.Lang, Body: body}); err != nil {
 		p.d.metrics.prints.WithLabelValues("not_printed").Inc()
 		return false, preview, err
@@ -248,20 +248,4 @@ func (p sessionPrinter) reprint(ctx context.Context, v string) error {
 	}
 	p.d.metrics.prints.WithLabelValues(result).Inc()
 	return err
-}
-
-// previewText is the receipt as plain lines, for the done screen.
-func previewText(doc escpos.Doc) string {
-	var b strings.Builder
-	for _, bl := range doc.Blocks {
-		switch v := bl.(type) {
-		case escpos.Text:
-			b.WriteString(escpos.Clean(v.S))
-			b.WriteByte('\n')
-		case escpos.Rule:
-			b.WriteString(strings.Repeat("-", 32))
-			b.WriteByte('\n')
-		}
-	}
-	return b.String()
 }

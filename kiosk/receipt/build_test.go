@@ -11,11 +11,14 @@ import (
 )
 
 var cfg = receipt.Config{
-	Agency:          "XX市社会保险事业管理中心",
-	Location:        "第一人民医院 门诊大厅 2号机",
+	Texts: map[string]receipt.Texts{
+		"zh-CN": {Agency: "XX市社会保险事业管理中心", Location: "第一人民医院 门诊大厅 2号机", Fee: "10元"},
+		"vi":    {Agency: "Trung tâm BHXH thành phố XX", Location: "Bệnh viện Nhân dân số 1, sảnh khám, máy 2", Fee: "10 nhân dân tệ"},
+		"en":    {Agency: "XX City Social Insurance Centre", Location: "First People's Hospital, outpatient hall, no. 2", Fee: "10 yuan"},
+	},
 	LookupURL:       "https://si.example.gov/lookup?v={voucher}",
-	ReplacementFee:  "10元",
 	ReplacementDays: 5,
+	Hotline:         "96102",
 	Paper:           escpos.Paper80,
 }
 
@@ -27,6 +30,8 @@ func data(lang string) receipt.Data {
 	}
 }
 
+// texts is the receipt's text blocks, one a line (as composed, before
+// the encoder wraps them to the paper).
 func texts(doc escpos.Doc) string {
 	var b strings.Builder
 	for _, bl := range doc.Blocks {
@@ -47,13 +52,13 @@ func TestBuildWording(t *testing.T) {
 		want []string
 	}{
 		{"zh-CN", op.ReportLoss, []string{"社会保障卡临时挂失凭证", "凭证号", "01234-000042-7", "姓名: 张**", "身份证号: 110***********1234",
-			"社保卡号: A1*****78", "办理时间: 2026-11-23 09:30", "1小时内停止", "5个工作日内", "补卡费10元", "扫码查询"}},
+			"社保卡号: A1*****78", "办理时间: 2026-11-23 09:30", "1小时内停止", "5个工作日后", "补卡费10元", "扫码查询"}},
 		{"vi", op.ReportLoss, []string{"BIÊN NHẬN BÁO MẤT THẺ TẠM THỜI", "Số phiếu", "Họ tên: 张**", "Số CCCD: 110***********1234",
-			"23/11/2026 09:30", "dừng thanh toán trong vòng 1 giờ", "5 ngày làm việc", "Phí cấp lại: 10元"}},
-		{"en", op.ReportLoss, []string{"Card loss report (temporary)", "Voucher", "Name: 张**", "stops within one hour",
-			"Within 5 working days", "Fee: 10元", "Scan to follow"}},
+			"23/11/2026 09:30", "dừng thanh toán trong vòng 1 giờ", "Sau 5 ngày làm việc", "phí 10 nhân dân tệ"}},
+		{"en", op.ReportLoss, []string{"Temporary loss report", "Voucher", "Name: 张**", "stops within 1 hour",
+			"5 working days later", "fee 10 yuan", "Scan to follow"}},
 		{"zh-CN", op.SuspendSettlement, []string{"暂停结算", "1小时内停止"}},
-		{"en", op.ResumeSettlement, []string{"settlement resumed", "resumes within one hour"}},
+		{"en", op.ResumeSettlement, []string{"settlement resumed", "resumes within 1 hour"}},
 		{"vi", op.ResumeSettlement, []string{"KHÔI PHỤC", "thanh toán lại"}},
 	}
 	for _, tt := range tests {
@@ -74,7 +79,7 @@ func TestBuildWording(t *testing.T) {
 		if !strings.Contains(got, "[QR https://si.example.gov/lookup?v=01234-000042-7]") {
 			t.Errorf("%s: no lookup QR with the voucher", tt.lang)
 		}
-		if tt.op != op.ReportLoss && strings.Contains(got, "10元") {
+		if tt.op != op.ReportLoss && (strings.Contains(got, "10元") || strings.Contains(got, "10 yuan") || strings.Contains(got, "10 nhân")) {
 			t.Errorf("%s %s: replacement fee on a receipt that is no loss report", tt.lang, tt.op)
 		}
 	}

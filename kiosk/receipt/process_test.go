@@ -125,7 +125,7 @@ func TestKioskdVprinterProcess(t *testing.T) {
 	vprintertest.WaitEvent(t, p, func(e serialprinter.Event) bool { return e.Connected && e.Status.Ready() })
 
 	j := receipt.NewMemoryJournal()
-	promise := map[string]string{"zh-CN": "1小时内停止", "vi": "trong vòng 1 giờ", "en": "within one hour"}
+	promise := map[string]string{"zh-CN": "1小时内停止", "vi": "trong vòng 1 giờ", "en": "within 1 hour"}
 	for i, lang := range []string{"zh-CN", "vi", "en"} {
 		d := data(lang)
 		d.Voucher = voucher.Format(voucher.New(1234, uint64(200+i)))

@@ -54,27 +54,60 @@ func Masked(r Data) (name, idNumber, cardNumber string) {
 
 // Config is the terminal's part of every receipt.
 type Config struct {
-	Agency   string `toml:"agency"`   // issuing agency name, printed at the top
-	Location string `toml:"location"` // where the terminal stands
+	// Texts are the terminal's words in each receipt language ("zh-CN",
+	// "vi", "en"): who issues the receipt, where the terminal stands and
+	// the replacement fee as that language writes it. A language without
+	// its texts prints the English ones.
+	Texts map[string]Texts
 	// LookupURL is the case lookup address printed as a QR code;
 	// "{voucher}" is replaced by the voucher.
-	LookupURL string `toml:"lookup_url"`
-	// ReplacementFee is printed as configured ("10 元", "¥10", "20.000 đ").
-	ReplacementFee string `toml:"replacement_fee"`
-	// ReplacementDays is the working days within which the formal loss
-	// report and replacement are to be done at an outlet; 0 = 5.
-	ReplacementDays int            `toml:"replacement_days"`
-	Paper           escpos.Paper   `toml:"paper"` // 58 or 80; 0 = 80
-	TimeZone        *time.Location `toml:"-"`     // time zone of the printed time; nil = as given
+	LookupURL string
+	// ReplacementDays is the working days after applying for a new card
+	// until it can be collected; 0 = 5.
+	ReplacementDays int
+	// Hotline takes pre-loss reports by phone, 24 h (96102 in the
+	// source documents); empty: not printed.
+	Hotline  string
+	Paper    escpos.Paper   // 58 or 80; 0 = 80
+	TimeZone *time.Location // time zone of the printed time; nil = as given
 }
 
-// words is one language's wording.
+// Texts are one language's configured words on the receipt.
+type Texts struct {
+	Agency   string // issuing agency, printed at the top
+	Location string // where the terminal stands
+	Fee      string // the replacement fee as this language writes it: "10 元", "10 yuan", "10 nhân dân tệ"
+}
+
+// texts is cfg's texts for language code, English when it has none.
+func (cfg Config) texts(code string) Texts {
+	if t, ok := cfg.Texts[code]; ok {
+		return t
+	}
+	return cfg.Texts["en"]
+}
+
+// words is one language's wording. The facts are those of the source
+// documents (shared/seeds): settlement stops within an hour of the
+// confirmed pre-loss report; the formal loss report and the replacement
+// are made at a social security card service outlet with the ID card, for
+// the fee; the new card is collected a number of working days after
+// applying, with the ID card and the card-collection certificate, which
+// serves as a temporary medical certificate meanwhile; a proxy shows their
+// own ID card and the cardholder's (original and photocopy).
 type words struct {
 	title                                              map[op.Kind]string
 	proxy, voucher, name, id, card, agent, agentID, at string
 	promise                                            map[op.Kind]string
-	next                                               func(days int, fee string) string
-	scan, copy, timeFormat                             string
+	// next is what the citizen does after a pre-loss report: the formal
+	// report and replacement at an outlet (fee), collecting the new card
+	// (days later); proxyNext what a proxy brings; hotline the phone line.
+	next       func(fee string, days int) string
+	proxyNext  string
+	hotline    func(number string) string
+	after      map[op.Kind]string // what a suspend or resume receipt adds
+	scan, copy string
+	timeFormat string
 }
 
 var lang = map[string]words{
@@ -91,8 +124,14 @@ var lang = map[string]words{
 			op.SuspendSettlement: "受理后，社保卡结算功能将在1小时内停止。",
 			op.ResumeSettlement:  "受理后，社保卡结算功能将在1小时内恢复。",
 		},
-		next: func(days int, fee string) string {
-			return fmt.Sprintf("请在%d个工作日内持本人身份证到社保经办网点办理正式挂失和补卡，补卡费%s。", days, fee)
+		next: func(fee string, days int) string {
+			return fmt.Sprintf("请持身份证到社保卡服务网点办理正式挂失和补卡，补卡费%s；%d个工作日后凭身份证和领卡证明领新卡，其间领卡证明作临时就医凭证。", fee, days)
+		},
+		proxyNext: "代办正式挂失须带代办人身份证及持卡人身份证原件和复印件。",
+		hotline:   func(n string) string { return "24小时挂失热线" + n + "。" },
+		after: map[op.Kind]string{
+			op.SuspendSettlement: "恢复结算：在任一自助终端插入本卡并输入密码。",
+			op.ResumeSettlement:  "本卡的挂失或暂停已解除，可在定点医院和药店正常结算。",
 		},
 		scan: "扫码查询办理进度", copy: "副本", timeFormat: "2006-01-02 15:04",
 	},
@@ -105,30 +144,42 @@ var lang = map[string]words{
 		proxy: "(báo thay)", voucher: "Số phiếu", name: "Họ tên", id: "Số CCCD", card: "Số thẻ",
 		agent: "Người báo thay", agentID: "Số CCCD người báo thay", at: "Thời gian",
 		promise: map[op.Kind]string{
-			op.ReportLoss:        "Thẻ sẽ bị dừng thanh toán trong vòng 1 giờ.",
-			op.SuspendSettlement: "Thẻ sẽ bị dừng thanh toán trong vòng 1 giờ.",
-			op.ResumeSettlement:  "Thẻ sẽ được thanh toán lại trong vòng 1 giờ.",
+			op.ReportLoss:        "Thẻ bị dừng thanh toán trong vòng 1 giờ.",
+			op.SuspendSettlement: "Thẻ bị dừng thanh toán trong vòng 1 giờ.",
+			op.ResumeSettlement:  "Thẻ được thanh toán lại trong vòng 1 giờ.",
 		},
-		next: func(days int, fee string) string {
-			return fmt.Sprintf("Trong vòng %d ngày làm việc, mang CCCD đến điểm giao dịch để báo mất chính thức và cấp lại thẻ. Phí cấp lại: %s.", days, fee)
+		next: func(fee string, days int) string {
+			return fmt.Sprintf("Mang CCCD đến điểm giao dịch thẻ BHXH để báo mất chính thức và làm lại thẻ, phí %s. Sau %d ngày làm việc nhận thẻ mới với CCCD và giấy hẹn (dùng khám bệnh tạm thời).", fee, days)
+		},
+		proxyNext: "Người báo thay mang CCCD của mình và CCCD của chủ thẻ (bản gốc và bản sao).",
+		hotline:   func(n string) string { return "Đường dây nóng 24 giờ: " + n + "." },
+		after: map[op.Kind]string{
+			op.SuspendSettlement: "Để mở lại: cắm thẻ vào máy tự phục vụ bất kỳ và nhập mã PIN.",
+			op.ResumeSettlement:  "Báo mất hoặc tạm dừng đã được gỡ: thẻ dùng lại được ở bệnh viện, nhà thuốc.",
 		},
 		scan: "Quét mã để tra cứu hồ sơ", copy: "BẢN SAO", timeFormat: "02/01/2006 15:04",
 	},
 	"en": {
 		title: map[op.Kind]string{
-			op.ReportLoss:        "Card loss report (temporary)",
+			op.ReportLoss:        "Temporary loss report",
 			op.SuspendSettlement: "Card settlement suspended",
 			op.ResumeSettlement:  "Card settlement resumed",
 		},
 		proxy: "(filed by proxy)", voucher: "Voucher", name: "Name", id: "ID number", card: "Card number",
 		agent: "Proxy", agentID: "Proxy ID number", at: "Time",
 		promise: map[op.Kind]string{
-			op.ReportLoss:        "Settlement on the card stops within one hour.",
-			op.SuspendSettlement: "Settlement on the card stops within one hour.",
-			op.ResumeSettlement:  "Settlement on the card resumes within one hour.",
+			op.ReportLoss:        "Settlement stops within 1 hour.",
+			op.SuspendSettlement: "Settlement stops within 1 hour.",
+			op.ResumeSettlement:  "Settlement resumes within 1 hour.",
 		},
-		next: func(days int, fee string) string {
-			return fmt.Sprintf("Within %d working days, bring your ID card to a service outlet for the formal loss report and a replacement card. Fee: %s.", days, fee)
+		next: func(fee string, days int) string {
+			return fmt.Sprintf("Next: formal report and new card at a service outlet with your ID card, fee %s. Collect it %d working days later.", fee, days)
+		},
+		proxyNext: "The proxy brings their own ID card and the cardholder's (original and photocopy).",
+		hotline:   func(n string) string { return "Hotline " + n + " (24 h)." },
+		after: map[op.Kind]string{
+			op.SuspendSettlement: "To resume: insert the card at any terminal and enter its PIN.",
+			op.ResumeSettlement:  "The loss report or suspension is lifted: the card pays again.",
 		},
 		scan: "Scan to follow your case", copy: "COPY", timeFormat: "2006-01-02 15:04",
 	},
@@ -168,6 +219,7 @@ func withToken(u, token string) string {
 func Build(r Data, cfg Config) escpos.Doc {
 	code := Words(r.Lang)
 	w := lang[code]
+	tx := cfg.texts(code)
 	paper := cfg.Paper
 	if paper == 0 {
 		paper = escpos.Paper80
@@ -182,13 +234,12 @@ func Build(r Data, cfg Config) escpos.Doc {
 	if r.Copy {
 		add(escpos.Text{S: "*** " + w.copy + " ***", Bold: true, Size: 2, Align: escpos.Center})
 	}
-	if cfg.Agency != "" {
-		add(escpos.Text{S: cfg.Agency, Bold: true, Align: escpos.Center})
+	if tx.Agency != "" {
+		add(escpos.Text{S: tx.Agency, Bold: true, Align: escpos.Center})
 	}
-	if cfg.Location != "" {
-		add(escpos.Text{S: cfg.Location, Align: escpos.Center})
+	if tx.Location != "" {
+		add(escpos.Text{S: tx.Location, Align: escpos.Center})
 	}
-	add(escpos.Rule{})
 	title := w.title[r.Kind]
 	if title == "" {
 		title = string(r.Kind)
@@ -197,7 +248,7 @@ func Build(r Data, cfg Config) escpos.Doc {
 	if r.Proxy {
 		add(escpos.Text{S: w.proxy, Align: escpos.Center})
 	}
-	add(escpos.Text{S: w.voucher, Align: escpos.Center})
+	add(escpos.Text{S: w.voucher, Bold: true, Align: escpos.Center})
 	add(escpos.Text{S: escpos.Clean(r.Voucher), Bold: true, Size: 2, Align: escpos.Center})
 	add(escpos.Rule{})
 	line(w.name, maskedName(r.Name))
@@ -214,18 +265,29 @@ func Build(r Data, cfg Config) escpos.Doc {
 	if !t.IsZero() {
 		line(w.at, t.Format(w.timeFormat))
 	}
-	add(escpos.Rule{})
+	add(escpos.Text{}) // a blank line: the facts below are the citizen's to act on
 	add(escpos.Text{S: w.promise[r.Kind], Bold: true})
-	if r.Kind == op.ReportLoss {
+	switch r.Kind {
+	case op.ReportLoss:
 		days := cfg.ReplacementDays
-		fee := cfg.ReplacementFee
-		if fee == "" {
-			fee = "-"
-		}
 		if days <= 0 {
 			days = 5
 		}
-		add(escpos.Text{S: w.next(days, fee)})
+		fee := tx.Fee
+		if fee == "" {
+			fee = "-"
+		}
+		add(escpos.Text{S: w.next(fee, days)})
+		if r.Proxy {
+			add(escpos.Text{S: w.proxyNext})
+		}
+		if cfg.Hotline != "" {
+			add(escpos.Text{S: w.hotline(cfg.Hotline)})
+		}
+	default:
+		if a := w.after[r.Kind]; a != "" {
+			add(escpos.Text{S: a})
+		}
 	}
 	if cfg.LookupURL != "" && r.Voucher != "" {
 		add(escpos.QR{Data: withToken(cfg.LookupURLFor(r.Voucher), r.Token)})

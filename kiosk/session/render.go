@@ -133,8 +133,9 @@ func (s *Session) confirmData(d map[string]any) {
 			row{Label: "row.name", Value: st.SS.Name},
 			row{Label: "row.id_number", Value: mask.Number(st.SS.SSN)},
 			row{Label: "row.card", Value: mask.Number(st.SS.CardNumber)})
+		// What will happen, before the citizen touches Confirm.
 		if st.Flow == flow.SuspendSettlement {
-			notes = append(notes, "note.suspend")
+			notes = append(notes, "note.suspend", "note.suspend_resume")
 		} else {
 			notes = append(notes, "note.resume")
 		}
@@ -162,7 +163,10 @@ func (s *Session) confirmData(d map[string]any) {
 			}
 			d["cards"] = cs
 		}
-		notes = append(notes, "note.promise")
+		// What will happen, before the citizen touches Confirm: settlement
+		// stops within the hour; the formal report and the new card are
+		// still to be done at an outlet.
+		notes = append(notes, "note.promise", "note.then")
 		if st.Offline {
 			notes = append(notes, "note.offline")
 		}
@@ -191,6 +195,7 @@ func (s *Session) doneData(d map[string]any) {
 		rows = append(rows, row{Label: "row.card", Value: mask.Number(op.CardNumber)})
 	}
 	d["rows"] = rows
+	d["steps"] = nextSteps(st.Flow, op.Agent != nil)
 	d["printing"] = st.Printing
 	d["printed"] = st.PrintedOK
 	if !st.Printing && !st.PrintedOK {
@@ -199,6 +204,21 @@ func (s *Session) doneData(d map[string]any) {
 	if st.Preview != "" {
 		d["preview"] = st.Preview
 	}
+}
+
+// nextSteps are the done screen's numbered list: what happened and what
+// the citizen does next, in order (catalogue keys).
+func nextSteps(f flow.Kind, proxy bool) []string {
+	switch f {
+	case flow.SuspendSettlement:
+		return []string{"step.suspended", "step.resume_how"}
+	case flow.ResumeSettlement:
+		return []string{"step.resumed", "step.resume_meaning"}
+	}
+	if proxy {
+		return []string{"step.stopped", "step.outlet_proxy", "step.collect", "step.hotline"}
+	}
+	return []string{"step.stopped", "step.outlet", "step.collect", "step.proxy_hint", "step.hotline"}
 }
 
 func lookupData(d map[string]any, st *flow.State) {

@@ -31,6 +31,7 @@ func TestConfigTrapsRefused(t *testing.T) {
 		{"token in clear", base + "[mgmt]\nlisten = \"0.0.0.0:0\"\ntoken_file = \"" + token + "\"\n", "mgmt.token_file"},
 		{"key readable by others", base + "key_file = \"" + openKey + "\"\n", "key_file"},
 		{"UI off loopback", base + "[ui]\nlisten = \"0.0.0.0:0\"\n", "ui.listen"},
+		{"agency in one language only", base + "[receipt.zh-CN]\nagency = \"北京市社会保障卡服务中心\"\n", "receipt.vi.agency"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := file(strings.ReplaceAll(tc.name, " ", "-")+".toml", tc.conf, 0o600)
