@@ -352,7 +352,6 @@ func (s *Store) commitBatch(batch []*enqueueReq) error {
 		return err
 	}
 	s.lastCommitErr.Store(nil)
-	s.commits.Add(1)
 	for i, b := range batch {
 		b.rec = recs[i]
 	}

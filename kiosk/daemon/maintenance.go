@@ -72,7 +72,7 @@ func (m *maintenance) Login(ctx context.Context, pin string) (session.MaintLogin
 		return session.MaintLogin{}, err
 	}
 	who, err := m.guard.Check(pin)
-	var wrong *maint.WrongPINError
+	var wrong *maint.WrongPIN
 	var locked *maint.LockedError
 	switch {
 	case err == nil:
@@ -181,7 +181,7 @@ func (m *maintenance) Retry(ctx context.Context, who, key string) error {
 	m.audit(who, "retry", detail)
 	// The drainer ignores new work while it backs off; "retry now" means now.
 	m.d.drainer.Kick()
-	m.d.log.Info("technician retried an operation", "who", who, "voucher", op.Voucher, "op", op.Kind)
+	m.d.log.Info("technician retried an operation", "who", who, "voucher", op.Voucher, "kind", op.Kind)
 	return nil
 }
 
