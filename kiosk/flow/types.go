@@ -20,7 +20,7 @@ const (
 	Maintenance       Kind = "maintenance"
 )
 
-// Screen is the name of a screen the page renders (DESIGN.md).
+// Screen is the name of a screen the page renders (ui/PROTOCOL.md).
 type Screen string
 
 const (

@@ -28,7 +28,7 @@ import (
 )
 
 // Holder is what the card says about its holder and itself. Strings are as
-// the card profile JSON of DESIGN.md has them: dates YYYYMMDD, gender "1"
+// the card profile JSON (hwbridge/sim/cardsim/PROFILE.md) has them: dates YYYYMMDD, gender "1"
 // (male) or "2" (female), the issuer code as hex digits without padding.
 type Holder struct {
 	CardNumber  string // EF05 07

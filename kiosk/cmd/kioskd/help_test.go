@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -119,5 +120,28 @@ func TestVersion(t *testing.T) {
 	out, err := exec.Command(flagged, "--version").Output()
 	if err != nil || !strings.HasPrefix(string(out), "kioskd v9.8.7 (commit abc1234, go1.") {
 		t.Errorf("kioskd built with -ldflags: %q, %v", out, err)
+	}
+}
+
+// README.md's command table is the command line's single source: every
+// registered command has a row, and every row is a registered command.
+func TestREADMEListsEveryCommand(t *testing.T) {
+	b, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var documented []string
+	for _, m := range regexp.MustCompile("(?m)^\\| `kioskd ([a-z-]+)[^`]*` \\|").FindAllStringSubmatch(string(b), -1) {
+		documented = append(documented, m[1])
+	}
+	for _, name := range commandNames() {
+		if !slices.Contains(documented, name) {
+			t.Errorf("kioskd %s is registered but has no row in README.md's command table", name)
+		}
+	}
+	for _, name := range documented {
+		if _, ok := commands[name]; !ok {
+			t.Errorf("README.md lists kioskd %s, which is not a command", name)
+		}
 	}
 }
