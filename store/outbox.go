@@ -355,7 +355,6 @@ func (s *Store) commitBatch(batch []*enqueueReq) error {
 		return err
 	}
 	s.lastCommitErr.Store(nil)
-	s.commits.Add(1)
 	for i, b := range batch {
 		b.rec = recs[i]
 	}

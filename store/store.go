@@ -75,7 +75,6 @@ type Store struct {
 	arriving  atomic.Int64  // callers inside Enqueue that have not queued yet
 	returning atomic.Int64  // callers the last commit released, not seen back in Enqueue yet
 	joined    chan struct{} // capacity 1: a caller queued (wakes a waiting leader)
-	commits   atomic.Int64  // bolt transactions that committed enqueues (tests)
 
 	commitFailures atomic.Int64          // operations whose enqueue commit failed
 	lastCommitErr  atomic.Pointer[error] // the last enqueue commit's error; nil after a success

@@ -2,7 +2,7 @@
 // flow to it. Server serves the embedded static page (plain HTML, CSS and
 // JavaScript, no build step) and /ws, where the page receives `hello`,
 // `screen`, `device` and `error` frames and sends the citizen's intents
-// (DESIGN.md, "WebSocket"). Requests under /speech/ go to the speech
+// (PROTOCOL.md, the contract). Requests under /speech/ go to the speech
 // handler the daemon gives it (kiosk/speech): the page's spoken prompts.
 //
 // The package knows no flows, devices or storage and holds no business rule:

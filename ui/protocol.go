@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// Page → daemon message types (DESIGN.md).
+// Page → daemon message types (PROTOCOL.md).
 const (
 	TypeStart   = "start"
 	TypeInput   = "input"
@@ -22,7 +22,7 @@ const (
 	TypeSpeech = "speech"
 )
 
-// Daemon → page message types (DESIGN.md).
+// Daemon → page message types (PROTOCOL.md).
 const (
 	TypeHello  = "hello"
 	TypeScreen = "screen"

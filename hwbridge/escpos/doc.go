@@ -10,7 +10,8 @@
 // used (ASCII, GB18030, CP1258) never produce a byte below 0x20 from the
 // printable characters that remain.
 //
-// Byte sequences follow /work/shared/DOMAIN.md, "ESC/POS receipt printers".
+// Byte sequences follow Epson's ESC/POS command reference; the comment on
+// each names its command (ESC @, GS V, GS ( k, DLE EOT, ...).
 package escpos
 
 // Paper is the paper roll width in millimetres.

@@ -57,15 +57,16 @@ func openSerial(device string, mode *serial.Mode) (Port, error) {
 type Config struct {
 	// Device is the serial device; prefer a stable /dev/serial/by-id/...
 	// path, which survives re-enumeration, over /dev/ttyUSBn.
-	Device string `toml:"device"`
-	Baud   int    `toml:"baud"` // default 9600; 8N1 always
-	Flow   Flow   `toml:"flow"` // none, rtscts or xonxoff; default none
+	Device string
+	Baud   int  // default 9600; 8N1 always
+	Flow   Flow // none, rtscts or xonxoff; default none
 	// StatusTimeout is how long to wait for each status reply; default 500ms.
-	StatusTimeout time.Duration `toml:"status_timeout"`
+	StatusTimeout time.Duration
 	// PollInterval is the time between status polls; default 2s.
-	PollInterval time.Duration `toml:"poll_interval"`
-	// Open replaces serial.Open (tests).
-	Open Opener `toml:"-"`
+	PollInterval time.Duration
+	// Open opens the port; nil is go.bug.st/serial. OpenPoller serves a
+	// process holding many ports (kioskd fleet-sim); tests put fakes here.
+	Open Opener
 }
 
 // Validate reports every problem with the configuration at once.

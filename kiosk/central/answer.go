@@ -154,7 +154,7 @@ func decodeVerify(status int, body []byte) (bool, error) {
 }
 
 // fromCentral reports whether an error answer's body is central's own
-// {code, message} JSON (DESIGN.md, "Central API"): an object with a
+// {code, message} JSON (API.md, "Errors and retries"): an object with a
 // non-empty string code. A reverse proxy, a TLS gateway or a load balancer
 // in front of central answers with HTML, plain text, an empty body or JSON
 // of its own shape, never with central's code.

@@ -33,7 +33,7 @@ type Operation struct {
 }
 
 // operationBody is the wire form of POST /v1/operations. `voucher` is our
-// addition to the DESIGN.md body.
+// addition to the first design (API.md).
 type operationBody struct {
 	IdempotencyKey string          `json:"idempotency_key"`
 	KioskID        string          `json:"kiosk_id"`

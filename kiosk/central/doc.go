@@ -1,8 +1,8 @@
 // Package central is the terminal's link to the social-security central
 // system, and a simulator of that system.
 //
-// It owns three things: Client, which speaks the central API of DESIGN.md
-// ("Central API") over HTTPS with client certificates; Drainer, which
+// It owns three things: Client, which speaks the central API (API.md)
+// over HTTPS with client certificates; Drainer, which
 // delivers the durable outbox to central in enqueue order, retrying
 // transient failures with capped exponential backoff and full jitter and
 // recording permanent rejections; and Sim, an in-memory implementation of

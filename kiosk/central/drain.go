@@ -354,7 +354,7 @@ func (d *Drainer) flush() bool {
 // pass (transient failure, outbox failure or ctx done).
 func (d *Drainer) deliver(ctx context.Context, q Queued) bool {
 	op := q.Op
-	log := d.cfg.Log.With("op", op.IdempotencyKey, "voucher", op.Voucher, "kind", op.Kind)
+	log := d.cfg.Log.With("key", op.IdempotencyKey, "voucher", op.Voucher, "kind", op.Kind)
 	start := d.cfg.Clock.Now()
 	ack, err := d.s.Submit(ctx, op)
 	res := Result{Key: op.IdempotencyKey, Voucher: op.Voucher, Kind: op.Kind, Err: err,

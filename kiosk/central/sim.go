@@ -106,7 +106,7 @@ type simOp struct {
 }
 
 // Sim is an in-memory central system implementing the central API of
-// DESIGN.md with fault injection. It is an http.Handler and safe for
+// API.md with fault injection. It is an http.Handler and safe for
 // concurrent use. Control endpoints (never faulted):
 //
 //	GET/PUT /_sim/faults   {latency_ms, fail_rate, drop_rate, duplicate_rate, outage}

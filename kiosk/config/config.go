@@ -240,7 +240,7 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // Embedded is the central URL meaning "run the central simulator in process".
 const Embedded = "embedded"
 
-// Default is the embedded default of DESIGN.md: simulated readers and
+// Default is the embedded default (README.md, kioskd run): simulated readers and
 // printer, embedded central simulator, data in ./var, UI on 127.0.0.1:8080,
 // management API on 127.0.0.1:9100.
 func Default() Config {

@@ -50,7 +50,7 @@ type Daemon struct {
 	store    *store.Store
 	client   *central.Client
 	drainer  *central.Drainer
-	metrics  *metrics
+	metrics  *mgmt.Metrics
 	started  time.Time
 	dev      *devices
 	page     *ui.Server
@@ -135,13 +135,15 @@ func Open(cfg config.Config, log *slog.Logger) (*Daemon, error) {
 	if !cfg.SharedProcess {
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	d.metrics = newMetrics(reg, d)
+	d.metrics = mgmt.NewMetrics(reg, mgmt.MetricsConfig{
+		KioskID: cfg.KioskID, Site: cfg.Site, Version: kiosk.Version, Commit: kiosk.Commit, DataDir: cfg.DataDir,
+	}, metricsSource{d})
 	d.drainer = central.NewDrainer(outbox{d.store, cfg.KioskID}, d.client, central.DrainConfig{
 		PageSize:   cfg.Central.PageSize,
 		MinBackoff: cfg.Central.MinBackoff.Duration,
 		MaxBackoff: cfg.Central.MaxBackoff.Duration,
 		Log:        log,
-		OnResult:   d.metrics.delivered,
+		OnResult:   d.metrics.Delivered,
 	})
 	if d.dev, err = openDevices(cfg, log); err != nil {
 		d.Close()
@@ -273,13 +275,13 @@ func (d *Daemon) pumpEvents(ctx context.Context) error {
 				continue
 			}
 			ev = session.DeviceEvent{Kind: re.Kind, Slot: re.Slot}
-			d.metrics.readerEvent(re)
+			d.metrics.ReaderEvent(re)
 		case pe, ok := <-printerEvents:
 			if !ok {
 				printerEvents = nil
 				continue
 			}
-			d.metrics.printerState(printerState(pe))
+			d.metrics.PrinterState(printerState(pe))
 			ev = session.DeviceEvent{Kind: session.PrinterChanged, Printer: printerState(pe)}
 		}
 		select {
@@ -377,14 +379,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer cancel()
 
 	var g group
-	mg := mgmt.New(d, d.metrics.registry, mgmt.Options{
+	mg := mgmt.New(d, d.metrics.Registry(), mgmt.Options{
 		Token:       d.mgmtToken(),
 		RequireAuth: !mgmt.IsLoopback(d.cfg.Mgmt.Listen),
 	})
 	d.mountSimControl(mg)
 	d.mountTestHooks(ctx, mg) // only in a test build (testhooks_on.go)
 	g.serve(ctx, cancel, "management API", d.mgmt, mg, netlimit.Default)
-	g.serve(ctx, cancel, "page server", d.ui, d.metrics.countPages(d.page), netlimit.Default)
+	g.serve(ctx, cancel, "page server", d.ui, d.metrics.CountPages(d.page), netlimit.Default)
 	d.dev.run(ctx, &g, cancel)
 	g.run(ctx, cancel, "device events", d.pumpEvents)
 	g.run(ctx, cancel, "session", d.session.Run)

@@ -34,14 +34,14 @@ func (d *Daemon) heartbeatLoop(ctx context.Context) error {
 		}
 		if err != nil {
 			failures++
-			d.metrics.heartbeats.WithLabelValues("error").Inc()
+			d.metrics.Heartbeat(err)
 			b := central.Backoff(failures+1, every, 10*every)
 			wait = b/2 + time.Duration(rand.Float64()*float64(b/2))
 			d.log.Warn("heartbeat to central failed", "attempt", failures, "next_in", wait.Round(time.Millisecond), "err", err)
 			continue
 		}
 		failures = 0
-		d.metrics.heartbeats.WithLabelValues("ok").Inc()
+		d.metrics.Heartbeat(nil)
 		wait = every
 	}
 }

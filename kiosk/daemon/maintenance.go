@@ -17,9 +17,11 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/hwbridge/card"
 	"github.com/kioskd/kioskd/hwbridge/escpos"
 	"github.com/kioskd/kioskd/kiosk"
 	"github.com/kioskd/kioskd/kiosk/maint"
+	"github.com/kioskd/kioskd/kiosk/receipt"
 	"github.com/kioskd/kioskd/kiosk/session"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/store/voucher"
@@ -70,7 +72,7 @@ func (m *maintenance) Login(ctx context.Context, pin string) (session.MaintLogin
 		return session.MaintLogin{}, err
 	}
 	who, err := m.guard.Check(pin)
-	var wrong *maint.WrongPINError
+	var wrong *maint.WrongPIN
 	var locked *maint.LockedError
 	switch {
 	case err == nil:
@@ -179,7 +181,7 @@ func (m *maintenance) Retry(ctx context.Context, who, key string) error {
 	m.audit(who, "retry", detail)
 	// The drainer ignores new work while it backs off; "retry now" means now.
 	m.d.drainer.Kick()
-	m.d.log.Info("technician retried an operation", "who", who, "voucher", op.Voucher, "op", op.Kind)
+	m.d.log.Info("technician retried an operation", "who", who, "voucher", op.Voucher, "kind", op.Kind)
 	return nil
 }
 
@@ -194,35 +196,17 @@ func (m *maintenance) TestPrint(ctx context.Context, who string) error {
 }
 
 func (m *maintenance) testPrint(ctx context.Context) error {
-	cfg := m.d.cfg
-	paper := escpos.Paper(cfg.Printer.Paper)
-	doc := escpos.Doc{Width: paper, Lang: "en", Blocks: []escpos.Block{
-		escpos.Text{S: "kioskd test page", Bold: true, Size: 2, Align: escpos.Center},
-		escpos.Rule{},
-		escpos.Text{S: "Terminal " + cfg.KioskID},
-		escpos.Text{S: "Version " + kiosk.Version + " (" + kiosk.Commit + ")"},
-		escpos.Text{S: "Time " + time.Now().UTC().Format("2006-01-02 15:04:05Z")},
-		escpos.Text{S: fmt.Sprintf("Printer %s, %d baud, %d mm", m.d.dev.device, cfg.Printer.Baud, cfg.Printer.Paper)},
-		escpos.Rule{},
-		escpos.Text{S: "ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789"},
-		escpos.Text{S: "Tiếng Việt: Bảo hiểm xã hội"},
-		escpos.Text{S: "中文：社会保障卡"},
-		escpos.QR{Data: "kioskd test " + cfg.KioskID},
-		escpos.Cut{},
-	}}
-	body, err := escpos.Encode(doc, m.d.receipts.opt) // as receipts are
+	opt := m.d.receipts.opt // as receipts are
+	doc := receipt.TestPage{
+		KioskID: m.d.cfg.KioskID, Version: kiosk.Version, Commit: kiosk.Commit, Time: time.Now(),
+		Device: m.d.dev.device, Baud: m.d.cfg.Printer.Baud, Paper: opt.Paper,
+	}.Doc()
+	body, err := escpos.Encode(doc, opt)
 	if err != nil {
 		return fmt.Errorf("encode test page: %w", err)
 	}
 	return m.d.dev.printer.Print(ctx, body)
 }
-
-// Application identifiers the reader test tries (DOMAIN.md): the eMRTD
-// LDS application (ICAO 9303-10) and the social security card's DDF1.
-var (
-	aidEMRTD = []byte{0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01}
-	aidSS    = []byte{0x73, 0x78, 0x31, 0x2E, 0x73, 0x68, 0x2E, 0xC9, 0xE7, 0xBB, 0xE1, 0xB1, 0xA3, 0xD5, 0xCF}
-)
 
 func (m *maintenance) ReaderTest(ctx context.Context, who string, slot hwbridge.Slot) (session.ReaderTest, error) {
 	r, err := m.readerTest(ctx, slot)
@@ -236,29 +220,15 @@ func (m *maintenance) ReaderTest(ctx context.Context, who string, slot hwbridge.
 
 func (m *maintenance) readerTest(ctx context.Context, slot hwbridge.Slot) (session.ReaderTest, error) {
 	r := session.ReaderTest{Slot: string(slot)}
-	card, err := m.d.dev.readers.Connect(ctx, slot)
+	c, err := m.d.dev.readers.Connect(ctx, slot)
 	if err != nil {
 		return r, fmt.Errorf("no card to test: %w", err)
 	}
-	defer card.Close()
-	r.ATR = hex.EncodeToString(card.ATR())
-	r.CardType = "unknown"
-	selectApp := func(aid []byte) bool {
-		cmd := append([]byte{0x00, 0xA4, 0x04, 0x0C, byte(len(aid))}, aid...)
-		resp, err := card.Transmit(ctx, cmd)
-		if err != nil || len(resp) < 2 {
-			return false
-		}
-		sw1 := resp[len(resp)-2]
-		return sw1 == 0x90 || sw1 == 0x61
-	}
-	switch {
-	case selectApp(aidEMRTD):
-		r.CardType = "emrtd"
-	case selectApp(aidSS):
-		r.CardType = "ss_card"
-	}
-	return r, ctx.Err()
+	defer c.Close()
+	r.ATR = hex.EncodeToString(c.ATR())
+	t, err := card.Identify(ctx, c)
+	r.CardType = string(t)
+	return r, err
 }
 
 func (m *maintenance) Log(ctx context.Context) ([]string, error) {

@@ -136,11 +136,13 @@ func TestMaintenanceLockoutThroughDaemon(t *testing.T) {
 	e.Expect("idle")
 
 	nextScreen := func() any {
-		for {
+		for range 50 { // each Frame waits a bounded time; a screen is among the next few frames
 			if f := e.Frame(); f["type"] == "screen" {
 				return f["name"]
 			}
 		}
+		t.Fatal("no screen in the 50 frames after start")
+		return nil
 	}
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		e.Start("maintenance")
@@ -167,7 +169,10 @@ func TestMaintenanceActionsThroughDaemon(t *testing.T) {
 	defer cancel()
 
 	// A rejected operation and one backing off from an unreachable central.
-	personal, _ := json.Marshal(Personal{Subject: json.RawMessage(`{"id_number":"` + ssID + `","name":"` + ssName + `"}`)})
+	personal, err := json.Marshal(Personal{Subject: json.RawMessage(`{"id_number":"` + ssID + `","name":"` + ssName + `"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	rej, err := e.d.store.Enqueue(ctx, store.NewOperation{Kind: "report_loss", Personal: personal})
 	if err != nil {
 		t.Fatal(err)
@@ -179,9 +184,13 @@ func TestMaintenanceActionsThroughDaemon(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for op, _ := e.d.store.Get(backing.Key); op.Attempts == 0; op, _ = e.d.store.Get(backing.Key) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	eventually(t, 20*time.Second, "a failed delivery attempt to the unreachable central", func() bool {
+		op, err := e.d.store.Get(backing.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return op.Attempts > 0
+	})
 
 	e.techLogin()
 
@@ -217,8 +226,8 @@ func TestMaintenanceActionsThroughDaemon(t *testing.T) {
 	e.Input(session.FieldRetry, rej.Key)
 	e.Expect("maintenance_queue", "busy", "retry")
 	e.Expect("maintenance_queue", "result", "maint.result.retried", "busy", uitest.Absent)
-	if op, _ := e.d.store.Get(rej.Key); op.State != store.Pending {
-		t.Fatalf("after retry now: %s, want pending", op.State)
+	if op, err := e.d.store.Get(rej.Key); err != nil || op.State != store.Pending {
+		t.Fatalf("after retry now: %s, %v; want pending", op.State, err)
 	}
 	// A backed-off pending one: retry now clears its wait.
 	e.Input(session.FieldRetry, backing.Key)
@@ -296,7 +305,10 @@ func TestMaintenanceActionsThroughDaemon(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("audit %q\nwant %q", got, want)
 	}
-	entries, _ := e.d.store.AuditLog(100)
+	entries, err := e.d.store.AuditLog(100)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, a := range entries {
 		t.Logf("audit: %s %s %q", a.Who, a.Action, a.Detail)
 	}
@@ -312,7 +324,10 @@ func TestMaintenanceDeviceTroubleThroughDaemon(t *testing.T) {
 	if err := e.d.dev.vprint.SetState(vprinter.StatePaperOut); err != nil {
 		t.Fatal(err)
 	}
-	for {
+	for i := 0; ; i++ {
+		if i == 50 {
+			t.Fatal("the devices screen never showed the printer out of paper")
+		}
 		d := e.expectMaint("maintenance_devices", "printer")
 		p := d["printer"].(map[string]any)
 		if p["state"] == "paper_out" {
@@ -486,7 +501,10 @@ func TestRetryNowDeliversAtOnce(t *testing.T) {
 		c.Central.MaxBackoff = config.Duration{Duration: 10 * time.Minute}
 	})
 	faults := func(outage bool) {
-		req, _ := http.NewRequest(http.MethodPut, e.a.Central+"/_sim/faults", strings.NewReader(fmt.Sprintf(`{"outage":%v}`, outage)))
+		req, err := http.NewRequest(http.MethodPut, e.a.Central+"/_sim/faults", strings.NewReader(fmt.Sprintf(`{"outage":%v}`, outage)))
+		if err != nil {
+			t.Fatal(err)
+		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -500,7 +518,10 @@ func TestRetryNowDeliversAtOnce(t *testing.T) {
 	e.post("/v1/sim/operations", []byte(`{"kind":"report_loss","subject":{"id_number":"`+ssID+`"}}`), http.StatusCreated)
 	var key string
 	eventually(t, 5*time.Second, "a failed delivery attempt", func() bool {
-		ops, _ := e.d.store.List(store.Pending, 1)
+		ops, err := e.d.store.List(store.Pending, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if len(ops) == 1 && ops[0].Attempts > 0 {
 			key = ops[0].Key
 			return true

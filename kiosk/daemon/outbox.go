@@ -38,7 +38,7 @@ func (d *Daemon) Commit(ctx context.Context, kind op.Kind, p Personal) (store.Op
 	if err != nil {
 		return store.Operation{}, err
 	}
-	d.metrics.enqueued.WithLabelValues(string(kind)).Inc()
+	d.metrics.Enqueued(string(kind))
 	return stored, nil
 }
 

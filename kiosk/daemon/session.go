@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/kioskd/kioskd/hwbridge"
 	"github.com/kioskd/kioskd/hwbridge/card/emrtd"
@@ -14,6 +13,7 @@ import (
 	"github.com/kioskd/kioskd/hwbridge/escpos"
 	"github.com/kioskd/kioskd/kiosk/central"
 	"github.com/kioskd/kioskd/kiosk/flow"
+	"github.com/kioskd/kioskd/kiosk/mgmt"
 	"github.com/kioskd/kioskd/kiosk/op"
 	"github.com/kioskd/kioskd/kiosk/receipt"
 	"github.com/kioskd/kioskd/kiosk/session"
@@ -69,11 +69,11 @@ func mustJSON(v any) json.RawMessage {
 type identity struct {
 	readers readers
 	cscas   []*x509.Certificate
-	metrics *metrics
+	metrics *mgmt.Metrics
 }
 
 func (i identity) ReadID(ctx context.Context, k flow.BACKey) (p flow.Person, err error) {
-	defer func() { i.metrics.cardRead("id", err) }()
+	defer func() { i.metrics.CardRead("id", err) }()
 	card, err := i.readers.Connect(ctx, hwbridge.SlotID)
 	if err != nil {
 		return flow.Person{}, err
@@ -84,36 +84,12 @@ func (i identity) ReadID(ctx context.Context, k flow.BACKey) (p flow.Person, err
 	if err != nil {
 		return flow.Person{}, err
 	}
-	p = flow.Person{IDNumber: doc.DG1.DocumentNumber, Name: doc.DG1.FullName(), BirthDate: century(doc.DG1.BirthDate)}
-	if id := strings.TrimRight(doc.DG1.OptionalData1, "<"); len(id) >= 12 {
-		// A Vietnamese CCCD carries the 12-digit personal number here.
-		p.IDNumber = id[len(id)-12:]
-	}
-	if g := doc.DG13; g != nil {
-		if g.IDNumber != "" {
-			p.IDNumber = g.IDNumber
-		}
-		if g.FullName != "" {
-			p.Name = g.FullName
-		}
-	}
-	return p, nil
-}
-
-// century turns an MRZ YYMMDD birth date into YYYYMMDD: a birth year
-// after this one's last two digits is of the last century.
-func century(yymmdd string) string {
-	if len(yymmdd) != 6 {
-		return yymmdd
-	}
-	if yymmdd[:2] > "30" {
-		return "19" + yymmdd
-	}
-	return "20" + yymmdd
+	h := doc.Holder()
+	return flow.Person{IDNumber: h.IDNumber, Name: h.Name, BirthDate: h.BirthDate}, nil
 }
 
 func (i identity) ReadSS(ctx context.Context) (_ flow.SSCard, err error) {
-	defer func() { i.metrics.cardRead("ss", err) }()
+	defer func() { i.metrics.CardRead("ss", err) }()
 	card, err := i.readers.Connect(ctx, hwbridge.SlotSS)
 	if err != nil {
 		return flow.SSCard{}, err
@@ -127,7 +103,7 @@ func (i identity) ReadSS(ctx context.Context) (_ flow.SSCard, err error) {
 }
 
 func (i identity) VerifyPIN(ctx context.Context, pin string) (_ flow.PINResult, err error) {
-	defer func() { i.metrics.cardRead("pin", err) }()
+	defer func() { i.metrics.CardRead("pin", err) }()
 	card, err := i.readers.Connect(ctx, hwbridge.SlotSS)
 	if err != nil {
 		return flow.PINResult{}, err
@@ -202,10 +178,10 @@ func (p sessionPrinter) PrintReceipt(ctx context.Context, r session.ReceiptData)
 	}
 	preview := escpos.PlainText(doc, p.opt.Paper)
 	if err := receipt.PrintAndJournal(ctx, p.d.dev.printer, receipt.StoreJournal{Store: p.d.store}, receipt.JournalEntry{Voucher: r.Voucher, Lang: r.Lang, Body: body}); err != nil {
-		p.d.metrics.prints.WithLabelValues("not_printed").Inc()
+		p.d.metrics.Receipt(false)
 		return false, preview, err
 	}
-	p.d.metrics.prints.WithLabelValues("printed").Inc()
+	p.d.metrics.Receipt(true)
 	return true, preview, nil
 }
 
@@ -242,10 +218,6 @@ func (p sessionPrinter) reprint(ctx context.Context, v string) error {
 		doc := receipt.Build(data, p.cfg)
 		return escpos.Encode(doc, p.opt)
 	})
-	result := "printed"
-	if err != nil {
-		result = "not_printed"
-	}
-	p.d.metrics.prints.WithLabelValues(result).Inc()
+	p.d.metrics.Receipt(err == nil)
 	return err
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // simulated reports whether sim control is on: only when the devices are
-// simulated (DESIGN.md, management API).
+// simulated (kiosk/mgmt/API.md, sim control).
 func (d *Daemon) simulated() bool {
 	return d.cfg.Readers.Mode == "sim" && d.cfg.Printer.Mode == "sim"
 }

@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -40,7 +39,7 @@ func (d *Daemon) Status(ctx context.Context) (mgmt.Status, error) {
 }
 
 func (d *Daemon) pageStatus() mgmt.Page {
-	connected, since := d.metrics.page.state()
+	connected, since := d.metrics.Page()
 	if since.IsZero() {
 		since = d.started
 	}
@@ -61,7 +60,7 @@ func (d *Daemon) Ready(ctx context.Context) error {
 	if err := d.store.Writable(); err != nil {
 		return fmt.Errorf("store not writable: %w", err)
 	}
-	if free, _, err := diskSpace(d.cfg.DataDir); err == nil && free < readyMinFree {
+	if free, _, err := mgmt.DiskSpace(d.cfg.DataDir); err == nil && free < readyMinFree {
 		return fmt.Errorf("disk almost full: %d bytes free on the data directory %s, under %d: commits will fail soon", free, d.cfg.DataDir, readyMinFree)
 	}
 	if err := d.damaged(); err != nil {
@@ -117,6 +116,32 @@ type statsCache struct {
 	view statsView
 }
 
+// statsView is the outbox as status, the metrics and the maintenance menu
+// show it, computed at most every half second.
+type statsView struct {
+	mgmt.OutboxView
+	err error
+}
+
+// metricsSource gives the metrics the outbox at scrape time.
+type metricsSource struct{ d *Daemon }
+
+func (s metricsSource) Outbox() (mgmt.OutboxView, error) {
+	v := s.d.statsView()
+	return v.OutboxView, v.err
+}
+
+func (s metricsSource) Damaged(limit int) ([]mgmt.DamagedOp, error) {
+	ops, err := s.d.store.List(store.Damaged, limit)
+	out := make([]mgmt.DamagedOp, len(ops))
+	for i, o := range ops {
+		out[i] = mgmt.DamagedOp{Voucher: o.Voucher, Kind: o.Kind}
+	}
+	return out, err
+}
+
+func (s metricsSource) CommitFailures() int64 { return s.d.store.CommitFailures() }
+
 func (d *Daemon) statsView() statsView {
 	d.stats.mu.Lock()
 	defer d.stats.mu.Unlock()
@@ -165,22 +190,6 @@ func (d *Daemon) countBreaches(deadline time.Time) int {
 }
 
 func diskFree(dir string) uint64 {
-	free, _, _ := diskSpace(dir)
+	free, _, _ := mgmt.DiskSpace(dir)
 	return free
-}
-
-// countPages counts connected touch pages for the metrics: the page's
-// WebSocket handler runs for as long as its connection.
-func (m *metrics) countPages(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/ws" {
-			m.pages.Add(1)
-			m.page.add(1)
-			defer func() {
-				m.page.add(-1)
-				m.pages.Add(-1)
-			}()
-		}
-		h.ServeHTTP(w, r)
-	})
 }

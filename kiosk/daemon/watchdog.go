@@ -132,7 +132,7 @@ func (d *Daemon) statusLine() string {
 		rs = append(rs, fmt.Sprintf("%s %s", r.Slot, st))
 	}
 	fmt.Fprintf(&b, "; readers %s; printer %s", strings.Join(rs, ", "), printerState(d.dev.printer.Last()))
-	if connected, _ := d.metrics.page.state(); connected {
+	if connected, _ := d.metrics.Page(); connected {
 		b.WriteString("; page connected")
 	} else {
 		b.WriteString("; no page")

@@ -51,7 +51,7 @@ var stepScreens = map[Step]Screen{
 	StepPlaceSS: ScreenIdentify, StepReadingSS: ScreenWorking, StepPIN: ScreenKeypad, StepPINVerify: ScreenWorking,
 	StepConfirm: ScreenConfirm, StepCommitting: ScreenWorking, StepDone: ScreenDone, StepError: ScreenError,
 	StepVoucher: ScreenKeypad, StepLookingUp: ScreenWorking, StepLookupResult: ScreenLookupResult,
-	StepMaintenance: ScreenMaintenance,
+	StepMaintenance: ScreenMaintenanceLocked,
 }
 
 // Screen is the screen this step shows.
@@ -438,7 +438,7 @@ func (s *State) input(in Intent) ([]Effect, error) {
 		}
 		s.Voucher = ""
 		s.Step = StepLookingUp
-		return s.effect(Effect{Kind: LookupVouch, Scan: in.Value}), nil
+		return s.effect(Effect{Kind: LookupVoucher, Scan: in.Value}), nil
 	}
 	if want == "" || in.Field != want {
 		return nil, s.refuse(in)
@@ -519,7 +519,7 @@ func (s *State) input(in Intent) ([]Effect, error) {
 		}
 		s.Voucher = norm
 		s.Step = StepLookingUp
-		return s.effect(Effect{Kind: LookupVouch, Voucher: norm}), nil
+		return s.effect(Effect{Kind: LookupVoucher, Voucher: norm}), nil
 	}
 	return nil, s.refuse(in)
 }
@@ -664,7 +664,7 @@ func (s *State) result(in Intent) ([]Effect, error) {
 		}
 		return nil, nil
 	case LookedUp:
-		if err := s.expects(in, LookupVouch, StepLookingUp); err != nil {
+		if err := s.expects(in, LookupVoucher, StepLookingUp); err != nil {
 			return nil, err
 		}
 		if in.Err != nil {

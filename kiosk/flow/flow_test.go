@@ -383,7 +383,7 @@ func TestTransitions(t *testing.T) {
 		{name: "ss confirm back", path: pSSConfirm, intent: ev(Back), want: StepReadingSS, effects: []EffectKind{ReadSS}},
 
 		// lookup
-		{name: "voucher typed", path: pVoucher, intent: in(FieldVoucher, "V1234567"), want: StepLookingUp, effects: []EffectKind{LookupVouch}},
+		{name: "voucher typed", path: pVoucher, intent: in(FieldVoucher, "V1234567"), want: StepLookingUp, effects: []EffectKind{LookupVoucher}},
 		{name: "voucher back", path: pVoucher, intent: ev(Back), want: StepMenu},
 		{name: "looked up", path: pLookingUp, intent: res(LookedUp, func(i *Intent) { i.Lookup = LookupResult{Found: true} }), want: StepLookupResult},
 		{name: "lookup failed", path: pLookingUp, intent: res(LookedUp, func(i *Intent) { i.Err = errIO }), want: StepError},

@@ -12,7 +12,7 @@ import (
 func TestLookupByScannedReceipt(t *testing.T) {
 	s := walk(t, Policy{}, pVoucher)
 	s2, effs, err := Next(s, in(FieldReceipt, "https://x/lookup?token=abc"))
-	if err != nil || s2.Step != StepLookingUp || len(effs) != 1 || effs[0].Kind != LookupVouch || effs[0].Scan != "https://x/lookup?token=abc" || effs[0].Voucher != "" {
+	if err != nil || s2.Step != StepLookingUp || len(effs) != 1 || effs[0].Kind != LookupVoucher || effs[0].Scan != "https://x/lookup?token=abc" || effs[0].Voucher != "" {
 		t.Fatalf("scan: step %s, effects %+v, %v", s2.Step, effs, err)
 	}
 	sv := &SignedVoucher{Valid: true, KioskID: "K-A", Voucher: "000070000425", Created: time.Unix(1, 0)}

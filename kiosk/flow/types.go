@@ -20,20 +20,20 @@ const (
 	Maintenance       Kind = "maintenance"
 )
 
-// Screen is the name of a screen the page renders (DESIGN.md).
+// Screen is the name of a screen the page renders (ui/PROTOCOL.md).
 type Screen string
 
 const (
-	ScreenIdle         Screen = "idle"
-	ScreenMenu         Screen = "menu"
-	ScreenIdentify     Screen = "identify"
-	ScreenKeypad       Screen = "keypad"
-	ScreenConfirm      Screen = "confirm"
-	ScreenWorking      Screen = "working"
-	ScreenDone         Screen = "done"
-	ScreenError        Screen = "error"
-	ScreenLookupResult Screen = "lookup_result"
-	ScreenMaintenance  Screen = "maintenance_locked"
+	ScreenIdle              Screen = "idle"
+	ScreenMenu              Screen = "menu"
+	ScreenIdentify          Screen = "identify"
+	ScreenKeypad            Screen = "keypad"
+	ScreenConfirm           Screen = "confirm"
+	ScreenWorking           Screen = "working"
+	ScreenDone              Screen = "done"
+	ScreenError             Screen = "error"
+	ScreenLookupResult      Screen = "lookup_result"
+	ScreenMaintenanceLocked Screen = "maintenance_locked"
 )
 
 // Fields the page sends with `input {field, value}`.
@@ -229,16 +229,16 @@ type Intent struct {
 type EffectKind string
 
 const (
-	ReadID      EffectKind = "read_id"     // BAC
-	ReadSS      EffectKind = "read_ss"     //
-	VerifyPIN   EffectKind = "verify_pin"  // PIN
-	FetchCards  EffectKind = "fetch_cards" // IDNumber
-	RequestOTP  EffectKind = "request_otp" // IDNumber
-	VerifyOTP   EffectKind = "verify_otp"  // IDNumber, Code
-	Commit      EffectKind = "commit"      // Operation
-	Print       EffectKind = "print"       // Operation, Receipt
-	LookupVouch EffectKind = "lookup"      // Voucher
-	EndSession  EffectKind = "end_session" // wipe personal data, session over
+	ReadID        EffectKind = "read_id"     // BAC
+	ReadSS        EffectKind = "read_ss"     //
+	VerifyPIN     EffectKind = "verify_pin"  // PIN
+	FetchCards    EffectKind = "fetch_cards" // IDNumber
+	RequestOTP    EffectKind = "request_otp" // IDNumber
+	VerifyOTP     EffectKind = "verify_otp"  // IDNumber, Code
+	Commit        EffectKind = "commit"      // Operation
+	Print         EffectKind = "print"       // Operation, Receipt
+	LookupVoucher EffectKind = "lookup"      // Voucher
+	EndSession    EffectKind = "end_session" // wipe personal data, session over
 )
 
 // Effect is I/O the caller must run; its result comes back as an Intent with
@@ -253,5 +253,5 @@ type Effect struct {
 	Operation Operation
 	Receipt   Receipt
 	Voucher   string
-	Scan      string // LookupVouch from a scanned receipt: what the scanner typed
+	Scan      string // LookupVoucher from a scanned receipt: what the scanner typed
 }

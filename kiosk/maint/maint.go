@@ -173,16 +173,16 @@ type Technician struct {
 	PINHash string
 }
 
-// ErrWrongPIN: no technician has this PIN. Wrapped by *WrongPINError.
+// ErrWrongPIN: no technician has this PIN. Wrapped by *WrongPIN.
 var ErrWrongPIN = errors.New("wrong technician PIN")
 
-// WrongPINError is a wrong PIN; TriesLeft more lock the menu.
-type WrongPINError struct{ TriesLeft int }
+// WrongPIN is a wrong PIN; TriesLeft more lock the menu.
+type WrongPIN struct{ TriesLeft int }
 
-func (e *WrongPINError) Error() string {
+func (e *WrongPIN) Error() string {
 	return fmt.Sprintf("wrong technician PIN, %d tries left", e.TriesLeft)
 }
-func (e *WrongPINError) Unwrap() error { return ErrWrongPIN }
+func (e *WrongPIN) Unwrap() error { return ErrWrongPIN }
 
 // ErrLocked: too many wrong PINs. Wrapped by *LockedError.
 var ErrLocked = errors.New("maintenance menu locked after too many wrong PINs")
@@ -239,7 +239,7 @@ func (g *Guard) LockedUntil() time.Time {
 }
 
 // Check returns the label of the technician whose PIN this is. Errors:
-// *LockedError while locked (the PIN is not even checked), *WrongPINError,
+// *LockedError while locked (the PIN is not even checked), *WrongPIN,
 // joined with a malformed hash's error when the configuration has one.
 func (g *Guard) Check(pin string) (string, error) {
 	g.mu.Lock()
@@ -268,5 +268,5 @@ func (g *Guard) Check(pin string) (string, error) {
 	}
 	// A malformed hash in the configuration is reported beside the wrong
 	// PIN; it still counts as a failure, so it opens no way around the lock.
-	return "", errors.Join(&WrongPINError{TriesLeft: g.maxTries - g.fails}, bad)
+	return "", errors.Join(&WrongPIN{TriesLeft: g.maxTries - g.fails}, bad)
 }

@@ -128,9 +128,9 @@ func TestGuardLockout(t *testing.T) {
 	}
 	for i := 1; i <= 4; i++ {
 		_, err := g.Check("999999")
-		var w *WrongPINError
+		var w *WrongPIN
 		if !errors.As(err, &w) || w.TriesLeft != 5-i {
-			t.Fatalf("wrong PIN %d: %v; want WrongPINError{%d}", i, err, 5-i)
+			t.Fatalf("wrong PIN %d: %v; want WrongPIN{%d}", i, err, 5-i)
 		}
 	}
 	_, err := g.Check("999999")

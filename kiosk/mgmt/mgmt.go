@@ -1,7 +1,7 @@
 // Package mgmt owns the management API that central ops and technicians
 // reach over the network: /healthz (process alive), /readyz (store writable,
 // devices initialised), /metrics (Prometheus text format) and /v1/status
-// (the JSON of DESIGN.md), plus whatever extra routes the daemon mounts (sim
+// (the JSON of API.md), plus whatever extra routes the daemon mounts (sim
 // control). Bound to a non-loopback address, every path but /healthz needs
 // a bearer token or a verified client certificate. It gathers nothing
 // itself: the daemon supplies a Source.
@@ -20,7 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Status is the body of GET /v1/status (DESIGN.md, management API).
+// Status is the body of GET /v1/status (API.md).
 type Status struct {
 	KioskID       string         `json:"kiosk_id"`
 	Version       string         `json:"version"`

@@ -73,7 +73,7 @@ func (f *fakeMaint) Login(ctx context.Context, pin string) (MaintLogin, error) {
 		}
 	}
 	who, err := f.guard.Check(pin)
-	var wrong *maint.WrongPINError
+	var wrong *maint.WrongPIN
 	var locked *maint.LockedError
 	switch {
 	case err == nil:

@@ -11,7 +11,7 @@ import (
 
 // Screen data is the contract between this file and ui/static/app.js. Every
 // text is a catalogue key (ui/static/i18n); values are data, masked where
-// DESIGN.md asks. Nothing here decides what comes next: the flow does.
+// ui/PROTOCOL.md says. Nothing here decides what comes next: the flow does.
 
 type option struct {
 	Value string `json:"value"`

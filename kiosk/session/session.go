@@ -598,7 +598,7 @@ var (
 
 var resultOf = map[flow.EffectKind]flow.IntentKind{
 	flow.ReadID: flow.IDRead, flow.ReadSS: flow.SSRead, flow.VerifyPIN: flow.PINChecked,
-	flow.Commit: flow.Committed, flow.LookupVouch: flow.LookedUp,
+	flow.Commit: flow.Committed, flow.LookupVoucher: flow.LookedUp,
 	flow.FetchCards: flow.CardsFetched, flow.RequestOTP: flow.OTPRequested, flow.VerifyOTP: flow.OTPChecked,
 	flow.Print: flow.Printed,
 }
@@ -625,7 +625,7 @@ func (s *Session) do(ctx context.Context, e flow.Effect, rd ReceiptData, printer
 	d := s.deps
 	switch {
 	case d.Identity == nil && (e.Kind == flow.ReadID || e.Kind == flow.ReadSS || e.Kind == flow.VerifyPIN),
-		d.Outbox == nil && (e.Kind == flow.Commit || e.Kind == flow.LookupVouch):
+		d.Outbox == nil && (e.Kind == flow.Commit || e.Kind == flow.LookupVoucher):
 		// A terminal without that part: the flow shows its error screen.
 		return flow.Intent{Kind: resultOf[e.Kind], Err: errMissing}
 	}
@@ -659,9 +659,9 @@ func (s *Session) do(ctx context.Context, e flow.Effect, rd ReceiptData, printer
 	case flow.Commit:
 		r, err := d.Outbox.Commit(ctx, e.Operation)
 		if err != nil {
-			s.log.Error("commit failed", "op", e.Operation.Kind, "err", err)
+			s.log.Error("commit failed", "kind", e.Operation.Kind, "err", err)
 		} else {
-			s.log.Info("operation accepted", "op", e.Operation.Kind, "voucher", r.Voucher)
+			s.log.Info("operation accepted", "kind", e.Operation.Kind, "voucher", r.Voucher)
 		}
 		return flow.Intent{Kind: flow.Committed, Receipt: r, Err: err}
 	case flow.Print:
@@ -680,7 +680,7 @@ func (s *Session) do(ctx context.Context, e flow.Effect, rd ReceiptData, printer
 			}
 		}
 		return r
-	case flow.LookupVouch:
+	case flow.LookupVoucher:
 		if e.Scan != "" {
 			return s.lookupScan(ctx, e.Scan)
 		}

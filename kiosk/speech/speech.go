@@ -246,7 +246,7 @@ type Prompt struct{ Lang, Key, Text string }
 // Prompts are every citizen's catalogue text that can be spoken as it is:
 // every key of every language but those with a placeholder ({n}), which
 // are synthesised on demand with their value, and the technicians' menu
-// (maint.*, maintenance.*), which is not spoken.
+// (maint.*), which is not spoken.
 func (s *Synth) Prompts() []Prompt {
 	var ps []Prompt
 	for _, l := range s.cfg.Languages {
@@ -257,7 +257,7 @@ func (s *Synth) Prompts() []Prompt {
 		slices.Sort(keys)
 		for _, k := range keys {
 			t := s.cats[l][k]
-			if strings.Contains(t, "{") || strings.TrimSpace(t) == "" || strings.HasPrefix(k, "maint.") || strings.HasPrefix(k, "maintenance.") {
+			if strings.Contains(t, "{") || strings.TrimSpace(t) == "" || strings.HasPrefix(k, "maint.") {
 				continue
 			}
 			ps = append(ps, Prompt{Lang: l, Key: k, Text: t})

@@ -162,9 +162,9 @@
       m.appendChild(button("btn.finish", () => send({ type: "confirm" }), "primary", "btn-finish"));
     },
     maintenance_locked(d, m) {
-      m.appendChild(el("h1", { text: t(d.title || "maintenance.title") }));
+      m.appendChild(el("h1", { text: t(d.title || "maint.title") }));
       if (d.until) m.appendChild(el("p", { class: "error-text", id: "maint-locked", text: t("maint.locked.hint", { n: d.minutes, until: d.until }) }));
-      else m.appendChild(el("p", { class: "hint", text: t("maintenance.hint") }));
+      else m.appendChild(el("p", { class: "hint", text: t("maint.hint") }));
     },
     maintenance_pin(d, m) {
       screens.keypad(d, m);

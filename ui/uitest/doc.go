@@ -1,6 +1,6 @@
 // Package uitest is the shared test harness for the touch page: a
-// WebSocket Page client speaking the page's protocol (DESIGN.md,
-// "WebSocket"), a headless-Chromium Browser rig over the real page, a
+// WebSocket Page client speaking the page's protocol (ui/PROTOCOL.md),
+// a headless-Chromium Browser rig over the real page, a
 // LockedBuffer for logs written from several goroutines, and AssertNone,
 // which greps anything for personal data.
 //

@@ -28,7 +28,7 @@ import (
 )
 
 // Holder is what the card says about its holder and itself. Strings are as
-// the card profile JSON of DESIGN.md has them: dates YYYYMMDD, gender "1"
+// the card profile JSON (hwbridge/sim/cardsim/PROFILE.md) has them: dates YYYYMMDD, gender "1"
 // (male) or "2" (female), the issuer code as hex digits without padding.
 type Holder struct {
 	CardNumber  string // EF05 07
@@ -81,8 +81,8 @@ func (e *FieldError) Error() string {
 
 func (e *FieldError) Unwrap() error { return e.Err }
 
-// ssAID is the DDF1 name: ASCII "sx1.sh." + GBK "社会保障" (DOMAIN.md).
-var ssAID = []byte{0x73, 0x78, 0x31, 0x2E, 0x73, 0x68, 0x2E, 0xC9, 0xE7, 0xBB, 0xE1, 0xB1, 0xA3, 0xD5, 0xCF}
+// AID is the DDF1 name: ASCII "sx1.sh." + GBK "社会保障" (DOMAIN.md).
+var AID = []byte{0x73, 0x78, 0x31, 0x2E, 0x73, 0x68, 0x2E, 0xC9, 0xE7, 0xBB, 0xE1, 0xB1, 0xA3, 0xD5, 0xCF}
 
 // field is one record of the DOMAIN.md table that Read decodes.
 type field struct {
@@ -152,7 +152,7 @@ func selectApp(ctx context.Context, card hwbridge.Card) error {
 	if err := selectFile(ctx, card, apdu.Command{INS: apdu.INSSelect, P1: 0x00, Data: []byte{0x3F, 0x00}, Le: -1}, "MF"); err != nil {
 		return err
 	}
-	err := selectFile(ctx, card, apdu.Command{INS: apdu.INSSelect, P1: 0x04, Data: ssAID, Le: -1}, "DDF1")
+	err := selectFile(ctx, card, apdu.Command{INS: apdu.INSSelect, P1: 0x04, Data: AID, Le: -1}, "DDF1")
 	var se *apdu.StatusError
 	if errors.As(err, &se) && se.SW == apdu.SWFileNotFound {
 		return ErrNotSSCard

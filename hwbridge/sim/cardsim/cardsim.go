@@ -4,7 +4,7 @@
 // and the in-process simulated readers, so the same APDUs are exchanged in
 // tests, in the embedded default and through the real PC/SC stack.
 //
-// A Card is built from a Profile (the card profile JSON of DESIGN.md) by the
+// A Card is built from a Profile (the card profile JSON, PROFILE.md) by the
 // Applet registered for the profile's type. The package owns the card side
 // only: it knows no readers, no vpcd protocol and no PC/SC; Direct adapts a
 // Card to hwbridge.Card for in-process use.
@@ -37,7 +37,7 @@ const (
 	TypeEMRTD  = "emrtd"
 )
 
-// Profile is a card profile as DESIGN.md lays it out ("Card profile JSON").
+// Profile is a card profile as PROFILE.md lays it out.
 // The social security card uses the holder fields and PIN; the eMRTD uses
 // MRZ, DG13 and the photo.
 type Profile struct {

@@ -50,38 +50,67 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (help bool, e
 	return false, nil
 }
 
-func usage() {
-	fmt.Fprintln(os.Stderr, "usage: kioskd <command> [flags]")
-	fmt.Fprintln(os.Stderr, "commands:")
+// usage lists the commands, sorted, with their summaries.
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: kioskd <command> [flags]")
+	fmt.Fprintln(w, "commands:")
+	for _, n := range commandNames() {
+		fmt.Fprintf(w, "  %-14s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "kioskd <command> --help lists a command's flags.")
+}
+
+// commandNames are the registered commands, sorted.
+func commandNames() []string {
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(os.Stderr, "  %-14s %s\n", n, commands[n].summary)
-	}
+	return names
+}
+
+// aliases are the spellings people try first.
+var aliases = map[string]string{"-h": "help", "-help": "help", "--help": "help", "-version": "version", "--version": "version"}
+
+func init() {
+	register(command{name: "help", summary: "print this list of commands", run: func(context.Context, []string) error {
+		usage(os.Stdout)
+		return nil
+	}})
 }
 
 func main() {
-	if len(os.Args) < 2 {
-		usage()
-		os.Exit(2)
+	os.Exit(realMain(os.Args[1:], os.Stderr))
+}
+
+// realMain runs the command args name and returns the exit status: 0, 1
+// when the command failed, 2 for a usage error (no or an unknown command,
+// wrong flags).
+func realMain(args []string, stderr io.Writer) int {
+	if len(args) < 1 {
+		usage(stderr)
+		return 2
 	}
-	c, ok := commands[os.Args[1]]
+	name := args[0]
+	if a, ok := aliases[name]; ok {
+		name = a
+	}
+	c, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(os.Stderr, "kioskd: unknown command %q\n", os.Args[1])
-		usage()
-		os.Exit(2)
+		fmt.Fprintf(stderr, "kioskd: unknown command %q\n", args[0])
+		usage(stderr)
+		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := c.run(ctx, os.Args[2:])
+	err := c.run(ctx, args[1:])
 	stop()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "kioskd %s: %v\n", c.name, err)
+		fmt.Fprintf(stderr, "kioskd %s: %v\n", c.name, err)
 		if _, ok := err.(usageError); ok {
-			os.Exit(2)
+			return 2
 		}
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }

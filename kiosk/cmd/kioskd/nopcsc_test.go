@@ -13,15 +13,8 @@ import (
 // cannot run it, and `kioskd run` exits with that reason before it says
 // it is ready, so neither a technician nor systemd is told all is well.
 func TestPCSCConfigOnABuildWithoutPCSC(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds kioskd")
-	}
+	bin := kioskd(t) // built without the pcsc tag
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "kioskd-nopcsc")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	cfg := filepath.Join(dir, "kioskd.toml")
 	conf := "data_dir = " + `"` + filepath.Join(dir, "data") + `"` + "\n[ui]\nlisten = \"127.0.0.1:0\"\n[mgmt]\nlisten = \"127.0.0.1:0\"\n[readers]\nmode = \"pcsc\"\n"
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {

@@ -1,7 +1,8 @@
-package daemon
+package mgmt
 
 import (
 	"errors"
+	"net/http"
 	"runtime"
 	"strconv"
 	"sync/atomic"
@@ -11,15 +12,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kioskd/kioskd/hwbridge"
-	"github.com/kioskd/kioskd/kiosk"
 	"github.com/kioskd/kioskd/kiosk/central"
-	"github.com/kioskd/kioskd/store"
 )
 
-// metrics are kioskd's Prometheus series; scripts/deploy/OPERATIONS.md
+// Metrics are kioskd's Prometheus series; scripts/deploy/OPERATIONS.md
 // documents each one and the alerts built on them. Labels never carry
-// personal data: only kinds, results, slots, states and build facts.
-type metrics struct {
+// personal data: only kinds, results, slots, states and build facts. The
+// daemon counts events through the methods; the outbox and the disk are
+// read at scrape time from a MetricsSource.
+type Metrics struct {
 	registry   *prometheus.Registry
 	enqueued   *prometheus.CounterVec
 	results    *prometheus.CounterVec
@@ -34,10 +35,45 @@ type metrics struct {
 	page       pageState    // whether one is, and since when (page.go)
 }
 
+// MetricsConfig is the terminal and build the metrics name.
+type MetricsConfig struct {
+	KioskID, Site   string
+	Version, Commit string
+	// DataDir is the data directory, whose file system's free space is
+	// reported.
+	DataDir string
+}
+
+// OutboxView is the outbox as /v1/status and the metrics show it.
+type OutboxView struct {
+	Pending, Rejected, Acknowledged int
+	Damaged                         int
+	OldestAge                       time.Duration
+	LastAckAt                       time.Time
+	// SLABreached counts pending operations past their SLA (the promise
+	// on the receipt), up to a bound.
+	SLABreached int
+}
+
+// DamagedOp names an operation set aside as damaged: never what it holds.
+type DamagedOp struct{ Voucher, Kind string }
+
+// MetricsSource is what the scrape-time series read.
+type MetricsSource interface {
+	// Outbox is the outbox's figures; an error leaves the kioskd_outbox_*
+	// series out of the scrape and sets kioskd_store_up to 0.
+	Outbox() (OutboxView, error)
+	// Damaged lists at most limit damaged operations.
+	Damaged(limit int) ([]DamagedOp, error)
+	// CommitFailures counts commits to the store that failed.
+	CommitFailures() int64
+}
+
 var printerStates = []string{"ok", "paper_near_end", "paper_out", "cover_open", "offline"}
 
-func newMetrics(reg *prometheus.Registry, d *Daemon) *metrics {
-	m := &metrics{
+// NewMetrics registers kioskd's series in reg.
+func NewMetrics(reg *prometheus.Registry, cfg MetricsConfig, src MetricsSource) *Metrics {
+	m := &Metrics{
 		registry: reg,
 		enqueued: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kioskd_operations_enqueued_total", Help: "Operations committed to the outbox, by kind.",
@@ -71,12 +107,12 @@ func newMetrics(reg *prometheus.Registry, d *Daemon) *metrics {
 	}
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "kioskd_build_info", Help: "Always 1; the labels say which kioskd build runs.",
-		ConstLabels: prometheus.Labels{"version": kiosk.Version, "commit": kiosk.Commit, "go_version": runtime.Version()},
+		ConstLabels: prometheus.Labels{"version": cfg.Version, "commit": cfg.Commit, "go_version": runtime.Version()},
 	})
 	buildInfo.Set(1)
 	terminalInfo := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "kioskd_terminal_info", Help: "Always 1; the labels name the terminal (kiosk_id) and its hospital or outlet (site, config key site).",
-		ConstLabels: prometheus.Labels{"kiosk_id": d.cfg.KioskID, "site": d.cfg.Site},
+		ConstLabels: prometheus.Labels{"kiosk_id": cfg.KioskID, "site": cfg.Site},
 	})
 	terminalInfo.Set(1)
 	pages := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -95,10 +131,10 @@ func newMetrics(reg *prometheus.Registry, d *Daemon) *metrics {
 	}, func() float64 { return float64(time.Now().UnixNano()) / 1e9 })
 	commitFailures := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "kioskd_commit_failures_total", Help: "Operations whose commit to the store failed (full disk, I/O error): the citizen was told it was not stored.",
-	}, func() float64 { return float64(d.store.CommitFailures()) })
+	}, func() float64 { return float64(src.CommitFailures()) })
 	reg.MustRegister(commitFailures)
 	reg.MustRegister(m.enqueued, m.results, m.foreign, m.latency, m.readerUp, m.cardReads, m.printer, m.prints, m.heartbeats,
-		pages, buildInfo, terminalInfo, clock, pageConnected, outboxCollector{d}, diskCollector{d.cfg.DataDir}, pageCollector{&m.page})
+		pages, buildInfo, terminalInfo, clock, pageConnected, outboxCollector{src}, diskCollector{cfg.DataDir}, pageCollector{&m.page})
 	for _, s := range []hwbridge.Slot{hwbridge.SlotID, hwbridge.SlotSS} {
 		m.readerUp.WithLabelValues(string(s))
 	}
@@ -107,6 +143,9 @@ func newMetrics(reg *prometheus.Registry, d *Daemon) *metrics {
 	}
 	return m
 }
+
+// Registry is where the series are registered, for New's /metrics.
+func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
 
 // Descriptions of the series read from the store and the disk at scrape
 // time. A series whose source failed is left out of the scrape (never a
@@ -136,7 +175,7 @@ var (
 const maxDamagedSeries = 50
 
 // outboxCollector reads the outbox once per scrape.
-type outboxCollector struct{ d *Daemon }
+type outboxCollector struct{ src MetricsSource }
 
 func (c outboxCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{storeUpDesc, outboxOpsDesc, damagedOpDesc, oldestPendingDesc, lastAckDesc, slaBreachedDesc} {
@@ -145,8 +184,8 @@ func (c outboxCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
-	v := c.d.statsView()
-	if v.err != nil {
+	v, err := c.src.Outbox()
+	if err != nil {
 		ch <- prometheus.MustNewConstMetric(storeUpDesc, prometheus.GaugeValue, 0)
 		return
 	}
@@ -160,7 +199,7 @@ func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	if v.Damaged > 0 {
 		// Rare, and each needs a look: one series per damaged operation,
 		// named by its voucher and kind (never what it holds).
-		ops, err := c.d.store.List(store.Damaged, maxDamagedSeries)
+		ops, err := c.src.Damaged(maxDamagedSeries)
 		if err == nil {
 			for _, op := range ops {
 				ch <- prometheus.MustNewConstMetric(damagedOpDesc, prometheus.GaugeValue, 1, op.Voucher, op.Kind)
@@ -181,7 +220,7 @@ type diskCollector struct{ dir string }
 func (c diskCollector) Describe(ch chan<- *prometheus.Desc) { ch <- diskFreeDesc; ch <- diskSizeDesc }
 
 func (c diskCollector) Collect(ch chan<- prometheus.Metric) {
-	free, size, err := diskSpace(c.dir)
+	free, size, err := DiskSpace(c.dir)
 	if err != nil {
 		return
 	}
@@ -189,9 +228,9 @@ func (c diskCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(diskSizeDesc, prometheus.GaugeValue, float64(size))
 }
 
-// diskSpace is the bytes available to an unprivileged process and the
+// DiskSpace is the bytes available to an unprivileged process and the
 // size of dir's file system.
-func diskSpace(dir string) (free, size uint64, err error) {
+func DiskSpace(dir string) (free, size uint64, err error) {
 	var fs syscall.Statfs_t
 	if err := syscall.Statfs(dir, &fs); err != nil {
 		return 0, 0, err
@@ -199,8 +238,8 @@ func diskSpace(dir string) (free, size uint64, err error) {
 	return fs.Bavail * uint64(fs.Bsize), fs.Blocks * uint64(fs.Bsize), nil
 }
 
-// delivered counts one delivery result from the drainer.
-func (m *metrics) delivered(r central.Result) {
+// Delivered counts one delivery result from the drainer.
+func (m *Metrics) Delivered(r central.Result) {
 	m.results.WithLabelValues(string(r.Outcome)).Inc()
 	var se *central.ServerError
 	if errors.As(r.Err, &se) && se.Foreign {
@@ -211,7 +250,8 @@ func (m *metrics) delivered(r central.Result) {
 	}
 }
 
-func (m *metrics) readerEvent(e hwbridge.ReaderEvent) {
+// ReaderEvent keeps kioskd_reader_up.
+func (m *Metrics) ReaderEvent(e hwbridge.ReaderEvent) {
 	if e.Slot == "" {
 		return
 	}
@@ -223,7 +263,8 @@ func (m *metrics) readerEvent(e hwbridge.ReaderEvent) {
 	}
 }
 
-func (m *metrics) printerState(state string) {
+// PrinterState sets kioskd_printer_state: 1 for state, 0 for the others.
+func (m *Metrics) PrinterState(state string) {
 	for _, s := range printerStates {
 		v := 0.0
 		if s == state {
@@ -233,7 +274,8 @@ func (m *metrics) printerState(state string) {
 	}
 }
 
-func (m *metrics) cardRead(kind string, err error) {
+// CardRead counts a card read of kind (id, ss, pin) by its outcome.
+func (m *Metrics) CardRead(kind string, err error) {
 	result := "ok"
 	if err != nil {
 		result = "error"
@@ -241,13 +283,39 @@ func (m *metrics) cardRead(kind string, err error) {
 	m.cardReads.WithLabelValues(kind, result).Inc()
 }
 
-// statsView is the outbox as status and metrics show it, computed once per
-// scrape or status request.
-type statsView struct {
-	Pending, Rejected, Acknowledged int
-	Damaged                         int
-	OldestAge                       time.Duration
-	LastAckAt                       time.Time
-	SLABreached                     int
-	err                             error
+// Enqueued counts an operation committed to the outbox.
+func (m *Metrics) Enqueued(kind string) { m.enqueued.WithLabelValues(kind).Inc() }
+
+// Receipt counts a receipt by whether it came out.
+func (m *Metrics) Receipt(printed bool) {
+	result := "printed"
+	if !printed {
+		result = "not_printed"
+	}
+	m.prints.WithLabelValues(result).Inc()
+}
+
+// Heartbeat counts a heartbeat to central by whether it got through.
+func (m *Metrics) Heartbeat(err error) {
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	m.heartbeats.WithLabelValues(result).Inc()
+}
+
+// CountPages counts connected touch pages: the page's WebSocket handler
+// (at /ws) runs for as long as its connection.
+func (m *Metrics) CountPages(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ws" {
+			m.pages.Add(1)
+			m.page.add(1)
+			defer func() {
+				m.page.add(-1)
+				m.pages.Add(-1)
+			}()
+		}
+		h.ServeHTTP(w, r)
+	})
 }

@@ -1,4 +1,4 @@
-package daemon
+package mgmt
 
 import (
 	"sync"
@@ -47,3 +47,7 @@ func (c pageCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(pageSinceDesc, prometheus.GaugeValue, float64(since.UnixNano())/1e9)
 	}
 }
+
+// Page is whether a touch page is connected and since when its connection
+// state has been what it is (zero while no page ever came).
+func (m *Metrics) Page() (connected bool, since time.Time) { return m.page.state() }
