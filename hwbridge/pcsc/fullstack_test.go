@@ -202,7 +202,13 @@ func TestReadEMRTDFromKioskdVCard(t *testing.T) {
 	if err := json.Unmarshal(p.DG13, &wantDG13); err != nil {
 		t.Fatal(err)
 	}
-	startVCard(t, st.d.VPCDAddrSlot(1), emrtdProfile)
+	// The card process signs with a CSCA it made at start and writes out.
+	cscaFile := filepath.Join(t.TempDir(), "csca.pem")
+	startVCard(t, st.d.VPCDAddrSlot(1), emrtdProfile, "--csca-out", cscaFile)
+	cscas, err := emrtd.LoadCSCAs(cscaFile)
+	if err != nil {
+		t.Fatalf("the CSCA kioskd vcard wrote: %v", err)
+	}
 	st.want(hwbridge.CardInserted, hwbridge.SlotID)
 	c := connect(t, st, hwbridge.SlotID)
 	ctx := ctxT(t)
@@ -214,7 +220,12 @@ func TestReadEMRTDFromKioskdVCard(t *testing.T) {
 		t.Fatalf("Read with a wrong birth date = %v, want ErrBACFailed", err)
 	}
 
-	doc, err := emrtd.Read(ctx, c, emrtd.KeyFromMRZ(m), emrtd.Options{CSCA: []*x509.Certificate{cardsim.TestCSCA().Cert}})
+	// No CSCA is shared through the binary: this process's own does not
+	// vouch for the card process's chips.
+	if _, err := emrtd.Read(ctx, c, emrtd.KeyFromMRZ(m), emrtd.Options{CSCA: []*x509.Certificate{cardsim.TestCSCA().Cert}}); !errors.Is(err, emrtd.ErrPassiveAuth) {
+		t.Fatalf("Read trusting this test process's CSCA = %v, want ErrPassiveAuth", err)
+	}
+	doc, err := emrtd.Read(ctx, c, emrtd.KeyFromMRZ(m), emrtd.Options{CSCA: cscas})
 	if err != nil {
 		t.Fatalf("emrtd.Read: %v", err)
 	}
@@ -237,7 +248,7 @@ func TestReadEMRTDFromKioskdVCard(t *testing.T) {
 	if err != nil || !bytes.Equal(rsp, []byte{0x90, 0x00}) {
 		t.Fatalf("plain SELECT on the chip left on the reader = % X, %v; want 90 00", rsp, err)
 	}
-	if _, err := emrtd.Read(ctx, c, emrtd.KeyFromMRZ(m), emrtd.Options{CSCA: []*x509.Certificate{cardsim.TestCSCA().Cert}}); err != nil {
+	if _, err := emrtd.Read(ctx, c, emrtd.KeyFromMRZ(m), emrtd.Options{CSCA: cscas}); err != nil {
 		t.Fatalf("second emrtd.Read of the chip left on the reader: %v", err)
 	}
 }

@@ -111,7 +111,8 @@ type Readers struct {
 	ID              []string `toml:"id"`
 	SS              []string `toml:"ss"`
 	TransmitTimeout Duration `toml:"transmit_timeout"`
-	// CSCAFile is a PEM file of CSCA certificates for passive authentication.
+	// CSCAFile holds the country signing CA certificates (PEM, DER or an
+	// ICAO master list) for passive authentication of ID cards.
 	CSCAFile string `toml:"csca_file"`
 }
 

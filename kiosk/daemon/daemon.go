@@ -195,7 +195,8 @@ func (d *Daemon) openSession() error {
 			return fmt.Errorf("readers.csca_file: %w", err)
 		}
 	case d.dev.sim != nil:
-		// Simulated ID cards are signed by the test CSCA.
+		// The simulated ID cards are signed by this process's test CSCA,
+		// made at start (no key is built into the binary).
 		cscas = []*x509.Certificate{cardsim.TestCSCA().Cert}
 	}
 	// Receipts and the maintenance menu's test page are encoded alike, so

@@ -253,8 +253,17 @@ func TestPCSCTwoReportsWithIDCardLeftOnReader(t *testing.T) {
 	}
 	sim := start(t, simReady, "central-sim", "--listen", "127.0.0.1:0")
 	dir := t.TempDir()
+	// The card process signs its chip under a CSCA it makes at start; the
+	// daemon trusts the certificate it writes out, and checks the chip's
+	// signature with it.
+	cscaFile := filepath.Join(dir, "csca.pem")
+	card, err := rig.Start(kioskdBin, vcardReady, "vcard", "--profile", profile, "--vpcd", pd.VPCDAddrSlot(1), "--csca-out", cscaFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(card.Kill)
 	ssReader, idReader := pd.ReaderName(0), pd.ReaderName(1)
-	cfg := writeConfig(t, dir, sim.URL, fmt.Sprintf("[readers]\nmode = \"pcsc\"\nss = [%q]\nid = [%q]\n", ssReader, idReader))
+	cfg := writeConfig(t, dir, sim.URL, fmt.Sprintf("[readers]\nmode = \"pcsc\"\nss = [%q]\nid = [%q]\ncsca_file = %q\n", ssReader, idReader, cscaFile))
 	d := start(t, daemonReady, "run", "--config", cfg)
 	m := uiReady.FindStringSubmatch(d.Stderr())
 	if m == nil {
@@ -262,12 +271,6 @@ func TestPCSCTwoReportsWithIDCardLeftOnReader(t *testing.T) {
 	}
 	page := uitest.Dial(t, m[1])
 	page.Expect("idle")
-
-	card, err := rig.Start(kioskdBin, vcardReady, "vcard", "--profile", profile, "--vpcd", pd.VPCDAddrSlot(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(card.Kill)
 	waitStatus(t, d, "the card in "+idReader+" (id slot)", func(st pcscStatus) bool {
 		r, ok := st.slot("id")
 		return ok && r.Reader == idReader && r.Card

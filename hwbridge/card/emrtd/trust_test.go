@@ -3,7 +3,6 @@ package emrtd_test
 import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
-	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,7 +19,7 @@ func TestParseCSCAs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pemBoth := cardsim.TestCSCAPEM + string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: b.Cert.Raw}))
+	pemBoth := string(cardsim.TestCSCA().CertPEM()) + string(b.CertPEM())
 
 	// A master list: ContentInfo { signedData, [0] SignedData { 1, {}, { masterList OID, [0] OCTET STRING { SEQUENCE { 0, SET { certs } } } }, {} } }.
 	mlContent := tlv.Encode(0x30, append([]byte{0x02, 0x01, 0x00}, tlv.Encode(0x31, append(append([]byte(nil), a.Raw...), b.Cert.Raw...))...))
@@ -55,7 +54,7 @@ func TestParseCSCAs(t *testing.T) {
 	}
 
 	path := filepath.Join(t.TempDir(), "csca.pem")
-	if err := os.WriteFile(path, []byte(cardsim.TestCSCAPEM), 0o600); err != nil {
+	if err := os.WriteFile(path, cardsim.TestCSCA().CertPEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	certs, err := emrtd.LoadCSCAs(path)
@@ -77,7 +76,7 @@ func mustMarshal(t *testing.T, v any) []byte {
 }
 
 func FuzzParseCSCAs(f *testing.F) {
-	f.Add([]byte(cardsim.TestCSCAPEM))
+	f.Add(cardsim.TestCSCA().CertPEM())
 	f.Add(cardsim.TestCSCA().Cert.Raw)
 	f.Add([]byte("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {

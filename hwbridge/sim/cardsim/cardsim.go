@@ -154,8 +154,8 @@ func validateEMRTDBasics(p Profile) []error {
 }
 
 // CSCA is a country signing CA: the eMRTD applet signs its EF.SOD with a
-// document signer certified by it. TestCSCA (emrtd files) makes a fixed test
-// CSCA.
+// document signer certified by it. TestCSCA is the process's own, made at
+// run time; NewCSCA makes others.
 type CSCA struct {
 	Cert *x509.Certificate
 	Key  crypto.Signer

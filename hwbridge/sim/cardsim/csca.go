@@ -1,7 +1,6 @@
 package cardsim
 
 import (
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -14,60 +13,39 @@ import (
 	"time"
 )
 
-// TestCSCAPEM is the certificate of the fixed test country signing CA
-// (P-256, valid 2020-2060). Every process that runs the eMRTD applet with
-// the default options signs under it, so a `kioskd vcard` process and the
-// test reading through pcscd agree on the trust anchor. It is public test
-// material: never configure it on a terminal in service.
-const TestCSCAPEM = `-----BEGIN CERTIFICATE-----
-MIIB2zCCAYKgAwIBAgIBATAKBggqhkjOPQQDAjBTMQswCQYDVQQGEwJWTjEUMBIG
-A1UEChMLa2lvc2tkIHRlc3QxLjAsBgNVBAMTJWtpb3NrZCBURVNUIENTQ0EgKG5v
-dCBmb3IgcHJvZHVjdGlvbikwIBcNMjAwMTAxMDAwMDAwWhgPMjA2MDAxMDEwMDAw
-MDBaMFMxCzAJBgNVBAYTAlZOMRQwEgYDVQQKEwtraW9za2QgdGVzdDEuMCwGA1UE
-AxMla2lvc2tkIFRFU1QgQ1NDQSAobm90IGZvciBwcm9kdWN0aW9uKTBZMBMGByqG
-SM49AgEGCCqGSM49AwEHA0IABLIpkRF/MoSaC0fxSFI/y5TbJNiNVyZ1hGm0iP5i
-EuXDvHLEgaPgSpMxxyg8p5Ds3u0QliHYhe7lS2VS8zpKr1ajRTBDMA4GA1UdDwEB
-/wQEAwIBBjASBgNVHRMBAf8ECDAGAQH/AgEAMB0GA1UdDgQWBBSUx6303/F2vH1N
-XRu+xxlVRx8qGzAKBggqhkjOPQQDAgNHADBEAiAg4LzQ1lg97SLygX/qqDTUoYt7
-ap1jcBclXDEtF66SrwIgWeqvVrfuogrltfljKmE4F3ulUXQPYb6YehQk8aXwfvc=
------END CERTIFICATE-----
-`
-
-// testCSCAKeyPEM is the test CSCA's private key. It is in the source on
-// purpose: it only ever signs simulated cards.
-const testCSCAKeyPEM = `-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgGPshkMS/wUEZqR6h
-NxuT5KYnThjJ09o9ySIznZGbhVShRANCAASyKZERfzKEmgtH8UhSP8uU2yTYjVcm
-dYRptIj+YhLlw7xyxIGj4EqTMccoPKeQ7N7tEJYh2IXu5UtlUvM6Sq9W
------END PRIVATE KEY-----
-`
-
 var (
 	testCSCAOnce sync.Once
 	testCSCA     *CSCA
 )
 
-// TestCSCA returns the fixed test CSCA (certificate TestCSCAPEM and its
-// key). The same in every process.
+// TestCSCA returns this process's test country signing CA, made at its
+// first use with a fresh P-256 key: every eMRTD the process simulates with
+// the default options is signed under it. No key is compiled into the
+// binary (a private key shipped in kioskd would invite someone to trust
+// it), so each process has a CSCA of its own: a process that reads the
+// cards another one simulates trusts that one's certificate, which
+// `kioskd vcard --csca-out FILE` writes for a daemon's readers.csca_file.
+// It only ever signs simulated cards: never configure it on a terminal in
+// service.
 func TestCSCA() *CSCA {
 	testCSCAOnce.Do(func() {
-		cb, _ := pem.Decode([]byte(TestCSCAPEM))
-		cert, err := x509.ParseCertificate(cb.Bytes)
+		ca, err := NewCSCA("kioskd TEST CSCA (not for production)")
 		if err != nil {
-			panic("cardsim: embedded test CSCA certificate: " + err.Error()) // fixed data: a failure is a broken build
+			panic("cardsim: make the test CSCA: " + err.Error()) // only a broken crypto/rand fails here
 		}
-		kb, _ := pem.Decode([]byte(testCSCAKeyPEM))
-		key, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
-		if err != nil {
-			panic("cardsim: embedded test CSCA key: " + err.Error())
-		}
-		testCSCA = &CSCA{Cert: cert, Key: key.(crypto.Signer)}
+		testCSCA = ca
 	})
 	return testCSCA
 }
 
-// NewCSCA makes a fresh self-signed P-256 CSCA with the given common name,
-// for tests that need a CSCA other than TestCSCA.
+// CertPEM is the CSCA's certificate in PEM, as a readers.csca_file holds it.
+func (c *CSCA) CertPEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Cert.Raw})
+}
+
+// NewCSCA makes a fresh self-signed P-256 CSCA with the given common name
+// (valid from a day ago for ten years); tests that need a CSCA other than
+// TestCSCA make one.
 func NewCSCA(commonName string) (*CSCA, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

@@ -225,13 +225,19 @@ func TestEMRTDProfileValidation(t *testing.T) {
 	}
 }
 
-func TestTestCSCAIsFixed(t *testing.T) {
+// The test CSCA is one per process, a CA, and its certificate in PEM is
+// what a readers.csca_file holds.
+func TestTestCSCAIsOnePerProcess(t *testing.T) {
 	a, b := TestCSCA(), TestCSCA()
 	if a != b || !a.Cert.IsCA || a.Cert.Subject.CommonName == "" {
 		t.Fatalf("TestCSCA: %+v", a.Cert.Subject)
 	}
-	if !bytes.Contains([]byte(TestCSCAPEM), []byte("BEGIN CERTIFICATE")) {
-		t.Fatal("TestCSCAPEM is not PEM")
+	certs, err := emrtd.ParseCSCAs(a.CertPEM())
+	if err != nil || len(certs) != 1 || !certs[0].Equal(a.Cert) {
+		t.Fatalf("CertPEM does not parse back to the certificate: %v", err)
+	}
+	if bytes.Contains(a.CertPEM(), []byte("PRIVATE")) {
+		t.Fatal("CertPEM holds a private key")
 	}
 	// Its key matches its certificate: a document signer it issues verifies.
 	ds, _, err := newDocumentSigner(a)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 
 	"github.com/kioskd/kioskd/hwbridge/sim/cardsim"
 	"github.com/kioskd/kioskd/hwbridge/sim/vpcd"
@@ -30,6 +31,7 @@ func runVCard(ctx context.Context, args []string) error {
 	delay := fs.Duration("delay", 0, "wait this long before every answer (fault tests)")
 	dropAfter := fs.Int("drop-after", 0, "close the connection on the Nth APDU and exit (fault tests); 0 = never")
 	garbage := fs.Bool("garbage", false, "answer every APDU with random bytes (fault tests)")
+	cscaOut := fs.String("csca-out", "", "write the certificate of the CSCA this process signs ID cards with (made at start, PEM) to FILE, for a daemon's readers.csca_file")
 	if help, err := parseFlags(fs, args, os.Stderr); help || err != nil {
 		return err
 	}
@@ -54,6 +56,11 @@ func runVCard(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *cscaOut != "" {
+		if err := writeFileAtomic(*cscaOut, cardsim.TestCSCA().CertPEM()); err != nil {
+			return fmt.Errorf("--csca-out: %w", err)
+		}
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	err = vpcd.Serve(ctx, *addr, card, vpcd.Options{
 		Delay:     *delay,
@@ -69,4 +76,27 @@ func runVCard(ctx context.Context, args []string) error {
 		return nil
 	}
 	return err
+}
+
+// writeFileAtomic writes b to path through a temporary file in the same
+// folder and a rename, so a reader never sees half of it.
+func writeFileAtomic(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }
