@@ -167,6 +167,7 @@ type Client struct {
 	base    string
 	hc      *http.Client
 	timeout time.Duration
+	fleet   keysCache // the last fleet keys answer (keys.go)
 }
 
 // NewClient checks cfg and builds a client. Errors name the setting or the

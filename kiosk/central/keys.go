@@ -1,12 +1,14 @@
 package central
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -69,6 +71,16 @@ func (c *Client) KioskKeys(ctx context.Context, kioskID string) (vouchertoken.Ke
 	return c.keys(ctx, "/v1/kiosks/"+url.PathEscape(kioskID)+"/keys")
 }
 
+// keysCache is the last answer to GET /v1/keys and its checked keys. A
+// terminal fetches the fleet's keys after every heartbeat and they rarely
+// change, while the answer grows with the fleet (about 140 bytes a
+// terminal): the same bytes are not decoded and checked again.
+type keysCache struct {
+	mu   sync.Mutex
+	body []byte
+	keys vouchertoken.Keys
+}
+
 func (c *Client) keys(ctx context.Context, path string) (vouchertoken.Keys, error) {
 	code, body, err := c.call(ctx, http.MethodGet, path, nil, "")
 	if err != nil {
@@ -76,6 +88,19 @@ func (c *Client) keys(ctx context.Context, path string) (vouchertoken.Keys, erro
 	}
 	if code != http.StatusOK {
 		return nil, decodeError(code, body)
+	}
+	fleet := path == "/v1/keys"
+	if fleet {
+		c.fleet.mu.Lock()
+		var keys vouchertoken.Keys
+		same := c.fleet.body != nil && bytes.Equal(c.fleet.body, body)
+		if same {
+			keys = slices.Clone(c.fleet.keys)
+		}
+		c.fleet.mu.Unlock()
+		if same {
+			return keys, nil
+		}
 	}
 	var f vouchertoken.KeyFile
 	if err := json.Unmarshal(body, &f); err != nil {
@@ -85,6 +110,11 @@ func (c *Client) keys(ctx context.Context, path string) (vouchertoken.Keys, erro
 		if err := k.Check(); err != nil {
 			return nil, malformed(code, fmt.Sprintf("key %d: %v", i+1, err), nil)
 		}
+	}
+	if fleet {
+		c.fleet.mu.Lock()
+		c.fleet.body, c.fleet.keys = body, slices.Clone(f.Keys)
+		c.fleet.mu.Unlock()
 	}
 	return f.Keys, nil
 }
@@ -128,6 +158,11 @@ type simFleet struct {
 	mu    sync.Mutex
 	keys  map[string]map[string]vouchertoken.PublicKey // kiosk → key id → key
 	heads map[string][]AuditHead                       // kiosk → heads, oldest first
+	// all is the encoded answer of GET /v1/keys, nil after a key is
+	// added: a fleet asks for it after every heartbeat, and sorting and
+	// encoding every key each time made the simulator the bottleneck of a
+	// large fleet-sim.
+	all []byte
 }
 
 // maxHeads bounds the heads kept per terminal (oldest dropped).
@@ -154,6 +189,7 @@ func (f *simFleet) addKey(k vouchertoken.PublicKey) (created bool, err error) {
 		return false, nil
 	}
 	m[k.KeyID] = k
+	f.all = nil
 	return true, nil
 }
 
@@ -226,7 +262,34 @@ func (s *Sim) putKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sim) getKeys(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, vouchertoken.KeyFile{Keys: s.fleet.list(r.PathValue("kiosk"))})
+	if kiosk := r.PathValue("kiosk"); kiosk != "" {
+		writeJSON(w, http.StatusOK, vouchertoken.KeyFile{Keys: s.fleet.list(kiosk)})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(s.fleet.allEncoded())
+}
+
+// allEncoded is the body of GET /v1/keys, encoded once per change.
+func (f *simFleet) allEncoded() []byte {
+	f.mu.Lock()
+	all := f.all
+	f.mu.Unlock()
+	if all != nil {
+		return all
+	}
+	b, err := json.Marshal(vouchertoken.KeyFile{Keys: f.list("")})
+	if err != nil {
+		panic(err) // keys are plain strings, bytes and times
+	}
+	b = append(b, '\n')
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.all == nil {
+		f.all = b
+	}
+	return b
 }
 
 func (s *Sim) getAuditHeads(w http.ResponseWriter, r *http.Request) {

@@ -38,6 +38,12 @@ func TestSimKeysAreStoredIdempotentlyAndServed(t *testing.T) {
 	if st, ans := doJSON(t, "PUT", srv.URL+"/v1/kiosks/K-A/keys/"+key.KeyID, string(body)); st != 400 && st != 409 {
 		t.Fatalf("conflicting key: %d %s", st, ans)
 	}
+	// The fleet's keys, asked for after every heartbeat, are encoded once
+	// by the simulator and decoded once by the client per change: the
+	// answer after a new terminal's key holds it.
+	if all, err := c.FleetKeys(ctx); err != nil || len(all) != 1 {
+		t.Fatalf("fleet keys before K-B: %v %v", all, err)
+	}
 	// Keys also arrive with a heartbeat.
 	if err := c.HeartbeatWith(ctx, "K-B", Beat{Status: map[string]any{}, Keys: b.Public()}); err != nil {
 		t.Fatal(err)
@@ -49,6 +55,11 @@ func TestSimKeysAreStoredIdempotentlyAndServed(t *testing.T) {
 	all, err := c.FleetKeys(ctx)
 	if err != nil || len(all) != 2 {
 		t.Fatalf("fleet keys: %v %v", all, err)
+	}
+	all[0].KioskID = "CHANGED BY THE CALLER"
+	again, err := c.FleetKeys(ctx)
+	if err != nil || len(again) != 2 || again[0].KioskID != "K-A" || again[1].KioskID != "K-B" {
+		t.Fatalf("fleet keys asked again: %v %v", again, err)
 	}
 }
 

@@ -1,11 +1,13 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/kioskd/kioskd/kiosk/central"
@@ -21,14 +23,15 @@ type fleetKeys struct {
 	own  vouchertoken.Keys
 	path string
 
-	mu    sync.Mutex
-	fleet vouchertoken.Keys
+	mu      sync.Mutex
+	fleet   vouchertoken.Keys
+	written bool // fleet is what the cache file holds
 }
 
 func loadFleetKeys(path string, own vouchertoken.Keys) *fleetKeys {
 	f := &fleetKeys{own: own, path: path}
 	if keys, err := vouchertoken.ReadKeyFile(path); err == nil {
-		f.fleet = keys
+		f.fleet, f.written = keys, true
 	}
 	return f
 }
@@ -51,7 +54,17 @@ func (f *fleetKeys) Keys(keyID string) []vouchertoken.PublicKey {
 }
 
 // replace keeps keys as the fleet's and writes them to the cache file.
+// Keys equal to those held (the usual answer: they change when a terminal
+// joins or rotates) leave the file as it is: a heartbeat's fetch does not
+// rewrite the cache file on the terminal's flash every interval, and a
+// fleet-sim process does not marshal and write N keys per heartbeat.
 func (f *fleetKeys) replace(keys vouchertoken.Keys) error {
+	f.mu.Lock()
+	same := f.written && sameKeys(f.fleet, keys)
+	f.mu.Unlock()
+	if same {
+		return nil
+	}
 	data, err := json.MarshalIndent(vouchertoken.KeyFile{Keys: keys}, "", "  ")
 	if err != nil {
 		return err
@@ -64,9 +77,17 @@ func (f *fleetKeys) replace(keys vouchertoken.Keys) error {
 		return err
 	}
 	f.mu.Lock()
-	f.fleet = keys
+	f.fleet, f.written = keys, true
 	f.mu.Unlock()
 	return nil
+}
+
+// sameKeys reports whether a and b are the same key records in the same
+// order.
+func sameKeys(a, b vouchertoken.Keys) bool {
+	return slices.EqualFunc(a, b, func(x, y vouchertoken.PublicKey) bool {
+		return x.KioskID == y.KioskID && x.KeyID == y.KeyID && bytes.Equal(x.PublicKey, y.PublicKey) && x.CreatedAt.Equal(y.CreatedAt)
+	})
 }
 
 // ownKeys are the terminal's public keys with its kiosk id.

@@ -24,6 +24,8 @@ import (
 	"github.com/kioskd/kioskd/kiosk/config"
 	"github.com/kioskd/kioskd/kiosk/daemon"
 	"github.com/kioskd/kioskd/kiosk/op"
+	"github.com/kioskd/kioskd/kiosk/speech"
+	"github.com/kioskd/kioskd/ui"
 )
 
 // Config says what fleet to run.
@@ -95,6 +97,9 @@ func Start(ctx context.Context, cfg Config) (*Fleet, error) {
 		cfg.HeartbeatInterval = 10 * time.Second
 	}
 	f := &Fleet{cfg: cfg, load: cfg.Rate > 0}
+	if err := buildSpeechCache(ctx, f.speechDir()); err != nil {
+		return nil, err
+	}
 	// Open in a few goroutines: each open syncs a new bbolt file.
 	f.terms = make([]*Terminal, cfg.N)
 	errs := make([]error, cfg.N)
@@ -137,6 +142,41 @@ func Start(ctx context.Context, cfg Config) (*Fleet, error) {
 	return f, nil
 }
 
+// speechDir is the fleet's one speech cache. Every terminal speaks the
+// same catalogue texts with the same voice and rate, so their caches would
+// hold the same files: a terminal builds its own at first start (hundreds
+// of espeak-ng runs), and a fleet of them building theirs at once spends
+// every core of the machine on it for many minutes (measured: 200
+// terminals, 400 espeak-ng processes at a time, the management listeners
+// too starved to answer a scrape within 9 s). The fleet builds it once
+// before the terminals start; each terminal's own build then finds every
+// prompt cached, and speech mode works on every terminal as on a real one.
+func (f *Fleet) speechDir() string { return filepath.Join(f.cfg.Dir, "speech") }
+
+// buildSpeechCache synthesises the catalogue's prompts into dir with the
+// terminals' default speech settings. Without espeak-ng there is nothing
+// to build: the terminals run silent, as a real one would.
+func buildSpeechCache(ctx context.Context, dir string) error {
+	c := config.Default()
+	if !c.Speech.Enabled {
+		return nil
+	}
+	s, err := speech.New(speech.Config{
+		Binary: c.Speech.Binary, Dir: dir, Rate: c.Speech.Rate, Timeout: c.Speech.SynthTimeout.Duration,
+		Languages: c.UI.Languages,
+	}, ui.StaticFS())
+	if err != nil {
+		return fmt.Errorf("speech cache: %w", err)
+	}
+	if !s.Available() {
+		return nil
+	}
+	if _, err := s.BuildCache(ctx); err != nil {
+		return fmt.Errorf("speech cache: %w", err)
+	}
+	return nil
+}
+
 func (f *Fleet) open(i int) (*Terminal, error) {
 	c := config.Default()
 	c.KioskID = KioskID(i)
@@ -148,6 +188,7 @@ func (f *Fleet) open(i int) (*Terminal, error) {
 	c.Central.URL = f.cfg.Central
 	c.Printer.PollerPort = true // a thousand ptys: descriptors past 1024
 	c.SharedProcess = true      // no go_*/process_* series of the fleet's process
+	c.Speech.CacheDir = f.speechDir()
 	c.Central.HeartbeatInterval.Duration = f.cfg.HeartbeatInterval
 	if f.cfg.MinBackoff > 0 {
 		c.Central.MinBackoff.Duration = f.cfg.MinBackoff

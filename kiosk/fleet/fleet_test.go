@@ -3,10 +3,13 @@ package fleet
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,7 +47,8 @@ func TestSmallFleet(t *testing.T) {
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	f, err := Start(ctx, Config{N: 3, Sites: 2, Dir: t.TempDir(), Central: srv.URL, HeartbeatInterval: time.Second,
+	dir := t.TempDir()
+	f, err := Start(ctx, Config{N: 3, Sites: 2, Dir: dir, Central: srv.URL, HeartbeatInterval: time.Second,
 		MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -57,6 +61,18 @@ func TestSmallFleet(t *testing.T) {
 	}()
 	ctl := httptest.NewServer(f.Handler())
 	defer ctl.Close()
+	// One speech cache for the fleet, built before the terminals start:
+	// none of them synthesises a cache of its own.
+	if _, err := exec.LookPath("espeak-ng"); err == nil {
+		if wavs, _ := filepath.Glob(filepath.Join(dir, "speech", "*.wav")); len(wavs) == 0 {
+			t.Error("the fleet's speech cache is empty")
+		}
+	}
+	for i := range 3 {
+		if _, err := os.Stat(filepath.Join(dir, KioskID(i), "speech")); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("terminal %d has a speech cache of its own (%v)", i, err)
+		}
+	}
 	for i := range 3 {
 		resp, err := http.Post(ctl.URL+"/fleet/terminals/"+string(rune('0'+i))+"/citizen/report_loss", "", nil)
 		if err != nil || resp.StatusCode != http.StatusCreated {

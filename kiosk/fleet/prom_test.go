@@ -50,6 +50,7 @@ type fleetResults struct {
 	SteadyRate       float64 // central's mean requests per second before the outage
 	PeakRate         float64
 	RSSMBPerTerminal float64
+	CPUPercent       float64 // fleet-sim's CPU over the steady window, % of one core
 	ScrapeP99MS      float64
 	SamplesPerScrape float64
 	PromRSSMB        float64
@@ -73,6 +74,7 @@ func BenchmarkFleet(b *testing.B) {
 		b.ReportMetric(r.HerdRatio, "fleet_herd_ratio:ratio")
 		b.ReportMetric(r.RSSMBPerTerminal, "fleet_rss_mb_per_terminal:MB")
 		b.ReportMetric(r.ScrapeP99MS, "prometheus_scrape_p99_ms:ms")
+		b.ReportMetric(r.CPUPercent, "fleet_sim_cpu_percent:%")
 	}
 }
 
@@ -277,16 +279,29 @@ func (p promClient) firing(alert string) []string {
 	return ids
 }
 
-func waitFor(tb testing.TB, limit time.Duration, what string, cond func() bool) time.Duration {
+// waitFor polls cond every second until it holds, for at most limit. cond
+// also says what it saw; that goes to the log every 30 s and into the
+// failure, so a timeout tells how far the fleet got. It returns how long
+// the wait took, which it also logs.
+func waitFor(tb testing.TB, limit time.Duration, what string, cond func() (bool, string)) time.Duration {
 	tb.Helper()
-	start := time.Now()
-	for !cond() {
+	start, logged := time.Now(), time.Now()
+	for {
+		ok, seen := cond()
+		if ok {
+			took := time.Since(start)
+			tb.Logf("%s: after %s", what, took.Round(100*time.Millisecond))
+			return took
+		}
 		if time.Since(start) > limit {
-			tb.Fatalf("%s: not within %s", what, limit)
+			tb.Fatalf("%s: not within %s; last seen: %s", what, limit, seen)
+		}
+		if time.Since(logged) >= 30*time.Second {
+			logged = time.Now()
+			tb.Logf("%s: waiting %s; %s", what, time.Since(start).Round(time.Second), seen)
 		}
 		time.Sleep(time.Second)
 	}
-	return time.Since(start)
 }
 
 func httpJSON(tb testing.TB, method, u, body string, v any) {
@@ -312,6 +327,9 @@ func runFleet(tb testing.TB, n int) fleetResults {
 	bin := kioskdBin(tb)
 	dir := tb.TempDir()
 	res := fleetResults{Terminals: n}
+	b := budgetsFor(n)
+	began := time.Now()
+	defer func() { tb.Logf("fleet test with %d terminals: %s", n, time.Since(began).Round(time.Second)) }()
 
 	cs := start(tb, bin, "central-sim", "--listen", "127.0.0.1:0")
 	centralURL := cs.await(tb, regexp.MustCompile(`listening on (\S+)`), 20*time.Second)
@@ -320,7 +338,7 @@ func runFleet(tb testing.TB, n int) fleetResults {
 	fs := start(tb, bin, "fleet-sim", "--n", strconv.Itoa(n), "--sites", "25", "--central", centralURL,
 		"--dir", filepath.Join(dir, "fleet"), "--targets", targets, "--rate", "0.02",
 		"--heartbeat", "5s", "--min-backoff", "1s", "--max-backoff", "10s")
-	ctl := fs.await(tb, regexp.MustCompile(`control (http://\S+)`), 5*time.Minute)
+	ctl := fs.await(tb, regexp.MustCompile(`control (http://\S+)`), b.ready)
 
 	rules := filepath.Join(dir, "kioskd.rules.yml")
 	if err := os.WriteFile(rules, []byte(scaledRules(tb)), 0o644); err != nil {
@@ -352,29 +370,26 @@ scrape_configs:
 	start(tb, promBin, "--config.file="+promYML, "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
 		"--web.listen-address="+promAddr, "--log.level=warn")
 	prom := promClient{tb: tb, base: "http://" + promAddr}
-	waitFor(tb, 30*time.Second, "Prometheus ready", func() bool {
+	waitFor(tb, time.Minute, "Prometheus ready", func() (bool, string) {
 		resp, err := http.Get(prom.base + "/-/ready")
 		if err != nil {
-			return false
+			return false, err.Error()
 		}
 		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
+		return resp.StatusCode == http.StatusOK, resp.Status
 	})
-	upQ := `count(up{job="kioskd"} == 1)`
-	last := time.Now()
-	waitFor(tb, 4*time.Minute, fmt.Sprintf("all %d terminals up in Prometheus", n), func() bool {
-		up := prom.scalar(upQ)
-		if time.Since(last) > 20*time.Second {
-			last = time.Now()
-			tb.Logf("%v of %d terminals up; scrape p99 %.0f ms", up, n, scrapeP99(prom)*1000)
-		}
-		return up == float64(n)
+	// Every terminal scraped and up: the file_sd file is read, each target
+	// scraped once, and every scrape answered within the timeout.
+	waitFor(tb, b.up, fmt.Sprintf("all %d terminals up in Prometheus", n), func() (bool, string) {
+		up := prom.scalar(`count(up{job="kioskd"} == 1)`)
+		return up == float64(n), fmt.Sprintf("%v of %d up, scrape p99 %.0f ms; %s", up, n, scrapeP99(prom)*1000, prom.downTargets(3))
 	})
 
 	// Steady state: heartbeats and the citizen load, central healthy.
-	steadyFrom := time.Now()
+	steadyFrom, cpuFrom := time.Now(), cpuTime(fs.cmd.Process.Pid)
 	time.Sleep(30 * time.Second)
 	steadyTo := time.Now()
+	res.CPUPercent = 100 * (cpuTime(fs.cmd.Process.Pid) - cpuFrom).Seconds() / steadyTo.Sub(steadyFrom).Seconds()
 	if got := prom.firing("KioskdOutboxNotDraining"); len(got) != 0 {
 		tb.Fatalf("outbox alerts fire while central is healthy: %v", got)
 	}
@@ -396,11 +411,15 @@ scrape_configs:
 	everyTerminal(tb, n, func(i int) {
 		httpJSON(tb, "POST", fmt.Sprintf("%s/fleet/terminals/%d/citizen/report_loss", ctl, i), "", nil)
 	})
-	waitFor(tb, 2*time.Minute, "a pending operation on every terminal", func() bool {
-		return prom.scalar(`count(kioskd_outbox_operations{state="pending"} > 0)`) == float64(n)
+	waitFor(tb, b.scrape, "a pending operation on every terminal in Prometheus", func() (bool, string) {
+		got := prom.scalar(`count(kioskd_outbox_operations{state="pending"} > 0)`)
+		return got == float64(n), fmt.Sprintf("%v of %d terminals with one pending", got, n)
 	})
-	waitFor(tb, 3*time.Minute, "KioskdOutboxNotDraining firing for every terminal", func() bool {
-		return len(prom.firing("KioskdOutboxNotDraining")) == n
+	// The alert needs the oldest pending operation past its scaled age
+	// (30 s) and then its scaled `for` (10 s), seen by evaluations.
+	waitFor(tb, b.alert, "KioskdOutboxNotDraining firing for every terminal", func() (bool, string) {
+		got := len(prom.firing("KioskdOutboxNotDraining"))
+		return got == n, fmt.Sprintf("firing for %d of %d", got, n)
 	})
 	tb.Logf("outbox alert fired for all %d terminals %s after the outage began", n, time.Since(outageAt).Round(time.Second))
 
@@ -409,9 +428,9 @@ scrape_configs:
 	httpJSON(tb, "PUT", centralURL+"/_sim/faults", `{"outage":false}`, nil)
 	back := time.Now()
 	var bl Backlog
-	waitFor(tb, 3*time.Minute, "every terminal's backlog acknowledged", func() bool {
+	waitFor(tb, b.drain, "every terminal's backlog acknowledged", func() (bool, string) {
 		httpJSON(tb, "GET", ctl+"/fleet/backlog", "", &bl)
-		return bl.Pending == 0
+		return bl.Pending == 0, fmt.Sprintf("%d operations pending in the fleet", bl.Pending)
 	})
 	res.RecoveryS = bl.LastAckAt.Sub(back).Seconds()
 
@@ -444,7 +463,10 @@ scrape_configs:
 	if len(applied) != len(ops.Committed) || bad > 0 || ops.Failed > 0 {
 		tb.Fatalf("central applied %d operations, the fleet accepted %d (%d refused); %d not applied exactly once", len(applied), len(ops.Committed), ops.Failed, bad)
 	}
-	waitFor(tb, 2*time.Minute, "KioskdOutboxNotDraining resolved", func() bool { return len(prom.firing("KioskdOutboxNotDraining")) == 0 })
+	waitFor(tb, b.alert, "KioskdOutboxNotDraining resolved", func() (bool, string) {
+		got := len(prom.firing("KioskdOutboxNotDraining"))
+		return got == 0, fmt.Sprintf("still firing for %d terminals", got)
+	})
 
 	// The reconnection herd, from central-sim's per-second request count.
 	var fv struct {
@@ -487,11 +509,13 @@ scrape_configs:
 		httpJSON(tb, "POST", fmt.Sprintf("%s/fleet/terminals/%d/printer/paper_out", ctl, i), "", nil)
 		paper = append(paper, KioskID(i))
 	}
-	waitFor(tb, 2*time.Minute, "KioskdTerminalDown for the 10 stopped terminals", func() bool {
-		return slices.Equal(prom.firing("KioskdTerminalDown"), down)
+	waitFor(tb, b.alert, "KioskdTerminalDown for the 10 stopped terminals", func() (bool, string) {
+		got := prom.firing("KioskdTerminalDown")
+		return slices.Equal(got, down), fmt.Sprintf("firing for %v", got)
 	})
-	waitFor(tb, 2*time.Minute, "KioskdPrinterPaperOut for the 5 printers", func() bool {
-		return slices.Equal(prom.firing("KioskdPrinterPaperOut"), paper)
+	waitFor(tb, b.alert, "KioskdPrinterPaperOut for the 5 printers", func() (bool, string) {
+		got := prom.firing("KioskdPrinterPaperOut")
+		return slices.Equal(got, paper), fmt.Sprintf("firing for %v", got)
 	})
 	// Two more evaluations: still exactly those.
 	time.Sleep(2 * scrapeEvery)
@@ -542,4 +566,84 @@ func scrapeP99(prom promClient) float64 {
 	}
 	sort.Float64s(all)
 	return all[int(math.Ceil(0.99*float64(len(all))))-1]
+}
+
+// budgets are how long the fleet test waits for each step before it fails.
+// They bound a failure, not the usual run: the usual durations are in the
+// log (and in scripts/deploy/OPERATIONS.md), and they hold on a build
+// machine whose load average is 30-40.
+type budgets struct {
+	ready  time.Duration // fleet-sim: the fleet's speech cache, then every terminal opened and serving
+	up     time.Duration // Prometheus: every target scraped once and up
+	scrape time.Duration // a change on every terminal seen by a scrape
+	alert  time.Duration // an alert fires or resolves: its scaled age and `for`, a few evaluations
+	drain  time.Duration // every backlog acknowledged after central returns
+}
+
+func budgetsFor(n int) budgets {
+	per := func(base, each time.Duration) time.Duration { return base + time.Duration(n)*each }
+	return budgets{
+		// The speech cache alone took 136 s on the loaded machine; each
+		// terminal syncs a new bbolt file and key files.
+		ready:  per(4*time.Minute, 150*time.Millisecond),
+		up:     per(time.Minute, 100*time.Millisecond),
+		scrape: per(3*scrapeEvery, 30*time.Millisecond),
+		alert:  per(2*time.Minute, 30*time.Millisecond),
+		drain:  per(2*time.Minute, 60*time.Millisecond),
+	}
+}
+
+// cpuTime is the CPU time (user and system) process pid has used, from
+// /proc (0 where there is none).
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses and may
+	// hold spaces: utime and stime are the 12th and 13th of them.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ is 100 on Linux
+}
+
+// downTargets names up to limit kioskd targets that are not up, with the
+// error of their last scrape.
+func (p promClient) downTargets(limit int) string {
+	resp, err := http.Get(p.base + "/api/v1/targets?state=active")
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Data struct {
+			ActiveTargets []struct {
+				Labels    map[string]string `json:"labels"`
+				Health    string            `json:"health"`
+				LastError string            `json:"lastError"`
+			} `json:"activeTargets"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return "targets: " + err.Error()
+	}
+	var down []string
+	total := 0
+	for _, t := range body.Data.ActiveTargets {
+		if t.Labels["job"] != "kioskd" || t.Health == "up" {
+			continue
+		}
+		total++
+		if len(down) < limit {
+			down = append(down, fmt.Sprintf("%s %s %q", t.Labels["kiosk_id"], t.Health, t.LastError))
+		}
+	}
+	if total == 0 {
+		return "no target down"
+	}
+	return fmt.Sprintf("%d targets not up, e.g. %s", total, strings.Join(down, "; "))
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -115,7 +116,13 @@ func fleetSim(ctx context.Context, args []string, stderr io.Writer) error {
 		fl.Wait()
 		return fmt.Errorf("fleet-sim: control: %w", err)
 	}
-	srv := &http.Server{Handler: fl.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// The control API also serves the Go profiler (loopback only): where a
+	// fleet's CPU goes is what limits how many terminals one machine holds.
+	mux := http.NewServeMux()
+	mux.Handle("/fleet/", fl.Handler())
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	fmt.Fprintf(stderr, "fleet-sim ready: %d terminals in %s, control http://%s\n", cfg.N, time.Since(start).Round(time.Millisecond), ln.Addr())
 	for _, f := range faults {
