@@ -14,7 +14,7 @@ CRASH_KILLS ?= 200
 export KIOSKD_BIN := $(abspath $(BIN))
 export CRASH_KILLS
 
-.PHONY: all build run test test-deps unit fuzz bench lint clean fleet-test
+.PHONY: all build run test test-deps unit fuzz bench lint clean fleet-test deb
 
 all: build
 
@@ -25,6 +25,21 @@ build:
 # simulator, data in ./var, UI on :8080, management API on :9100.
 run: build
 	./$(BIN) run
+
+# The Debian package, bin/kioskd_<version>-1_<arch>.deb (scripts/deb/
+# nfpm.yaml): kioskd built stripped (its version DEB_VERSION), the systemd
+# units, the production example config as a conffile, the udev rule, docs
+# and the Prometheus rules. nfpm runs from source, at the version go.mod
+# pins. DEB_VERSION defaults to the latest vX.Y.Z tag (scripts/deb/
+# version.sh); DEB_DIR is where it goes.
+DEB_VERSION ?= $(shell sh scripts/deb/version.sh)
+DEB_ARCH    ?= $(shell $(GO) env GOARCH)
+DEB_DIR     ?= bin
+deb:
+	mkdir -p $(DEB_DIR)/deb-build
+	$(GO) build -tags "$(TAGS)" -ldflags '-s -w $(LDFLAGS) -X github.com/kioskd/kioskd/kiosk.Version=$(DEB_VERSION)' -o $(DEB_DIR)/deb-build/kioskd ./kiosk/cmd/kioskd
+	DEB_VERSION='$(DEB_VERSION)' DEB_ARCH='$(DEB_ARCH)' KIOSKD_DEB_BIN='$(DEB_DIR)/deb-build/kioskd' \
+	  $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm package --config scripts/deb/nfpm.yaml --packager deb --target $(DEB_DIR)/
 
 # Every test, race detector on, then each fuzz target for FUZZTIME.
 # Installs pcscd, vsmartcard-vpcd and chromium first when they are missing.

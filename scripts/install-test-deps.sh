@@ -2,7 +2,9 @@
 # Installs what the integration tests need when it is missing: a real pcscd
 # with the vsmartcard vpcd driver and libpcsclite headers (PC/SC tests),
 # and Debian's chromium with CJK fonts (browser tests), strace (fault
-# injection into a running kioskd), espeak-ng (speech mode). One `apt-get update` at most.
+# injection into a running kioskd), espeak-ng (speech mode), and for the
+# Debian package and the kiosk screen: lintian, systemd-analyze, cage with
+# xwayland. One `apt-get update` at most.
 set -euo pipefail
 need=()
 command -v pcscd >/dev/null 2>&1 || need+=(pcscd)
@@ -18,6 +20,15 @@ command -v strace >/dev/null 2>&1 || need+=(strace)
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 # Speech mode: the prompts are synthesised with espeak-ng (voices cmn, vi, en).
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+# The package test: lintian on the .deb, systemd-analyze verify on its units.
+command -v lintian >/dev/null 2>&1 || need+=(lintian)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v dpkg-deb >/dev/null 2>&1 || need+=(dpkg)
+command -v make >/dev/null 2>&1 || need+=(make)
+# kioskd screen: the cage Wayland kiosk compositor (headless in tests), with
+# Xwayland as a terminal has it.
+command -v cage >/dev/null 2>&1 || need+=(cage)
+command -v Xwayland >/dev/null 2>&1 || need+=(xwayland)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "install-test-deps: installing ${need[*]}"
 SUDO=""
