@@ -33,10 +33,14 @@ func Example() {
 	srv := &http.Server{Addr: "127.0.0.1:8080", Handler: page}
 	_ = srv // srv.ListenAndServe() in the daemon
 
-	snap, _ := s.Inspect(ctx)
-	fmt.Println(snap.State.Step.Screen())
+	// The page's intents reach the session through page (ui.Server); an
+	// intent is applied when Intent returns.
+	if err := s.Intent(ctx, ui.Intent{Type: "start", Flow: "lookup"}); err != nil {
+		fmt.Println(err)
+	}
+	fmt.Println(page.Current()["field"])
 	cancel()
 	<-done
 	page.Close()
-	// Output: idle
+	// Output: voucher
 }

@@ -198,7 +198,6 @@ type Session struct {
 
 	page    chan pageMsg
 	results chan flow.Intent
-	inspect chan chan Snapshot
 	running chan struct{} // closed when Run returns
 	runOnce sync.Once
 
@@ -218,13 +217,6 @@ type Session struct {
 type pageMsg struct {
 	in    ui.Intent
 	reply chan error
-}
-
-// Snapshot is the session's state as tests and the maintenance menu see it.
-type Snapshot struct {
-	ID    string
-	Lang  string
-	State flow.State
 }
 
 // New returns a Session; it starts nothing until Run.
@@ -267,7 +259,6 @@ func New(cfg Config, deps Deps) *Session {
 		clock:   cfg.Clock,
 		page:    make(chan pageMsg),
 		results: make(chan flow.Intent),
-		inspect: make(chan chan Snapshot),
 		running: make(chan struct{}),
 
 		maintDone: make(chan maintResult),
@@ -325,10 +316,6 @@ func (s *Session) Run(ctx context.Context) error {
 			s.onTick(ctx, &wg, now)
 		case r := <-s.maintDone:
 			s.onMaintDone(ctx, &wg, r)
-		case ch := <-s.inspect:
-			st := s.state
-			st.Cards = slices.Clone(st.Cards) // Wipe zeroes the loop's copy in place
-			ch <- Snapshot{ID: s.id, Lang: s.lang, State: st}
 		}
 	}
 }
@@ -347,19 +334,6 @@ func (s *Session) Intent(ctx context.Context, in ui.Intent) error {
 		return &ui.Error{Code: ui.CodeInternal, Message: "the terminal is busy, please try again"}
 	}
 	return <-m.reply
-}
-
-// Inspect returns a copy of the current state (for tests and maintenance).
-func (s *Session) Inspect(ctx context.Context) (Snapshot, error) {
-	ch := make(chan Snapshot, 1)
-	select {
-	case s.inspect <- ch:
-		return <-ch, nil
-	case <-s.running:
-		return Snapshot{}, errors.New("session is not running")
-	case <-ctx.Done():
-		return Snapshot{}, ctx.Err()
-	}
 }
 
 func (s *Session) onPage(ctx context.Context, wg *sync.WaitGroup, in ui.Intent) error {

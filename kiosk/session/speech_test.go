@@ -22,8 +22,8 @@ func TestSpeechMode(t *testing.T) {
 	r.Expect("identify", "speech", "true")
 	// Past the ordinary minute: still there, no countdown.
 	r.clock.Advance(100 * time.Second)
-	if s := r.snapshot(); s.ID == "" {
-		t.Fatal("a speech-mode session timed out after the ordinary idle timeout")
+	if id, name, _ := r.reload(); id == "" || name != "identify" {
+		t.Fatalf("after 100 s a new page joins session %q on %s: a speech-mode session timed out after the ordinary idle timeout", id, name)
 	}
 	r.clock.Advance(51 * time.Second) // 151 s: 29 s left
 	r.Expect("identify", "speech", "true", "countdown", "29")

@@ -272,3 +272,32 @@ func Rows(d map[string]any) map[string]string {
 	}
 	return out
 }
+
+// Reload connects a new page to the UI server at uiURL, as the terminal's
+// browser does after a reload: it takes the screen over and is greeted
+// with `hello`, which names the citizen session ("" when idle), and the
+// current screen. It returns the page, the session's id and the screen's
+// name and data: what a page can know of the session it joins.
+func Reload(t testing.TB, uiURL string) (p *Page, session, screen string, data map[string]any) {
+	t.Helper()
+	p = Dial(t, uiURL)
+	hello := false
+	for range 10 {
+		f := p.Frame()
+		switch f["type"] {
+		case "hello":
+			hello = true
+			session, _ = f["session"].(string)
+		case "screen":
+			if !hello {
+				t.Fatalf("screen before hello: %v", f)
+			}
+			screen, _ = f["name"].(string)
+			data, _ = f["data"].(map[string]any)
+			p.last = data
+			return p, session, screen, data
+		}
+	}
+	t.Fatal("no hello and screen among the first 10 frames of a new page")
+	return nil, "", "", nil
+}
