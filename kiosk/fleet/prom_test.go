@@ -403,6 +403,8 @@ scrape_configs:
 	res.PromRSSMB = prom.scalar(`process_resident_memory_bytes{job="prometheus"}`) / (1 << 20)
 	res.PromHeadSeries = prom.scalar(`prometheus_tsdb_head_series`)
 	res.PromSamplesPerS = prom.scalar(`rate(prometheus_tsdb_head_samples_appended_total[30s])`)
+	tb.Logf("steady state: fleet-sim %.0f%% of a core, RSS %.2f MB per terminal; scrape p99 %.0f ms, %.0f samples per scrape; Prometheus %.0f MB, %.0f head series, %.0f samples/s",
+		res.CPUPercent, res.RSSMBPerTerminal, res.ScrapeP99MS, res.SamplesPerScrape, res.PromRSSMB, res.PromHeadSeries, res.PromSamplesPerS)
 
 	// Central outage: every terminal takes a citizen's operation (and the
 	// load goes on), so the backlog grows everywhere.
