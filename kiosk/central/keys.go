@@ -1,14 +1,13 @@
 package central
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -62,6 +61,8 @@ func (c *Client) PutKey(ctx context.Context, k vouchertoken.PublicKey) error {
 
 // FleetKeys returns the public keys of every terminal central knows
 // (GET /v1/keys); KioskKeys those of one (GET /v1/kiosks/{kiosk_id}/keys).
+// An unchanged answer returns the same slice as the last time: callers
+// must not modify it.
 func (c *Client) FleetKeys(ctx context.Context) (vouchertoken.Keys, error) {
 	return c.keys(ctx, "/v1/keys")
 }
@@ -71,14 +72,14 @@ func (c *Client) KioskKeys(ctx context.Context, kioskID string) (vouchertoken.Ke
 	return c.keys(ctx, "/v1/kiosks/"+url.PathEscape(kioskID)+"/keys")
 }
 
-// keysCache is the last answer to GET /v1/keys and its checked keys. A
-// terminal fetches the fleet's keys after every heartbeat and they rarely
-// change, while the answer grows with the fleet (about 140 bytes a
-// terminal): the same bytes are not decoded and checked again.
+// keysCache is the last answer to GET /v1/keys, by its hash, and its
+// checked keys. A terminal fetches the fleet's keys after every heartbeat
+// and they rarely change, while the answer grows with the fleet (about
+// 140 bytes a terminal): the same bytes are not decoded and checked again.
 type keysCache struct {
 	mu   sync.Mutex
-	body []byte
-	keys vouchertoken.Keys
+	sum  [sha256.Size]byte
+	keys vouchertoken.Keys // shared with the callers, who only read it
 }
 
 func (c *Client) keys(ctx context.Context, path string) (vouchertoken.Keys, error) {
@@ -89,14 +90,10 @@ func (c *Client) keys(ctx context.Context, path string) (vouchertoken.Keys, erro
 	if code != http.StatusOK {
 		return nil, decodeError(code, body)
 	}
-	fleet := path == "/v1/keys"
+	fleet, sum := path == "/v1/keys", sha256.Sum256(body)
 	if fleet {
 		c.fleet.mu.Lock()
-		var keys vouchertoken.Keys
-		same := c.fleet.body != nil && bytes.Equal(c.fleet.body, body)
-		if same {
-			keys = slices.Clone(c.fleet.keys)
-		}
+		keys, same := c.fleet.keys, c.fleet.keys != nil && c.fleet.sum == sum
 		c.fleet.mu.Unlock()
 		if same {
 			return keys, nil
@@ -113,7 +110,7 @@ func (c *Client) keys(ctx context.Context, path string) (vouchertoken.Keys, erro
 	}
 	if fleet {
 		c.fleet.mu.Lock()
-		c.fleet.body, c.fleet.keys = body, slices.Clone(f.Keys)
+		c.fleet.sum, c.fleet.keys = sum, f.Keys
 		c.fleet.mu.Unlock()
 	}
 	return f.Keys, nil
