@@ -150,12 +150,15 @@ func Run(ctx context.Context, cfg Config, n *sdnotify.Notifier) error {
 	}
 }
 
-// chromiumFlags open url full screen, with nothing around it, in a fresh
-// profile, on Wayland (cage's).
+// chromiumFlags open url as an app window, with nothing around it, in a
+// fresh profile, on Wayland (cage's). cage shows it full screen and lets
+// nothing else on the screen; Chromium's own --kiosk is left out: its
+// fullscreen request made Chromium 1xx exit under cage's headless backend
+// before the page ever loaded.
 func chromiumFlags(url, profile string) []string {
 	return []string{
 		"--ozone-platform=wayland",
-		"--kiosk", "--app=" + url,
+		"--app=" + url,
 		"--user-data-dir=" + profile,
 		"--incognito",
 		"--noerrdialogs", "--disable-infobars", "--disable-session-crashed-bubble",
