@@ -53,12 +53,11 @@ func (d *Daemon) alive(ctx context.Context, n *sdnotify.Notifier) error {
 			}
 		}()
 	}
-	// The session loop answers Inspect between two events.
+	// The session loop answers Alive between two events.
 	probe("session loop", func(ctx context.Context) bool {
 		ctx, cancel := context.WithTimeout(ctx, window)
 		defer cancel()
-		_, err := d.session.Inspect(ctx)
-		return err == nil
+		return d.session.Alive(ctx) == nil
 	})
 	// A write transaction: it waits behind a commit that hangs in fsync,
 	// where a read would not. An error is an answer: a full disk is not a

@@ -73,6 +73,14 @@ func (n *Notifier) Status(status string) {
 	}
 }
 
+// Ping is one watchdog ping, for a caller that decides itself when it is
+// alive; nothing without a watchdog.
+func (n *Notifier) Ping() {
+	if n.watchdog > 0 {
+		n.send(daemon.SdNotifyWatchdog)
+	}
+}
+
 // Stopping says the process is shutting down.
 func (n *Notifier) Stopping() { n.send(daemon.SdNotifyStopping + "\nSTATUS=stopping") }
 

@@ -4,18 +4,12 @@ package session
 
 import "context"
 
-// Freeze wedges the session loop until ctx is done: the loop takes an
-// inspection whose answer nobody reads. Only in a kioskd built with the
+// Freeze wedges the session loop until ctx is done: the loop runs a
+// function that waits for it. Only in a kioskd built with the
 // kioskd_testhooks tag, for the systemd watchdog test.
 func (s *Session) Freeze(ctx context.Context) {
-	ch := make(chan Snapshot) // unbuffered, and read only once ctx is done
 	select {
-	case s.inspect <- ch:
+	case s.alive <- func() { <-ctx.Done() }:
 	case <-ctx.Done():
-		return
 	}
-	go func() {
-		<-ctx.Done()
-		<-ch
-	}()
 }

@@ -198,6 +198,7 @@ type Session struct {
 
 	page    chan pageMsg
 	results chan flow.Intent
+	alive   chan func()   // run by the loop between two events (Alive)
 	running chan struct{} // closed when Run returns
 	runOnce sync.Once
 
@@ -259,6 +260,7 @@ func New(cfg Config, deps Deps) *Session {
 		clock:   cfg.Clock,
 		page:    make(chan pageMsg),
 		results: make(chan flow.Intent),
+		alive:   make(chan func()),
 		running: make(chan struct{}),
 
 		maintDone: make(chan maintResult),
@@ -316,7 +318,23 @@ func (s *Session) Run(ctx context.Context) error {
 			s.onTick(ctx, &wg, now)
 		case r := <-s.maintDone:
 			s.onMaintDone(ctx, &wg, r)
+		case f := <-s.alive:
+			f()
 		}
+	}
+}
+
+// Alive returns nil once the run loop has come round between two events:
+// the liveness probe of the systemd watchdog. A loop stuck in one event
+// keeps it waiting until ctx is done.
+func (s *Session) Alive(ctx context.Context) error {
+	select {
+	case s.alive <- func() {}:
+		return nil
+	case <-s.running:
+		return errStopped
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

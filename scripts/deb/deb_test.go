@@ -205,6 +205,12 @@ func lifecycle(t *testing.T, v1, v2 string) {
 	})
 
 	out := dpkg(t, "--install", v1)
+	// No systemd runs here: the maintainer scripts skip it without a word.
+	for _, noise := range []string{"systemctl", "System has not been booted", "Failed", "rror"} {
+		if strings.Contains(out, noise) {
+			t.Errorf("dpkg --install says %q without systemd:\n%s", noise, out)
+		}
+	}
 	// Users: the daemon's (in dialout) and the screen's.
 	if groups := run(t, "id", "-nG", "kioskd"); !strings.Contains(" "+strings.TrimSpace(groups)+" ", " dialout ") {
 		t.Errorf("kioskd is not in dialout: %s", groups)
