@@ -72,6 +72,11 @@ func openDevices(cfg config.Config, log *slog.Logger) (*devices, error) {
 			Log:         log.With("part", "vprinter"),
 		})
 		pc.Device = filepath.Join(cfg.DataDir, "vprinter.tty")
+		// The virtual printer answers from this process, on the same CPU
+		// as everything else: on a loaded machine its reply to DLE EOT can
+		// come later than a real printer's few milliseconds, and a
+		// printer that answers late is not a printer that is gone.
+		pc.StatusTimeout = 2 * time.Second
 		if cfg.Printer.PollerPort {
 			pc.Open = serialprinter.OpenPoller
 		}

@@ -151,6 +151,12 @@ type Printer struct {
 	broken   bool // the current receipt lost data
 	receipts []Rendered
 	newRcpt  chan struct{}
+
+	// The image of a receipt is drawn off the Run goroutine, so the
+	// printer answers real-time status requests while it draws, as a real
+	// one does while it prints; Receipts waits for the drawing to end.
+	drawing int           // receipts whose image is being drawn
+	drawn   chan struct{} // closed and replaced when drawing drops to 0
 }
 
 // row is one printed line: text or an image.
@@ -178,7 +184,7 @@ func New(opt Options) *Printer {
 		log = slog.Default()
 	}
 	p := &Printer{opt: opt, log: log.With("device", "vprinter"), state: StateOK, runOut: -1,
-		changed: make(chan struct{}), newRcpt: make(chan struct{}), counts: map[escpos.Op]int{}}
+		changed: make(chan struct{}), newRcpt: make(chan struct{}), drawn: make(chan struct{}), counts: map[escpos.Op]int{}}
 	p.resetStyle()
 	return p
 }
@@ -324,11 +330,24 @@ func (p *Printer) RunOutAfter(n int) {
 	p.runOut = n
 }
 
-// Receipts returns the receipts printed so far, oldest first.
+// Receipts returns the receipts printed so far, oldest first, each with
+// its image (it waits for images being drawn).
 func (p *Printer) Receipts() []Rendered {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.waitDrawnLocked()
 	return append([]Rendered(nil), p.receipts...)
+}
+
+// waitDrawnLocked waits, releasing mu meanwhile, until no receipt image is
+// being drawn.
+func (p *Printer) waitDrawnLocked() {
+	for p.drawing > 0 {
+		ch := p.drawn
+		p.mu.Unlock()
+		<-ch
+		p.mu.Lock()
+	}
 }
 
 // WaitReceipts waits until at least n receipts were printed.
@@ -336,6 +355,7 @@ func (p *Printer) WaitReceipts(ctx context.Context, n int) ([]Rendered, error) {
 	for {
 		p.mu.Lock()
 		if len(p.receipts) >= n {
+			p.waitDrawnLocked()
 			r := append([]Rendered(nil), p.receipts...)
 			p.mu.Unlock()
 			return r, nil
@@ -382,6 +402,7 @@ func (p *Printer) Run(ctx context.Context) error {
 	defer func() {
 		p.mu.Lock()
 		p.unplugLocked()
+		p.waitDrawnLocked() // no image drawing outlives Run
 		p.mu.Unlock()
 	}()
 	stop := context.AfterFunc(ctx, func() {
@@ -668,27 +689,38 @@ func (p *Printer) finishLocked() {
 		txt.WriteString("[receipt interrupted: not completely printed]\n")
 	}
 	r.Text = txt.String()
-	r.PNG, r.QRBoxes = p.renderPNG(page)
-	if p.opt.OutDir != "" {
-		base := filepath.Join(p.opt.OutDir, fmt.Sprintf("receipt-%04d", r.Seq))
-		if err := os.MkdirAll(p.opt.OutDir, 0o755); err != nil {
-			p.log.Warn("vprinter: receipt folder", "err", err)
-		}
-		if err := os.WriteFile(base+".txt", []byte(r.Text), 0o644); err != nil {
-			p.log.Warn("vprinter: write receipt", "err", err)
-		} else {
-			r.TextPath = base + ".txt"
-		}
-		if err := os.WriteFile(base+".png", r.PNG, 0o644); err != nil {
-			p.log.Warn("vprinter: write receipt", "err", err)
-		} else {
-			r.PNGPath = base + ".png"
-		}
-	}
+	i := len(p.receipts)
 	p.receipts = append(p.receipts, r)
 	close(p.newRcpt)
 	p.newRcpt = make(chan struct{})
-	p.log.Info("vprinter receipt", "seq", r.Seq, "complete", r.Complete, "lines", len(page))
+	p.drawing++
+	go func() { // waited for by Receipts, WaitReceipts and Run's end
+		r.PNG, r.QRBoxes = p.renderPNG(page)
+		if p.opt.OutDir != "" {
+			base := filepath.Join(p.opt.OutDir, fmt.Sprintf("receipt-%04d", r.Seq))
+			if err := os.MkdirAll(p.opt.OutDir, 0o755); err != nil {
+				p.log.Warn("vprinter: receipt folder", "err", err)
+			}
+			if err := os.WriteFile(base+".txt", []byte(r.Text), 0o644); err != nil {
+				p.log.Warn("vprinter: write receipt", "err", err)
+			} else {
+				r.TextPath = base + ".txt"
+			}
+			if err := os.WriteFile(base+".png", r.PNG, 0o644); err != nil {
+				p.log.Warn("vprinter: write receipt", "err", err)
+			} else {
+				r.PNGPath = base + ".png"
+			}
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.receipts[i] = r
+		if p.drawing--; p.drawing == 0 {
+			close(p.drawn)
+			p.drawn = make(chan struct{})
+		}
+		p.log.Info("vprinter receipt", "seq", r.Seq, "complete", r.Complete, "lines", len(page))
+	}()
 }
 
 // renderPNG draws the page on paper-wide white with the escpos bitmap font.
