@@ -85,6 +85,8 @@ func TestCrashNeverLosesAnAcceptedOperation(t *testing.T) {
 		runs++
 		ctx, stop := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
+		firstAccepted := make(chan struct{}) // closed at this run's first 201
+		var acceptedOnce sync.Once
 		for w := 0; w < 4; w++ {
 			wg.Add(1)
 			go func() {
@@ -116,11 +118,21 @@ func TestCrashNeverLosesAnAcceptedOperation(t *testing.T) {
 					}
 					accepted[got.Key] = r
 					mu.Unlock()
+					acceptedOnce.Do(func() { close(firstAccepted) })
 				}
 			}()
 		}
-		// Kill at a random moment: sometimes right away, sometimes after
-		// some work; the drainer is delivering all along.
+		// Kill at a random moment: every other run right after ready,
+		// the others within 120 ms of the run's first accepted enqueue
+		// (so that a loaded machine, where an enqueue takes longer than
+		// the window, still has kills land among accepted operations);
+		// the drainer is delivering all along.
+		if i%2 == 0 {
+			select {
+			case <-firstAccepted:
+			case <-time.After(10 * time.Second):
+			}
+		}
 		time.Sleep(time.Duration(rng.IntN(120)) * time.Millisecond)
 		d.Kill()
 		stop()
