@@ -85,6 +85,8 @@ func TestCrashNeverLosesAnAcceptedOperation(t *testing.T) {
 		runs++
 		ctx, stop := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
+		firstAccepted := make(chan struct{}) // closed at this run's first 201
+		var acceptedOnce sync.Once
 		for w := 0; w < 4; w++ {
 			wg.Add(1)
 			go func() {
@@ -116,11 +118,20 @@ func TestCrashNeverLosesAnAcceptedOperation(t *testing.T) {
 					}
 					accepted[got.Key] = r
 					mu.Unlock()
+					acceptedOnce.Do(func() { close(firstAccepted) })
 				}
 			}()
 		}
-		// Kill at a random moment: sometimes right away, sometimes after
-		// some work; the drainer is delivering all along.
+		// Kill at a random moment within 120 ms of the run's first
+		// accepted enqueue: sometimes right after it, sometimes after more
+		// work, and on a loaded machine, where one enqueue takes longer
+		// than the window, still among accepted operations (the kills
+		// during start-up cover the time before ready). The drainer is
+		// delivering all along.
+		select {
+		case <-firstAccepted:
+		case <-time.After(10 * time.Second):
+		}
 		time.Sleep(time.Duration(rng.IntN(120)) * time.Millisecond)
 		d.Kill()
 		stop()
