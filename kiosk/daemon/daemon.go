@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,7 +27,6 @@ import (
 	"github.com/kioskd/kioskd/kiosk/flow"
 	"github.com/kioskd/kioskd/kiosk/mgmt"
 	"github.com/kioskd/kioskd/kiosk/netlimit"
-	"github.com/kioskd/kioskd/kiosk/receipt"
 	"github.com/kioskd/kioskd/kiosk/session"
 	"github.com/kioskd/kioskd/kiosk/speech"
 	"github.com/kioskd/kioskd/kiosk/vouchertoken"
@@ -153,33 +151,6 @@ func Open(cfg config.Config, log *slog.Logger) (*Daemon, error) {
 	return d, nil
 }
 
-// ReceiptConfig is the receipt's part of the configuration.
-func ReceiptConfig(cfg config.Config) receipt.Config {
-	texts := map[string]receipt.Texts{}
-	for _, l := range config.ReceiptLanguages {
-		t := cfg.Receipt.Text(l)
-		texts[l] = receipt.Texts{Agency: t.Agency, Location: t.Location, Fee: t.Fee}
-	}
-	return receipt.Config{
-		Texts: texts, LookupURL: cfg.Receipt.LookupURL, ReplacementDays: cfg.Receipt.ReplacementDays,
-		Hotline: cfg.Receipt.Hotline, Paper: escpos.Paper(cfg.Printer.Paper),
-	}
-}
-
-// PageFacts are the configured facts the page's texts name ({fee},
-// {days}, {hotline}, {agency}, {location}), in each language.
-func PageFacts(cfg config.Config) ui.Facts {
-	f := ui.Facts{}
-	for _, l := range config.ReceiptLanguages {
-		t := cfg.Receipt.Text(l)
-		f[l] = map[string]string{
-			"fee": t.Fee, "agency": t.Agency, "location": t.Location,
-			"days": strconv.Itoa(cfg.Receipt.ReplacementDays), "hotline": cfg.Receipt.Hotline,
-		}
-	}
-	return f
-}
-
 // openSession builds the citizen session and the touch page over the
 // devices, the store and the central link.
 func (d *Daemon) openSession() error {
@@ -195,7 +166,7 @@ func (d *Daemon) openSession() error {
 		// Simulated ID cards are signed by the test CSCA.
 		cscas = []*x509.Certificate{cardsim.TestCSCA().Cert}
 	}
-	d.receipts = sessionPrinter{d: d, lang: cfg.UI.DefaultLanguage, cfg: ReceiptConfig(cfg), opt: escpos.Options{
+	d.receipts = sessionPrinter{d: d, lang: cfg.UI.DefaultLanguage, cfg: cfg.ReceiptConfig(), opt: escpos.Options{
 		Paper:    escpos.Paper(cfg.Printer.Paper),
 		QR:       map[string]escpos.QRMode{"native": escpos.QRNative, "raster": escpos.QRRaster}[cfg.Printer.QR],
 		Viet:     map[string]escpos.VietMode{"cp1258": escpos.VietCP1258, "raster": escpos.VietRaster}[cfg.Printer.Vietnamese],
@@ -207,7 +178,7 @@ func (d *Daemon) openSession() error {
 		Languages:      cfg.UI.Languages,
 		AllowedOrigins: cfg.UI.AllowedOrigins,
 		Logger:         d.log.With("part", "ui"),
-		Facts:          PageFacts(cfg),
+		Facts:          cfg.Facts(),
 	}
 	if cfg.Speech.Enabled {
 		var err error

@@ -11,6 +11,7 @@ import (
 	"github.com/kioskd/kioskd/hwbridge"
 	"github.com/kioskd/kioskd/hwbridge/card/emrtd"
 	"github.com/kioskd/kioskd/hwbridge/card/sscard"
+	"github.com/kioskd/kioskd/hwbridge/card/tlv"
 	"github.com/kioskd/kioskd/hwbridge/escpos"
 	"github.com/kioskd/kioskd/kiosk/central"
 	"github.com/kioskd/kioskd/kiosk/flow"
@@ -81,7 +82,7 @@ func (i identity) ReadID(ctx context.Context, k flow.BACKey) (p flow.Person, err
 	doc, err := emrtd.Read(ctx, card, emrtd.BACKey{DocumentNumber: k.DocNumber, BirthDate: k.BirthDate, ExpiryDate: k.ExpiryDate},
 		emrtd.Options{CSCA: i.cscas})
 	if err != nil {
-		return flow.Person{}, err
+		return flow.Person{}, unreadable(err)
 	}
 	p = flow.Person{IDNumber: doc.DG1.DocumentNumber, Name: doc.DG1.FullName(), BirthDate: century(doc.DG1.BirthDate)}
 	if id := strings.TrimRight(doc.DG1.OptionalData1, "<"); len(id) >= 12 {
@@ -97,6 +98,24 @@ func (i identity) ReadID(ctx context.Context, k flow.BACKey) (p flow.Person, err
 		}
 	}
 	return p, nil
+}
+
+// unreadable marks a card read's error that trying again cannot mend
+// (flow.ErrCardUnreadable): what the chip holds fails passive
+// authentication (no EF.SOD where it is required, a hash or a signature
+// that does not match), the card is not of the expected kind, a field
+// fails validation, or the card answers data that does not parse. A
+// refused access key, a card taken away or a timeout may go better the
+// next time and are left as they are.
+func unreadable(err error) error {
+	var field *sscard.FieldError
+	var mrz *emrtd.MRZError
+	switch {
+	case errors.Is(err, emrtd.ErrPassiveAuth), errors.Is(err, emrtd.ErrNotEMRTD), errors.Is(err, sscard.ErrNotSSCard),
+		errors.Is(err, sscard.ErrIDNumberCheck), errors.Is(err, tlv.ErrSyntax), errors.As(err, &field), errors.As(err, &mrz):
+		return fmt.Errorf("%w: %w", flow.ErrCardUnreadable, err)
+	}
+	return err
 }
 
 // century turns an MRZ YYMMDD birth date into YYYYMMDD: a birth year
@@ -120,7 +139,7 @@ func (i identity) ReadSS(ctx context.Context) (_ flow.SSCard, err error) {
 	defer card.Close()
 	h, err := sscard.Read(ctx, card)
 	if err != nil {
-		return flow.SSCard{}, err
+		return flow.SSCard{}, unreadable(err)
 	}
 	return flow.SSCard{CardNumber: h.CardNumber, SSN: h.SSN, Name: h.Name}, nil
 }
