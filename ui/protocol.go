@@ -20,6 +20,10 @@ const (
 	// session: the daemon gives a speech-mode session longer timeouts and
 	// marks its screens with data.speech; from idle, "on" starts a session.
 	TypeSpeech = "speech"
+	// TypeLargeText turns large-text mode on ("on") or off ("off"): text
+	// and touch targets at least 1.5 times larger, kept until the session
+	// ends (ui/PROTOCOL.md).
+	TypeLargeText = "large_text"
 )
 
 // Daemon → page message types (PROTOCOL.md).
@@ -108,9 +112,9 @@ func DecodeFrame(b []byte) (Intent, error) {
 		if in.Code == "" || len(in.Code) > maxName {
 			return bad("lang needs a code of 1 to 32 bytes")
 		}
-	case TypeSpeech:
+	case TypeSpeech, TypeLargeText:
 		if in.Value != "on" && in.Value != "off" {
-			return bad("speech needs value \"on\" or \"off\"")
+			return bad(in.Type + " needs value \"on\" or \"off\"")
 		}
 	case TypeConfirm, TypeBack, TypeCancel, TypePing:
 	case "":

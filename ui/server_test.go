@@ -377,7 +377,7 @@ func TestDriverErrorsBecomeErrorFrames(t *testing.T) {
 
 func TestStaticPage(t *testing.T) {
 	_, _, hs := newTestServer(t, Config{})
-	for path, want := range map[string]string{"/": `<main id="screen"`, "/app.js": "new WebSocket", "/i18n/vi.json": "Quay lại", "/style.css": "min-height: 64px"} {
+	for path, want := range map[string]string{"/": `<main id="screen"`, "/app.js": "new WebSocket", "/i18n/vi.json": "Quay lại", "/style.css": "--target: 64px", "/pictures.js": "P.place_id"} {
 		resp, err := http.Get(hs.URL + path)
 		if err != nil {
 			t.Fatal(err)

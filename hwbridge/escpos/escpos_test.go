@@ -378,3 +378,23 @@ func TestPlainText(t *testing.T) {
 		t.Errorf("PlainText:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestStatusCodes: a status's words as codes a screen translates, read
+// from a Status or from the text a journal kept; only what is the case.
+func TestStatusCodes(t *testing.T) {
+	out := Status{Known: AllKnown, PaperOut: true, PaperNearEnd: true, PaperEndStop: true}
+	if got := strings.Join(out.Codes(), " "); got != "paper_out" {
+		t.Errorf("paper out: %q", got)
+	}
+	for text, want := range map[string]string{
+		"receipt not printed: printer not ready: paper out":   "paper_out",
+		"receipt not printed: printer not ready: cover open":  "cover_open",
+		"ready, paper near end":                               "ready paper_near_end",
+		"not ready: offline, cutter error, status incomplete": "offline cutter_error incomplete",
+		"receipt not printed: printer not connected":          "",
+	} {
+		if got := strings.Join(StatusCodes(text), " "); got != want {
+			t.Errorf("StatusCodes(%q) = %q, want %q", text, got, want)
+		}
+	}
+}

@@ -127,6 +127,42 @@ func (s Status) String() string {
 	return "not ready: " + strings.Join(why, ", ")
 }
 
+// statusWords are String's words with the codes Codes gives for them.
+var statusWords = []struct{ word, code string }{
+	{"offline", "offline"}, {"cover open", "cover_open"}, {"paper out", "paper_out"}, {"cutter error", "cutter_error"},
+	{"unrecoverable error", "unrecoverable"}, {"auto-recoverable error", "auto_recoverable"}, {"recoverable error", "recoverable"},
+	{"error", "error"}, {"status incomplete", "incomplete"}, {"paper near end", "paper_near_end"},
+}
+
+// Codes are the states String names, as codes a screen translates
+// ("paper_out", "cover_open", "paper_near_end", …); "ready" when nothing
+// is in the way.
+func (s Status) Codes() []string { return StatusCodes(s.String()) }
+
+// StatusCodes are the codes of the states a String-worded text names (a
+// journaled "printer not ready: paper out"), in String's order.
+func StatusCodes(text string) []string {
+	var out []string
+	rest := text
+	if i := strings.Index(rest, "not ready: "); i >= 0 {
+		rest = rest[i+len("not ready: "):]
+	} else if strings.HasPrefix(rest, "ready") {
+		out = append(out, "ready")
+		rest = strings.TrimPrefix(strings.TrimPrefix(rest, "ready"), ", ")
+	} else {
+		return nil
+	}
+	for _, part := range strings.Split(rest, ", ") {
+		for _, w := range statusWords {
+			if part == w.word {
+				out = append(out, w.code)
+				break
+			}
+		}
+	}
+	return out
+}
+
 // StatusByte is the reply a printer in state s gives to DLE EOT n: the
 // inverse of DecodeStatus, used by the virtual printer.
 func StatusByte(n int, s Status) byte {

@@ -12,10 +12,13 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/kioskd/kioskd/hwbridge/escpos"
 	"github.com/kioskd/kioskd/kiosk/maint"
+	"github.com/kioskd/kioskd/kiosk/receipt"
 )
 
 // Example is the documented example configuration, every setting with its
@@ -171,6 +174,33 @@ type ReceiptText struct {
 // ReceiptLanguages are the languages with receipt texts, as the keys of
 // [receipt.<language>] name them.
 var ReceiptLanguages = []string{"zh-CN", "vi", "en"}
+
+// ReceiptConfig is the receipt's part of the configuration.
+func (c Config) ReceiptConfig() receipt.Config {
+	texts := map[string]receipt.Texts{}
+	for _, l := range ReceiptLanguages {
+		t := c.Receipt.Text(l)
+		texts[l] = receipt.Texts{Agency: t.Agency, Location: t.Location, Fee: t.Fee}
+	}
+	return receipt.Config{
+		Texts: texts, LookupURL: c.Receipt.LookupURL, ReplacementDays: c.Receipt.ReplacementDays,
+		Hotline: c.Receipt.Hotline, Paper: escpos.Paper(c.Printer.Paper),
+	}
+}
+
+// Facts are the configured facts the page's texts name ({fee}, {days},
+// {hotline}, {agency}, {location}), by language (ui.Facts).
+func (c Config) Facts() map[string]map[string]string {
+	f := map[string]map[string]string{}
+	for _, l := range ReceiptLanguages {
+		t := c.Receipt.Text(l)
+		f[l] = map[string]string{
+			"fee": t.Fee, "agency": t.Agency, "location": t.Location,
+			"days": strconv.Itoa(c.Receipt.ReplacementDays), "hotline": c.Receipt.Hotline,
+		}
+	}
+	return f
+}
 
 // Text is the receipt text of lang (one of ReceiptLanguages).
 func (r Receipt) Text(lang string) ReceiptText {

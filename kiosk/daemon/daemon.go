@@ -13,14 +13,12 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/kioskd/kioskd/hwbridge/card/emrtd"
-	"github.com/kioskd/kioskd/hwbridge/escpos"
 	"github.com/kioskd/kioskd/hwbridge/sim/cardsim"
 	"github.com/kioskd/kioskd/kiosk"
 	"github.com/kioskd/kioskd/kiosk/central"
@@ -28,7 +26,6 @@ import (
 	"github.com/kioskd/kioskd/kiosk/flow"
 	"github.com/kioskd/kioskd/kiosk/mgmt"
 	"github.com/kioskd/kioskd/kiosk/netlimit"
-	"github.com/kioskd/kioskd/kiosk/receipt"
 	"github.com/kioskd/kioskd/kiosk/sdnotify"
 	"github.com/kioskd/kioskd/kiosk/session"
 	"github.com/kioskd/kioskd/kiosk/speech"
@@ -156,33 +153,6 @@ func Open(cfg config.Config, log *slog.Logger) (*Daemon, error) {
 	return d, nil
 }
 
-// ReceiptConfig is the receipt's part of the configuration.
-func ReceiptConfig(cfg config.Config) receipt.Config {
-	texts := map[string]receipt.Texts{}
-	for _, l := range config.ReceiptLanguages {
-		t := cfg.Receipt.Text(l)
-		texts[l] = receipt.Texts{Agency: t.Agency, Location: t.Location, Fee: t.Fee}
-	}
-	return receipt.Config{
-		Texts: texts, LookupURL: cfg.Receipt.LookupURL, ReplacementDays: cfg.Receipt.ReplacementDays,
-		Hotline: cfg.Receipt.Hotline, Paper: escpos.Paper(cfg.Printer.Paper),
-	}
-}
-
-// PageFacts are the configured facts the page's texts name ({fee},
-// {days}, {hotline}, {agency}, {location}), in each language.
-func PageFacts(cfg config.Config) ui.Facts {
-	f := ui.Facts{}
-	for _, l := range config.ReceiptLanguages {
-		t := cfg.Receipt.Text(l)
-		f[l] = map[string]string{
-			"fee": t.Fee, "agency": t.Agency, "location": t.Location,
-			"days": strconv.Itoa(cfg.Receipt.ReplacementDays), "hotline": cfg.Receipt.Hotline,
-		}
-	}
-	return f
-}
-
 // openSession builds the citizen session and the touch page over the
 // devices, the store and the central link.
 func (d *Daemon) openSession() error {
@@ -205,14 +175,14 @@ func (d *Daemon) openSession() error {
 	if err != nil {
 		return err
 	}
-	d.receipts = sessionPrinter{d: d, lang: cfg.UI.DefaultLanguage, cfg: ReceiptConfig(cfg), opt: opt}
+	d.receipts = sessionPrinter{d: d, lang: cfg.UI.DefaultLanguage, cfg: cfg.ReceiptConfig(), opt: opt}
 	uiCfg := ui.Config{
 		KioskID:        cfg.KioskID,
 		Version:        kiosk.Version,
 		Languages:      cfg.UI.Languages,
 		AllowedOrigins: cfg.UI.AllowedOrigins,
 		Logger:         d.log.With("part", "ui"),
-		Facts:          PageFacts(cfg),
+		Facts:          cfg.Facts(),
 	}
 	if cfg.Speech.Enabled {
 		d.speech, err = speech.New(speech.Config{

@@ -126,7 +126,7 @@ func printerState(e serialprinter.Event) string {
 func (d *devices) printerInfo(cfg config.Config) session.MaintPrinter {
 	last := d.printer.Last()
 	p := session.MaintPrinter{
-		State: printerState(last), Status: last.Status.String(),
+		State: printerState(last), Status: last.Status.String(), StatusCodes: last.Status.Codes(),
 		Mode: cfg.Printer.Mode, Device: d.device, Baud: cfg.Printer.Baud,
 	}
 	if last.Err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/kioskd/kioskd/hwbridge"
 	"github.com/kioskd/kioskd/hwbridge/card"
 	"github.com/kioskd/kioskd/hwbridge/escpos"
+	"github.com/kioskd/kioskd/hwbridge/serialprinter"
 	"github.com/kioskd/kioskd/kiosk"
 	"github.com/kioskd/kioskd/kiosk/maint"
 	"github.com/kioskd/kioskd/kiosk/receipt"
@@ -57,6 +58,10 @@ func (m *maintenance) audit(who, action, detail string) {
 		m.d.log.Error("audit log", "action", action, "err", err)
 	}
 }
+
+// Technicians is how many technicians are configured: with none, the
+// menu's entry says how to add one instead of asking for a PIN.
+func (m *maintenance) Technicians() int { return len(m.d.cfg.Maintenance.Technicians) }
 
 func (m *maintenance) IdleTimeout() time.Duration {
 	if t := m.d.cfg.Maintenance.IdleTimeout.Duration; t > 0 {
@@ -151,9 +156,21 @@ func (m *maintenance) Queue(ctx context.Context) (session.MaintQueue, error) {
 		return q, err
 	}
 	for _, r := range unprinted[:min(len(unprinted), maxListed)] {
-		q.Unprinted = append(q.Unprinted, session.UnprintedReceipt{Voucher: r.Voucher, LastError: r.LastError, Attempts: r.Attempts})
+		q.Unprinted = append(q.Unprinted, session.UnprintedReceipt{Voucher: r.Voucher, LastError: r.LastError, Problems: printProblems(r.LastError), Attempts: r.Attempts})
 	}
 	return q, nil
+}
+
+// printProblems are the codes of what a journaled print error names, for
+// the technician's screen in its language: the journal keeps the error as
+// the text serialprinter.NotPrintedError wrote, whose status words are
+// escpos.Status's (escpos.StatusCodes reads them back).
+func printProblems(lastError string) []string {
+	out := []string{"not_printed"}
+	if strings.Contains(lastError, serialprinter.ErrDisconnected.Error()) {
+		return append(out, "not_connected")
+	}
+	return append(out, escpos.StatusCodes(lastError)...)
 }
 
 // Reprint prints a copy of a receipt that did not come out.

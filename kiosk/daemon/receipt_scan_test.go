@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/kioskd/kioskd/kiosk/central"
 	"github.com/kioskd/kioskd/kiosk/config"
 	"github.com/kioskd/kioskd/kiosk/vouchertoken"
@@ -65,8 +67,7 @@ func TestBrowserScannedReceiptWhileCentralIsDown(t *testing.T) {
 
 	b := newBrowser(t, e)
 	cat := uitest.Catalogue(t, "en")
-	b.Run(t, uitest.Click("#btn-start"), uitest.Screen("menu", ""),
-		uitest.Click(`#langs [data-lang="en"]`),
+	b.Run(t, uitest.Click(`#langs [data-lang="en"]`), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #screen[data-name="idle"]`)),
 		uitest.Click(`#screen [data-value="lookup"]`), uitest.Screen("keypad", "voucher"),
 		uitest.Scan(url+"\n"), uitest.Screen("lookup_result", ""))
 	want := strings.NewReplacer("{kiosk}", "KIOSK-A", "{at}", "2026-12-01 08:15").Replace(cat["lookup.signed.valid"])
@@ -88,8 +89,7 @@ func TestBrowserScannedReceiptWhileCentralIsDown(t *testing.T) {
 	i := len(altered) - 30
 	altered[i] = map[bool]byte{true: 'B', false: 'A'}[altered[i] == 'A']
 	b.Run(t, uitest.Click("#btn-finish"), uitest.Screen("idle", ""),
-		uitest.Click("#btn-start"), uitest.Screen("menu", ""),
-		uitest.Click(`#langs [data-lang="en"]`),
+		uitest.Click(`#langs [data-lang="en"]`), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #screen[data-name="idle"]`)),
 		uitest.Click(`#screen [data-value="lookup"]`), uitest.Screen("keypad", "voucher"),
 		uitest.Scan(string(altered)+"\n"), uitest.Screen("lookup_result", ""))
 	if got := b.Text(t, "#signature"); !strings.HasPrefix(got, strings.SplitN(cat["lookup.signed.bad_signature"], ":", 2)[0]) {

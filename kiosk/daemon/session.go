@@ -10,6 +10,7 @@ import (
 	"github.com/kioskd/kioskd/hwbridge"
 	"github.com/kioskd/kioskd/hwbridge/card/emrtd"
 	"github.com/kioskd/kioskd/hwbridge/card/sscard"
+	"github.com/kioskd/kioskd/hwbridge/card/tlv"
 	"github.com/kioskd/kioskd/hwbridge/escpos"
 	"github.com/kioskd/kioskd/kiosk/central"
 	"github.com/kioskd/kioskd/kiosk/flow"
@@ -82,10 +83,28 @@ func (i identity) ReadID(ctx context.Context, k flow.BACKey) (p flow.Person, err
 	doc, err := emrtd.Read(ctx, card, emrtd.BACKey{DocumentNumber: k.DocNumber, BirthDate: k.BirthDate, ExpiryDate: k.ExpiryDate},
 		emrtd.Options{CSCA: i.cscas})
 	if err != nil {
-		return flow.Person{}, err
+		return flow.Person{}, unreadable(err)
 	}
 	h := doc.Holder()
 	return flow.Person{IDNumber: h.IDNumber, Name: h.Name, BirthDate: h.BirthDate}, nil
+}
+
+// unreadable marks a card read's error that trying again cannot mend
+// (flow.ErrCardUnreadable): what the chip holds fails passive
+// authentication (no EF.SOD where it is required, a hash or a signature
+// that does not match), the card is not of the expected kind, a field
+// fails validation, or the card answers data that does not parse. A
+// refused access key, a card taken away or a timeout may go better the
+// next time and are left as they are.
+func unreadable(err error) error {
+	var field *sscard.FieldError
+	var mrz *emrtd.MRZError
+	switch {
+	case errors.Is(err, emrtd.ErrPassiveAuth), errors.Is(err, emrtd.ErrNotEMRTD), errors.Is(err, sscard.ErrNotSSCard),
+		errors.Is(err, sscard.ErrIDNumberCheck), errors.Is(err, tlv.ErrSyntax), errors.As(err, &field), errors.As(err, &mrz):
+		return fmt.Errorf("%w: %w", flow.ErrCardUnreadable, err)
+	}
+	return err
 }
 
 func (i identity) ReadSS(ctx context.Context) (_ flow.SSCard, err error) {
@@ -97,7 +116,7 @@ func (i identity) ReadSS(ctx context.Context) (_ flow.SSCard, err error) {
 	defer card.Close()
 	h, err := sscard.Read(ctx, card)
 	if err != nil {
-		return flow.SSCard{}, err
+		return flow.SSCard{}, unreadable(err)
 	}
 	return flow.SSCard{CardNumber: h.CardNumber, SSN: h.SSN, Name: h.Name}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/kioskd/kioskd/hwbridge"
 	"github.com/kioskd/kioskd/kiosk/op"
@@ -69,7 +70,21 @@ const (
 	CodeCommitFailed   = "commit_failed"
 	CodeLookupFailed   = "lookup_failed"
 	CodeWrongCard      = "wrong_card"
+	// A card this terminal cannot read, however often it is tried: the
+	// citizen is sent to a counter.
+	CodeIDUnreadable = "id_unreadable"
+	CodeSSUnreadable = "ss_unreadable"
 )
+
+// ErrCardUnreadable is wrapped by a card read's error when trying again
+// cannot help (the chip has no EF.SOD where passive authentication is
+// required, a field fails validation, the card answers nonsense): the
+// flow sends the citizen to a counter at once instead of offering a retry.
+var ErrCardUnreadable = errors.New("card cannot be read at this terminal")
+
+// maxReadFailures is how many failed reads of a card a flow offers to
+// retry after: the next failure sends the citizen to a counter.
+const maxReadFailures = 1
 
 var (
 	// ErrRefused: the intent is not allowed at the current step (a skipped
@@ -140,6 +155,14 @@ type State struct {
 	ErrCode      string // error screen
 	Retry        Step   // error screen: where confirm goes
 	InputErr     string // keypad: why the last value was refused, shown by the page
+	// DocTyped is the document number as the citizen typed it, kept for
+	// correction after a failed read; DocDerived says BAC.DocNumber was
+	// derived from it (the last 9 digits of a 12-digit CCCD number).
+	DocTyped   string
+	DocDerived bool
+	// ReadFailures counts failed reads of the flow's card: the second
+	// sends the citizen to a counter instead of another retry.
+	ReadFailures int
 }
 
 // New returns the idle state under policy.
@@ -453,11 +476,11 @@ func (s *State) input(in Intent) ([]Effect, error) {
 		s.Proxy = v == "proxy"
 		return s.goTo(StepDocNumber), nil
 	case StepDocNumber:
-		d, code := CheckDocNumber(v)
+		d, derived, code := TypedDocNumber(v)
 		if code != "" {
 			return bad(code)
 		}
-		s.BAC.DocNumber = d
+		s.BAC.DocNumber, s.DocTyped, s.DocDerived = d, strings.ToUpper(strings.Join(strings.Fields(v), "")), derived
 		return s.goTo(StepBirthDate), nil
 	case StepBirthDate:
 		if code := CheckYYMMDD(v); code != "" {
@@ -550,6 +573,11 @@ func (s *State) result(in Intent) ([]Effect, error) {
 			return s.goTo(StepPlaceID), nil
 		}
 		if in.Err != nil {
+			s.ReadFailures++
+			if errors.Is(in.Err, ErrCardUnreadable) || s.ReadFailures > maxReadFailures {
+				return s.fail(CodeIDUnreadable, ""), nil
+			}
+			// The typed key is kept (DocTyped, BAC) for correction.
 			return s.fail(CodeIDReadFailed, StepDocNumber), nil
 		}
 		s.Person, s.HavePerson = in.Person, true
@@ -621,6 +649,10 @@ func (s *State) result(in Intent) ([]Effect, error) {
 			return s.goTo(StepPlaceSS), nil
 		}
 		if in.Err != nil {
+			s.ReadFailures++
+			if errors.Is(in.Err, ErrCardUnreadable) || s.ReadFailures > maxReadFailures {
+				return s.fail(CodeSSUnreadable, ""), nil
+			}
 			return s.fail(CodeSSReadFailed, StepPlaceSS), nil
 		}
 		s.SS, s.HaveSS = in.SS, true

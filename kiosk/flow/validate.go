@@ -25,6 +25,31 @@ func CheckDocNumber(v string) (string, string) {
 	return d, ""
 }
 
+// TypedDocNumber checks a document number typed on the keypad before any
+// card is placed: the 9-character document number printed in the card's
+// machine readable zone (1 to 9 letters and digits), or the 12-digit
+// citizen ID number of a Vietnamese CCCD, whose chip's document number is
+// its last 9 digits (derived is then true). An 18-character resident ID
+// number is refused as such ("doc_is_id_number"): it opens no chip. Longer
+// document numbers (TD1 with optional-data overflow) come by MRZ scan.
+func TypedDocNumber(v string) (doc string, derived bool, code string) {
+	d := strings.TrimRight(strings.ToUpper(strings.Join(strings.Fields(v), "")), "<")
+	switch {
+	case isDigits(d, 12, 12):
+		return d[3:], true, ""
+	case len(d) == 18 && isDigits(d[:17], 17, 17) && strings.ContainsRune("0123456789X", rune(d[17])):
+		return "", false, "doc_is_id_number"
+	case d == "" || len(d) > 9:
+		return "", false, "invalid_doc_number"
+	}
+	for _, r := range d {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return "", false, "invalid_doc_number"
+		}
+	}
+	return d, false, ""
+}
+
 // CheckYYMMDD accepts a real calendar date written YYMMDD (as in the MRZ) and
 // returns a problem code otherwise.
 func CheckYYMMDD(v string) string {

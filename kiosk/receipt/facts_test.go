@@ -6,7 +6,6 @@ import (
 
 	"github.com/kioskd/kioskd/hwbridge/escpos"
 	"github.com/kioskd/kioskd/kiosk/config"
-	"github.com/kioskd/kioskd/kiosk/daemon"
 	"github.com/kioskd/kioskd/kiosk/op"
 	"github.com/kioskd/kioskd/kiosk/receipt"
 	"golang.org/x/text/encoding/charmap"
@@ -43,7 +42,7 @@ var facts = map[string]map[string][]string{
 }
 
 // defaults is the receipt configuration of the embedded default.
-func defaults() receipt.Config { return daemon.ReceiptConfig(config.Default()) }
+func defaults() receipt.Config { return config.Default().ReceiptConfig() }
 
 // TestReportLossFacts: a pre-loss receipt tells the next steps in the
 // documents' order and with their facts, in each language, from the

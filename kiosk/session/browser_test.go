@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/kioskd/kioskd/hwbridge"
 	"github.com/kioskd/kioskd/hwbridge/card/emrtd"
+	"github.com/kioskd/kioskd/kiosk/config"
 	"github.com/kioskd/kioskd/store/voucher"
 	"github.com/kioskd/kioskd/ui"
 	"github.com/kioskd/kioskd/ui/uitest"
@@ -29,6 +30,7 @@ import (
 type browserRig struct {
 	*uitest.Browser
 	out   *fakeOutbox
+	id    *fakeIdentity
 	pr    *fakePrinter
 	dev   *fakeDevices
 	url   string
@@ -93,6 +95,7 @@ func (r *relay) cut() {
 func newBrowserRig(tb testing.TB, mod ...func(*browserRig, *Config, *Deps)) *browserRig {
 	tb.Helper()
 	r := &browserRig{
+		id:  newIdentity(),
 		out: &fakeOutbox{},
 		pr:  &fakePrinter{},
 		dev: &fakeDevices{ch: make(chan DeviceEvent)},
@@ -104,10 +107,10 @@ func newBrowserRig(tb testing.TB, mod ...func(*browserRig, *Config, *Deps)) *bro
 	hs := httptest.NewUnstartedServer(nil)
 	r.relay = newRelay(tb, hs.Listener.Addr().String())
 	r.url = "http://" + r.relay.ln.Addr().String()
-	srv := ui.NewServer(ui.Config{KioskID: "K-TEST", Version: "test", Rate: 200, Burst: 400, AllowedOrigins: []string{r.url}})
+	srv := ui.NewServer(ui.Config{KioskID: "K-TEST", Version: "test", Rate: 200, Burst: 400, AllowedOrigins: []string{r.url}, Facts: config.Default().Facts()})
 	r.clock = newClock()
 	cfg := Config{KioskID: "K-TEST", Clock: r.clock}
-	deps := Deps{Outbox: r.out, Identity: newIdentity(), Central: cen, Printer: r.pr, Devices: r.dev, Display: srv}
+	deps := Deps{Outbox: r.out, Identity: r.id, Central: cen, Printer: r.pr, Devices: r.dev, Display: srv}
 	for _, m := range mod {
 		m(r, &cfg, &deps)
 	}
@@ -133,16 +136,19 @@ func TestBrowserReportLoss(t *testing.T) {
 	r := newBrowserRig(t)
 	for _, lang := range []string{"zh-CN", "vi", "en"} {
 		cat := uitest.Catalogue(t, lang)
-		r.Run(t, uitest.Click("#btn-start"), uitest.Screen("menu", ""))
+		// The idle screen offers the services in the language chosen on it.
 		r.Run(t, uitest.Click(fmt.Sprintf(`#langs [data-lang=%q]`, lang)),
 			chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#langs [data-lang=%q][aria-pressed="true"]`, lang))))
-		h1, lbl := r.Text(t, "#screen h1"), r.Text(t, "#btn-cancel")
+		h1, tile := r.Text(t, "#screen h1"), r.Text(t, `#screen [data-value="report_loss"]`)
 		docLang := uitest.Get(t, r.Browser, chromedp.Evaluate[string](`document.documentElement.lang`))
-		if h1 != cat["menu.title"] || lbl != cat["btn.cancel"] || docLang != lang {
-			t.Errorf("%s: menu title %q, cancel %q, lang %q", lang, h1, lbl, docLang)
+		if h1 != cat["idle.title"] || tile != cat["menu.report_loss"] || docLang != lang {
+			t.Errorf("%s: idle title %q, tile %q, lang %q", lang, h1, tile, docLang)
 		}
-		r.Shot(t, lang+"-menu")
+		r.Shot(t, lang+"-idle-services")
 		r.Run(t, uitest.Click(`#screen [data-value="report_loss"]`), uitest.Screen("menu", "mode"))
+		if lbl := r.Text(t, "#btn-cancel"); lbl != cat["btn.cancel"] {
+			t.Errorf("%s: cancel %q", lang, lbl)
+		}
 		r.Shot(t, lang+"-mode")
 		r.Run(t, uitest.Click(`#screen [data-value="self"]`), uitest.Screen("keypad", "doc_number"))
 		r.Shot(t, lang+"-keypad-doc")
@@ -195,7 +201,6 @@ func TestBrowserReportLoss(t *testing.T) {
 // left, in words about the code (not the card PIN), each time.
 func TestBrowserWrongOTP(t *testing.T) {
 	r := newBrowserRig(t, func(_ *browserRig, c *Config, _ *Deps) { c.Policy.RequireOTP = true })
-	r.Run(t, uitest.Click("#btn-start"), uitest.Screen("menu", ""))
 	r.Run(t, uitest.Click(`#screen [data-value="report_loss"]`), uitest.Screen("menu", "mode"))
 	r.Run(t, uitest.Click(`#screen [data-value="self"]`), uitest.Screen("keypad", "doc_number"))
 	r.Run(t, uitest.TypeKeys(bacOK.DocNumber), uitest.Screen("keypad", "birth_date"))
@@ -236,7 +241,6 @@ func tdOneMRZ(k BACKey) string {
 // check digit is refused in words the citizen can act on.
 func TestBrowserMRZScanner(t *testing.T) {
 	r := newBrowserRig(t)
-	r.Run(t, uitest.Click("#btn-start"), uitest.Screen("menu", ""))
 	r.Run(t, uitest.Click(`#screen [data-value="report_loss"]`), uitest.Screen("menu", "mode"))
 	r.Run(t, uitest.Click(`#screen [data-value="self"]`), uitest.Screen("keypad", "doc_number"))
 	lang := uitest.Get(t, r.Browser, chromedp.Evaluate[string](`document.documentElement.lang`))
@@ -262,8 +266,7 @@ func TestBrowserMRZScanner(t *testing.T) {
 func TestBrowserReconnectAndPaperOut(t *testing.T) {
 	r := newBrowserRig(t)
 	cat := uitest.Catalogue(t, "zh-CN")
-	r.Run(t, uitest.Click("#btn-start"), uitest.Screen("menu", ""),
-		uitest.Click(`#screen [data-value="suspend_settlement"]`), uitest.Screen("identify", ""))
+	r.Run(t, uitest.Click(`#screen [data-value="suspend_settlement"]`), uitest.Screen("identify", ""))
 	// The countdown shows in the last 10 s; a touch anywhere hides it.
 	r.clock.Advance(51 * time.Second)
 	r.Run(t, chromedp.WaitVisible(chromedp.CSS("#countdown")))
@@ -280,7 +283,9 @@ func TestBrowserReconnectAndPaperOut(t *testing.T) {
 	r.pr.mu.Unlock()
 	r.dev.ch <- DeviceEvent{Kind: PrinterChanged, Printer: "paper_out"}
 	r.Run(t, chromedp.WaitVisible(chromedp.CSS("#banner")))
-	if b := r.Text(t, "#banner"); !strings.Contains(b, cat["device.printer.paper_out"]) || !strings.Contains(b, cat["done.not_printed"]) {
+	// Before the report, the banner says what the citizen will get
+	// instead of a receipt (not that a voucher is shown: none is yet).
+	if b := r.Text(t, "#banner"); !strings.Contains(b, cat["device.printer.paper_out"]) || !strings.Contains(b, cat["banner.no_receipt"]) || strings.Contains(b, cat["done.not_printed"]) {
 		t.Errorf("banner %q", b)
 	}
 	r.Shot(t, "paper-out-banner")
@@ -307,10 +312,38 @@ func TestBrowserReconnectAndPaperOut(t *testing.T) {
 		t.Errorf("voucher %q, outbox %q", v, voucher.Format(r.out.lastVoucher()))
 	}
 	// Five taps on the title open the technicians' placeholder.
-	r.Run(t, uitest.Click("#btn-finish"), uitest.Screen("idle", ""), uitest.Click("#btn-start"), uitest.Screen("menu", ""))
+	r.Run(t, uitest.Click("#btn-finish"), uitest.Screen("idle", ""))
 	for range 5 {
 		r.Run(t, uitest.Click("#title"))
 	}
 	r.Run(t, uitest.Screen("maintenance_locked", ""))
 	r.Shot(t, "maintenance")
+}
+
+// TestBrowserTakenOverClearsAtOnce: when another page takes the terminal
+// over, this one clears its screen at once: nothing of the citizen stays
+// in the page under the overlay.
+func TestBrowserTakenOverClearsAtOnce(t *testing.T) {
+	r := newBrowserRig(t)
+	r.Run(t, uitest.Click(`#screen [data-value="report_loss"]`), uitest.Screen("menu", "mode"),
+		uitest.Click(`#screen [data-value="self"]`), uitest.Screen("keypad", "doc_number"),
+		uitest.TypeKeys(bacOK.DocNumber), uitest.Screen("keypad", "birth_date"),
+		uitest.TypeKeys(bacOK.BirthDate), uitest.Screen("keypad", "expiry_date"),
+		uitest.TypeKeys(bacOK.ExpiryDate), uitest.Screen("identify", ""))
+	r.dev.insert(hwbridge.SlotID)
+	defer r.dev.remove(hwbridge.SlotID)
+	r.Run(t, uitest.Screen("confirm", ""))
+	if name := r.Text(t, `#screen [data-row="row.name"]`); name != holder.Name {
+		t.Fatalf("confirm shows %q", name)
+	}
+	other := uitest.Dial(t, r.url)
+	other.Expect("confirm")
+	r.Run(t, chromedp.WaitVisible(chromedp.CSS("#overlay")))
+	html := uitest.Get(t, r.Browser, chromedp.OuterHTML(chromedp.CSS("html")))
+	for _, p := range personal {
+		if strings.Contains(html, p) {
+			t.Errorf("the page taken over still holds %q", p)
+		}
+	}
+	r.Shot(t, "taken-over")
 }

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/hwbridge/escpos"
+	"github.com/kioskd/kioskd/kiosk/config"
+	"github.com/kioskd/kioskd/kiosk/op"
+	"github.com/kioskd/kioskd/kiosk/receipt"
 	"github.com/kioskd/kioskd/store/voucher"
 )
 
@@ -192,10 +195,16 @@ type fakePrinter struct {
 	printed  []ReceiptData
 }
 
+// receiptConfig is the embedded default's receipt: the fake printer's
+// preview is the receipt the daemon would print.
+var receiptConfig = config.Default().ReceiptConfig()
+
 func (p *fakePrinter) PrintReceipt(ctx context.Context, r ReceiptData) (bool, string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	preview := strings.Join([]string{"RECEIPT", string(r.Kind), "VOUCHER " + r.Voucher, r.Name, r.IDNumber, r.CardNumber}, "\n")
+	preview := escpos.PlainText(receipt.Build(receipt.Data{Kind: op.Kind(r.Kind), Lang: r.Lang, Voucher: r.Voucher,
+		Name: r.Name, IDNumber: r.IDNumber, CardNumber: r.CardNumber, Proxy: r.Proxy, AgentName: r.AgentName,
+		AgentIDNumber: r.AgentIDNumber, Time: r.Time}, receiptConfig), 0)
 	if p.paperOut {
 		return false, preview, nil
 	}

@@ -56,6 +56,14 @@ type MaintLogin struct {
 	LockedUntil time.Time
 }
 
+// TechnicianCounter is implemented by a Maintenance that knows how many
+// technicians are configured. With none, the menu's entry says so and how
+// to add one (`kioskd hash-pin`, [[maintenance.technicians]]) instead of a
+// PIN pad that no PIN opens and that counts down to a lockout.
+type TechnicianCounter interface {
+	Technicians() int
+}
+
 // MaintDevices is the devices screen.
 type MaintDevices struct {
 	Readers []MaintReader `json:"readers"`
@@ -76,10 +84,13 @@ type MaintReader struct {
 type MaintPrinter struct {
 	State  string `json:"state"`
 	Status string `json:"status"` // e.g. "ready, paper near end"
-	Mode   string `json:"mode"`
-	Device string `json:"device"`
-	Baud   int    `json:"baud"`
-	Error  string `json:"error,omitempty"`
+	// StatusCodes are the status's words as codes the page translates
+	// (escpos.Status.Codes: "paper_out", "cover_open", …).
+	StatusCodes []string `json:"status_codes,omitempty"`
+	Mode        string   `json:"mode"`
+	Device      string   `json:"device"`
+	Baud        int      `json:"baud"`
+	Error       string   `json:"error,omitempty"`
 }
 
 // MaintQueue is the outbox as a technician sees it.
@@ -99,7 +110,10 @@ type MaintQueue struct {
 type UnprintedReceipt struct {
 	Voucher   string
 	LastError string
-	Attempts  int
+	// Problems are what kept it from printing, as codes the page
+	// translates ("not_printed", "paper_out", …): only what was the case.
+	Problems []string
+	Attempts int
 }
 
 // QueuedOp is one operation: vouchers and kinds, never personal data.
@@ -187,6 +201,7 @@ type maintState struct {
 	triesLeft int
 	seq       uint64 // numbers calls; only the latest call's answer is applied
 	busy      string // the call in flight, "" when none
+	noTech    bool   // no technician configured: the entry says how to add one
 	result    string // catalogue key: how the last action went
 	detail    string // a device's error text for result (no personal data)
 	data      map[string]any
@@ -207,6 +222,10 @@ func (s *Session) maintOn() bool {
 func (s *Session) maintEnter() {
 	// seq carries on, so no answer to a call of an earlier visit applies.
 	s.m = maintState{active: true, screen: mPIN, seq: s.m.seq + 1}
+	if tc, ok := s.deps.Maintenance.(TechnicianCounter); ok && tc.Technicians() == 0 {
+		s.m.screen, s.m.noTech = mLocked, true
+		return
+	}
 	if u := s.deps.Maintenance.LockedUntil(); !u.IsZero() {
 		s.m.screen, s.m.until = mLocked, u
 	}
@@ -276,7 +295,7 @@ func (s *Session) maintIntent(ctx context.Context, wg *sync.WaitGroup, in ui.Int
 		return &ui.Error{Code: ui.CodeUnknownType, Message: "unknown message type"}
 	}
 	switch {
-	case in.Field == FieldTechPIN && (m.screen == mPIN || m.screen == mLocked):
+	case in.Field == FieldTechPIN && (m.screen == mPIN || m.screen == mLocked) && !m.noTech:
 		s.maintLogin(ctx, wg, in.Value)
 	case in.Field == FieldMaintGo && m.screen == mHome:
 		if !slices.Contains(MaintScreens, in.Value) {
@@ -484,13 +503,14 @@ func queueData(q MaintQueue, now time.Time) map[string]any {
 		ops = append(ops, x)
 	}
 	type receipt struct {
-		Voucher  string `json:"voucher"`
-		Error    string `json:"error,omitempty"`
-		Attempts int    `json:"attempts"`
+		Voucher  string   `json:"voucher"`
+		Error    string   `json:"error,omitempty"`
+		Problem  []string `json:"problem,omitempty"`
+		Attempts int      `json:"attempts"`
 	}
 	unprinted := []receipt{}
 	for _, r := range q.Unprinted {
-		unprinted = append(unprinted, receipt{Voucher: voucher.Format(r.Voucher), Error: r.LastError, Attempts: r.Attempts})
+		unprinted = append(unprinted, receipt{Voucher: voucher.Format(r.Voucher), Error: r.LastError, Problem: r.Problems, Attempts: r.Attempts})
 	}
 	return map[string]any{
 		"unprinted": unprinted,
@@ -620,6 +640,10 @@ func (s *Session) maintScreen(d map[string]any) ui.Screen {
 			d["tries_left"] = m.triesLeft
 		}
 	case mLocked:
+		if m.noTech {
+			d["no_technician"] = true
+			break
+		}
 		left := m.until.Sub(s.clock.Now())
 		d["until"] = m.until.Local().Format("15:04")
 		d["minutes"] = int(math.Ceil(max(left, 0).Minutes()))
@@ -652,7 +676,7 @@ func (s *Session) maintTick(ctx context.Context, wg *sync.WaitGroup, now time.Ti
 		s.maintExit(ctx, wg, "idle_timeout")
 		return
 	}
-	if s.m.screen == mLocked && !now.Before(s.m.until) {
+	if s.m.screen == mLocked && !s.m.noTech && !now.Before(s.m.until) {
 		s.m.screen, s.m.pinErr, s.m.triesLeft = mPIN, "", 0
 		s.render()
 		return

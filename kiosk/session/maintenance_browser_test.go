@@ -55,8 +55,17 @@ func TestBrowserMaintenance(t *testing.T) {
 	home := func() { r.Run(t, uitest.Click("#btn-back"), uitest.Screen("maintenance_home", "")) }
 
 	open("devices", "#maint-readers")
+	if got := r.Text(t, `#screen [data-row="maint.printer.status"]`); !strings.Contains(got, uitest.Catalogue(t, "zh-CN")["maint.printer.bit.paper_near_end"]) {
+		t.Errorf("printer status %q not in Chinese", got)
+	}
 	home()
 	open("queue", "#maint-ops .maint-op")
+	// The receipt that did not come out, in the page's language, naming
+	// only what was the case.
+	zh := uitest.Catalogue(t, "zh-CN")
+	if got, want := r.Text(t, "#maint-unprinted .error-text"), zh["maint.printer.bit.not_printed"]+zh["list.sep"]+zh["maint.printer.bit.paper_out"]; got != want {
+		t.Errorf("unprinted receipt's problem reads %q, want %q", got, want)
+	}
 	r.Run(t, uitest.Click(`#maint-ops [data-key="K-TEST-00ff"] button`),
 		chromedp.WaitVisible(chromedp.CSS(`#maint-result[data-result="maint.result.retried"]`)))
 	r.Shot(t, "maint-queue-retried")

@@ -101,7 +101,7 @@ func (f *fakeMaint) Logout(ctx context.Context, who, why string) error {
 func (f *fakeMaint) Devices(ctx context.Context) (MaintDevices, error) {
 	return MaintDevices{
 		Readers: []MaintReader{{Slot: "id", Reader: "Virtual PCD 00 00", Present: true}, {Slot: "ss", Reader: "Virtual PCD 00 01", Present: true, Card: true, ATR: "3b8f"}},
-		Printer: MaintPrinter{State: "paper_near_end", Status: "ready, paper near end", Mode: "sim", Device: "/dev/ttyS0", Baud: 9600},
+		Printer: MaintPrinter{State: "paper_near_end", Status: "ready, paper near end", StatusCodes: []string{"ready", "paper_near_end"}, Mode: "sim", Device: "/dev/ttyS0", Baud: 9600},
 	}, nil
 }
 
@@ -130,6 +130,10 @@ func (f *fakeMaint) Queue(ctx context.Context) (MaintQueue, error) {
 		}
 	}
 	q.Ops = slices.Clone(f.ops)
+	// Out of paper: the printer also said offline and near end, but the
+	// journal's problems name only what was the case.
+	q.Unprinted = []UnprintedReceipt{{Voucher: "100000472", LastError: "receipt not printed: printer not ready: paper out",
+		Problems: []string{"not_printed", "paper_out"}, Attempts: 1}}
 	return q, nil
 }
 
@@ -498,4 +502,42 @@ func TestMaintenanceReaderTestKeepsEveryCard(t *testing.T) {
 	tested(0)
 	// The ss card is tested once more, after the id card.
 	waitAudit(t, fm, []string{"tech-7 login", "tech-7 reader_test", "tech-7 reader_test", "tech-7 reader_test"})
+}
+
+// noTechMaint is a maintenance menu with no technician configured.
+type noTechMaint struct{ *fakeMaint }
+
+func (noTechMaint) Technicians() int { return 0 }
+
+// TestMaintenanceWithoutTechnicians: with no technician configured the
+// menu's entry says so and how to add one; it takes no PIN, so it never
+// counts down to a lockout.
+func TestMaintenanceWithoutTechnicians(t *testing.T) {
+	var fm *fakeMaint
+	r := newRig(t, func(c *Config, d *Deps) {
+		fm = newFakeMaint(t, c.Clock.(*fakeClock))
+		d.Maintenance = noTechMaint{fm}
+	})
+	r.Start("maintenance")
+	d := r.Expect("maintenance_locked", "no_technician", "true")
+	if _, ok := d["field"]; ok {
+		t.Errorf("a PIN pad without technicians: %v", d)
+	}
+	for range 6 {
+		r.Input(FieldTechPIN, "000000")
+		r.ExpectError("refused")
+	}
+	// A minute later the entry still answers a PIN with "refused": no
+	// lockout ended, no idle screen took over.
+	r.clock.Advance(time.Minute)
+	r.Input(FieldTechPIN, "000000")
+	r.ExpectError("refused")
+	r.Cancel()
+	r.Expect("idle")
+	if a := fm.audited(); len(a) != 0 {
+		t.Errorf("audited %v: no login was tried", a)
+	}
+	if !fm.guard.LockedUntil().IsZero() {
+		t.Error("locked without technicians")
+	}
 }

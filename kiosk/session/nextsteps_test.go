@@ -60,7 +60,7 @@ func TestWhatHappensNextIsTold(t *testing.T) {
 	r.Confirm()
 	done := r.Expect("done", "printing", "false")
 	steps := keys(done["steps"])
-	if want := []string{"step.stopped", "step.outlet", "step.collect", "step.proxy_hint", "step.hotline"}; !slices.Equal(steps, want) {
+	if want := []string{"step.stopped", "step.outlet", "step.collect", "step.hotline"}; !slices.Equal(steps, want) {
 		t.Errorf("done steps %v, want %v", steps, want)
 	}
 	inCat("done", steps)

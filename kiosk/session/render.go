@@ -1,6 +1,7 @@
 package session
 
 import (
+	"slices"
 	"strconv"
 
 	"github.com/kioskd/kioskd/kiosk/flow"
@@ -66,6 +67,10 @@ func (s *Session) screen() ui.Screen {
 	if s.maintOn() {
 		return s.maintScreen(d)
 	}
+	d["nav"] = navButtons(st.Step)
+	if n, of := progress(st); of > 1 {
+		d["progress"] = map[string]int{"n": n, "of": of}
+	}
 	switch st.Step {
 	case flow.StepIdle, flow.StepMaintenance:
 	case flow.StepMenu:
@@ -92,12 +97,21 @@ func (s *Session) screen() ui.Screen {
 	case flow.StepError:
 		d["code"] = st.ErrCode
 		d["retry"] = st.Retry != ""
+		if st.ErrCode == flow.CodeIDUnreadable || st.ErrCode == flow.CodeSSUnreadable {
+			d["counter"] = true // to a counter, with the hotline: no retry
+		}
 	case flow.StepLookupResult:
 		lookupData(d, st)
 	default:
 		if f, ok := keypadField[st.Step]; ok {
 			k := keypads[f]
 			d["field"], d["keys"], d["max"], d["secret"] = f, k.keys, k.max, k.secret
+			if v := kept(st, f); v != "" {
+				d["value"] = v
+			}
+			if st.DocDerived && (st.Step == flow.StepBirthDate || st.Step == flow.StepDocNumber) {
+				d["derived"] = st.BAC.DocNumber
+			}
 			if st.InputErr != "" {
 				d["error"] = st.InputErr
 			}
@@ -109,6 +123,85 @@ func (s *Session) screen() ui.Screen {
 		}
 	}
 	return sc
+}
+
+// navButtons are the page's Back and Cancel where they mean something:
+// none on the idle and done screens (the done screen has one Finish) or
+// while the operation is being saved; no Back on the menu (it would mean
+// Cancel) or while the card checks the PIN; no Cancel on a lookup's result
+// (Finish ends it).
+func navButtons(st flow.Step) []string {
+	switch st {
+	case flow.StepIdle, flow.StepDone, flow.StepCommitting:
+		return []string{}
+	case flow.StepMenu, flow.StepPINVerify:
+		return []string{"cancel"}
+	case flow.StepLookupResult:
+		return []string{"back"}
+	}
+	return []string{"back", "cancel"}
+}
+
+// stages are the citizen's steps of each flow, for the step indicator
+// ("Step 2 of 4"): what the citizen does, each with the machine's steps
+// that belong to it.
+var stages = map[flow.Kind][][]flow.Step{
+	flow.ReportLoss: {
+		{flow.StepMode},
+		{flow.StepDocNumber, flow.StepBirthDate, flow.StepExpiryDate},
+		{flow.StepPlaceID, flow.StepReadingID, flow.StepFetchCards, flow.StepOTPRequest, flow.StepOTP, flow.StepOTPVerify},
+		{flow.StepConfirm, flow.StepCommitting},
+	},
+	flow.SuspendSettlement: {
+		{flow.StepPlaceSS, flow.StepReadingSS},
+		{flow.StepPIN, flow.StepPINVerify},
+		{flow.StepConfirm, flow.StepCommitting},
+	},
+}
+
+// proxyStages are report_loss's for a proxy: the cardholder's details
+// come after the agent's ID card.
+var proxyStages = [][]flow.Step{
+	{flow.StepMode},
+	{flow.StepDocNumber, flow.StepBirthDate, flow.StepExpiryDate},
+	{flow.StepPlaceID, flow.StepReadingID},
+	{flow.StepSubjectID, flow.StepRelationship, flow.StepFetchCards, flow.StepOTPRequest, flow.StepOTP, flow.StepOTPVerify},
+	{flow.StepConfirm, flow.StepCommitting},
+}
+
+// progress is the step indicator's step n of of; of is 0 outside a
+// flow's steps.
+func progress(st *flow.State) (n, of int) {
+	list := stages[st.Flow]
+	switch {
+	case st.Flow == flow.ResumeSettlement:
+		list = stages[flow.SuspendSettlement]
+	case st.Flow == flow.ReportLoss && st.Proxy:
+		list = proxyStages
+	}
+	for i, steps := range list {
+		if slices.Contains(steps, st.Step) {
+			return i + 1, len(list)
+		}
+	}
+	return 0, 0
+}
+
+// kept is what the citizen typed into field before, shown again for
+// correction (after a failed read, or going back): the ID card's access
+// key and the cardholder's ID number; never a PIN or a code.
+func kept(st *flow.State, field string) string {
+	switch field {
+	case flow.FieldDocNumber:
+		return st.DocTyped
+	case flow.FieldBirthDate:
+		return st.BAC.BirthDate
+	case flow.FieldExpiryDate:
+		return st.BAC.ExpiryDate
+	case flow.FieldSubjectID:
+		return st.SubjectID
+	}
+	return ""
 }
 
 func options(values []string, prefix string) []option {
@@ -218,7 +311,7 @@ func nextSteps(f flow.Kind, proxy bool) []string {
 	if proxy {
 		return []string{"step.stopped", "step.outlet_proxy", "step.collect", "step.hotline"}
 	}
-	return []string{"step.stopped", "step.outlet", "step.collect", "step.proxy_hint", "step.hotline"}
+	return []string{"step.stopped", "step.outlet", "step.collect", "step.hotline"}
 }
 
 func lookupData(d map[string]any, st *flow.State) {

@@ -209,6 +209,7 @@ type Session struct {
 	lastActivity time.Time
 	shownCount   int  // countdown shown on screen, 0 = none
 	speech       bool // speech mode, until the session ends
+	large        bool // large-text mode, until the session ends
 	readers      map[hwbridge.Slot]ui.Reader
 	printer      string
 	m            maintState       // the maintenance menu (maintenance.go)
@@ -356,7 +357,7 @@ func (s *Session) Intent(ctx context.Context, in ui.Intent) error {
 
 func (s *Session) onPage(ctx context.Context, wg *sync.WaitGroup, in ui.Intent) error {
 	s.lastActivity = s.clock.Now()
-	if s.maintOn() && in.Type != ui.TypePing && in.Type != ui.TypeLang && in.Type != ui.TypeSpeech {
+	if s.maintOn() && in.Type != ui.TypePing && in.Type != ui.TypeLang && in.Type != ui.TypeSpeech && in.Type != ui.TypeLargeText {
 		return s.maintIntent(ctx, wg, in)
 	}
 	var fi flow.Intent
@@ -374,6 +375,12 @@ func (s *Session) onPage(ctx context.Context, wg *sync.WaitGroup, in ui.Intent) 
 			// starts the session, as a touch would.
 			return pageError(s.step(ctx, wg, flow.Intent{Kind: flow.Confirm}))
 		}
+		s.render()
+		return nil
+	case ui.TypeLargeText:
+		// Kept until the session ends; on the idle screen, for the session
+		// the next touch starts (or until the idle screen is left alone).
+		s.large = in.Value == "on"
 		s.render()
 		return nil
 	case ui.TypeLang:
@@ -468,6 +475,13 @@ func (s *Session) onTick(ctx context.Context, wg *sync.WaitGroup, now time.Time)
 		s.maintTick(ctx, wg, now)
 		return
 	}
+	if s.state.Step == flow.StepIdle && (s.lang != s.cfg.Languages[0] || s.large) && now.Sub(s.lastActivity) >= s.cfg.IdleTimeout {
+		// A language or large text chosen on the idle screen by someone who
+		// then walked away: the next citizen gets the default.
+		s.lang, s.large = s.cfg.Languages[0], false
+		s.render()
+		return
+	}
 	if s.state.Step == flow.StepIdle || s.state.Step == flow.StepCommitting {
 		return
 	}
@@ -550,6 +564,7 @@ func (s *Session) endSession() {
 	s.lang = s.cfg.Languages[0]
 	s.shownCount = 0
 	s.speech = false
+	s.large = false
 }
 
 func newID() string {
@@ -624,9 +639,11 @@ func (s *Session) do(ctx context.Context, e flow.Effect, rd ReceiptData, printer
 	switch e.Kind {
 	case flow.ReadID:
 		p, err := d.Identity.ReadID(ctx, e.BAC)
+		s.logReadFailure(hwbridge.SlotID, err)
 		return flow.Intent{Kind: flow.IDRead, Person: p, Err: err}
 	case flow.ReadSS:
 		c, err := d.Identity.ReadSS(ctx)
+		s.logReadFailure(hwbridge.SlotSS, err)
 		return flow.Intent{Kind: flow.SSRead, SS: c, Err: err}
 	case flow.VerifyPIN:
 		r, err := d.Identity.VerifyPIN(ctx, e.PIN)
@@ -679,6 +696,16 @@ func (s *Session) do(ctx context.Context, e flow.Effect, rd ReceiptData, printer
 		return s.lookup(ctx, e.Voucher)
 	}
 	return flow.Intent{Kind: "unknown_effect", Err: errors.New("unknown effect")}
+}
+
+// logReadFailure logs a failed card read, once, with its cause: the card
+// drivers' errors name what failed (a file, a check, a status word), never
+// the data read or the key typed.
+func (s *Session) logReadFailure(slot hwbridge.Slot, err error) {
+	if err == nil || errors.Is(err, hwbridge.ErrNoCard) {
+		return
+	}
+	s.log.Warn("card read failed", "reader", string(slot), "permanent", errors.Is(err, flow.ErrCardUnreadable), "cause", err.Error())
 }
 
 func (s *Session) lookup(ctx context.Context, v string) flow.Intent {
@@ -756,6 +783,9 @@ func (s *Session) render() {
 	}
 	if s.speech {
 		sc.Data["speech"] = true
+	}
+	if s.large {
+		sc.Data["large"] = true
 	}
 	s.deps.Display.Show(sc)
 }

@@ -32,6 +32,7 @@ type rig struct {
 	pr    *fakePrinter
 	dev   *fakeDevices
 	clock *fakeClock
+	logs  *uitest.LockedBuffer
 	*uitest.Page
 }
 
@@ -48,6 +49,7 @@ func newRig(t *testing.T, mod ...func(*Config, *Deps)) *rig {
 	}
 	r.srv = ui.NewServer(ui.Config{KioskID: "K-TEST", Version: "test"})
 	logs := &uitest.LockedBuffer{}
+	r.logs = logs
 	cfg := Config{KioskID: "K-TEST", Clock: r.clock, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	deps := Deps{Outbox: r.out, Identity: r.id, Central: r.cen, Printer: r.pr, Devices: r.dev, Display: r.srv}
 	for _, m := range mod {

@@ -158,11 +158,11 @@
 
   // controls are the buttons a key can reach, in reading order: the
   // screen's (not the keypad's keys, which are typed), then Back and
-  // Cancel, then the languages and the speaker.
+  // Cancel, then the languages, large text and the speaker.
   function controls() {
     if (visible($("overlay"))) return [...document.querySelectorAll("#overlay button")].filter(visible);
     const screen = [...document.querySelectorAll("#screen button")].filter((b) => !b.hasAttribute("data-key"));
-    return screen.concat([...document.querySelectorAll("#nav button")], [...document.querySelectorAll("#top button")])
+    return screen.concat([...document.querySelectorAll("#nav button")], [...document.querySelectorAll("#tools button")])
       .filter((b) => visible(b) && !b.disabled);
   }
 

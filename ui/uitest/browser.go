@@ -76,10 +76,14 @@ func NewBrowser(tb testing.TB, url, shotsDir string) *Browser {
 	}
 	// The page draws its idle screen before its WebSocket is up; a touch
 	// before the daemon's hello would be lost.
-	b.Run(tb, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`#screen[data-name="idle"] #btn-start`)),
+	b.Run(tb, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(IdleReady)),
 		chromedp.WaitReady(chromedp.CSS(`body[data-link="up"]`)))
 	return b
 }
+
+// IdleReady selects what the idle screen shows once drawn: its service
+// tiles (a touch on one starts that service).
+const IdleReady = `#screen[data-name="idle"] [data-value="report_loss"]`
 
 // Run runs steps in the tab, all within 15 s.
 func (b *Browser) Run(tb testing.TB, steps ...chromedp.Action[chromedp.Void]) {
@@ -161,6 +165,16 @@ func WaitText(sel, want string) chromedp.Action[chromedp.Void] {
 	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
 		if _, err := chromedp.Poll[bool](js)(ctx, t); err != nil {
 			return chromedp.Void{}, fmt.Errorf("waiting for %s to read %q: %w", sel, want, err)
+		}
+		return chromedp.Void{}, nil
+	}
+}
+
+// WaitTrue waits until the script js, an expression, is true in the page.
+func WaitTrue(js string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		if _, err := chromedp.Poll[bool](js)(ctx, t); err != nil {
+			return chromedp.Void{}, fmt.Errorf("waiting for %s: %w", js, err)
 		}
 		return chromedp.Void{}, nil
 	}

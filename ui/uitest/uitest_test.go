@@ -200,9 +200,9 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("idle title %q, want %q", h1, cat["idle.title"])
 	}
 	b.Shot(t, "idle")
-	b.Run(t, Click("#btn-start"), Screen("confirm", ""))
+	b.Run(t, Click(`#screen [data-value="report_loss"]`), Screen("start", ""))
 	if n := Get(t, b, chromedp.Evaluate[int](`window.__renders.length`)); n < 2 {
-		t.Errorf("%d renders, want idle and confirm", n)
+		t.Errorf("%d renders, want idle and start", n)
 	}
 	if _, err := os.Stat(filepath.Join(shots, "TestBrowser-01-idle.png")); err != nil {
 		t.Errorf("screenshot: %v", err)

@@ -1,0 +1,226 @@
+package session
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/kiosk/config"
+	"github.com/kioskd/kioskd/ui"
+	"github.com/kioskd/kioskd/ui/uitest"
+)
+
+// gallery is where TestBrowserEveryScreen writes its pictures of the
+// screens ($KIOSKD_GALLERY, set by `make screenshots`); "" writes none.
+func gallery() string { return os.Getenv("KIOSKD_GALLERY") }
+
+// galleryShots are the screens the gallery keeps (every language, both
+// orientations), so that it stays a few hundred kilobytes.
+var galleryShots = map[string]bool{"idle": true, "mode": true, "doc_number": true, "place_id": true, "insert_ss": true,
+	"confirm": true, "done": true, "pin": true, "unreadable": true}
+
+// everyScreen walks the page in Chromium and audits each screen it is
+// shown, in each language and orientation.
+type everyScreen struct {
+	*browserRig
+	t       *testing.T
+	cats    map[string]map[string]string
+	audited int
+}
+
+// screen audits what the page shows now as the screen called name: in
+// both orientations, in each language, and in large-text mode.
+func (e *everyScreen) screen(name string) {
+	t := e.t
+	t.Helper()
+	for _, o := range uitest.Orientations {
+		e.SetViewport(t, o)
+		for _, lang := range ui.DefaultLanguages {
+			e.lang(lang)
+			if p := e.Audit(t, uitest.AuditOptions{Lang: lang, Catalogue: e.cats[lang]}); len(p) > 0 {
+				t.Errorf("%s, %s, %s: %s", name, lang, o.Name, uitest.Describe(p))
+			}
+			e.audited++
+			if dir := gallery(); dir != "" && (galleryShots[name] || os.Getenv("KIOSKD_GALLERY_ALL") != "") {
+				e.SaveGalleryShot(t, o, filepath.Join(dir, fmt.Sprintf("%s-%s-%s.png", name, lang, o.Name)))
+			}
+		}
+		// Large text, in the last language.
+		e.large(true)
+		if p := e.Audit(t, uitest.AuditOptions{Lang: "en", Catalogue: e.cats["en"], Large: true}); len(p) > 0 {
+			t.Errorf("%s, large text, %s: %s", name, o.Name, uitest.Describe(p))
+		}
+		if dir := gallery(); dir != "" && (galleryShots[name] && o.Name == "portrait" || os.Getenv("KIOSKD_GALLERY_ALL") != "") {
+			e.SaveGalleryShot(t, o, filepath.Join(dir, fmt.Sprintf("%s-large-%s.png", name, o.Name)))
+		}
+		e.large(false)
+	}
+	e.lang("zh-CN")
+	e.SetViewport(t, uitest.Orientations[0])
+}
+
+// lang switches the page's language on its language buttons.
+func (e *everyScreen) lang(l string) {
+	e.t.Helper()
+	// The daemon's answer (its screen in that language) is waited for: a
+	// frame sent before the switch must not redraw the page after the
+	// audit began.
+	e.Run(e.t, uitest.Click(fmt.Sprintf(`#langs [data-lang=%q]`, l)),
+		uitest.WaitTrue(fmt.Sprintf(`window.kiosk.screen().data.lang === %q && document.documentElement.lang === %q`, l, l)))
+}
+
+// large turns large-text mode on or off with its button.
+func (e *everyScreen) large(on bool) {
+	e.t.Helper()
+	want := `html.large #btn-large[aria-pressed="true"]`
+	if !on {
+		want = `html:not(.large) #btn-large[aria-pressed="false"]`
+	}
+	e.Run(e.t, uitest.Click("#btn-large"), chromedp.WaitVisible(chromedp.CSS(want)))
+}
+
+// TestBrowserEveryScreen walks every citizen screen in real Chromium, in
+// zh-CN, vi and en, on a portrait 1080×1920 and a landscape 1920×1080
+// screen, and in large-text mode, and audits each (uitest.Audit): nothing
+// outside the screen or clipped, the main action at least 96 px high in
+// the lower half, touch targets at least 64 px (96 in large text), text at
+// least 28 px with a contrast of at least 4.5:1, every control named, no
+// catalogue key shown raw, every text in the screen's language. With
+// $KIOSKD_GALLERY set (`make screenshots`) it also writes the gallery of
+// the main screens there.
+func TestBrowserEveryScreen(t *testing.T) {
+	start := time.Now()
+	// The working screen is audited while a card read waits: longer than
+	// a call's usual deadline.
+	r := newBrowserRig(t, func(_ *browserRig, c *Config, _ *Deps) { c.CallTimeout = 10 * time.Minute })
+	e := &everyScreen{browserRig: r, t: t, cats: map[string]map[string]string{}}
+	facts := ui.Facts(config.Default().Facts())
+	for _, l := range ui.DefaultLanguages {
+		raw, err := fs.ReadFile(ui.PageFS(facts), "i18n/"+l+".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := map[string]string{}
+		if err := json.Unmarshal(raw, &c); err != nil {
+			t.Fatal(err)
+		}
+		e.cats[l] = c
+	}
+	// Both readers are there, as on a working terminal.
+	for _, slot := range []hwbridge.Slot{hwbridge.SlotID, hwbridge.SlotSS} {
+		r.dev.ch <- DeviceEvent{Kind: hwbridge.ReaderAdded, Slot: slot}
+	}
+	if dir := gallery(); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	screen := func(name string, acts ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		r.Run(t, acts...)
+		e.screen(name)
+	}
+	ok := func(keys string) chromedp.Action[chromedp.Void] { return uitest.TypeKeys(keys) }
+
+	// Report a lost card, for oneself.
+	screen("idle")
+	screen("mode", uitest.Click(`#screen [data-value="report_loss"]`), uitest.Screen("menu", "mode"))
+	screen("menu", uitest.Click("#btn-back"), chromedp.WaitVisible(chromedp.CSS(`#screen[data-name="menu"][data-field=""] [data-value="lookup"]`)))
+	r.Run(t, uitest.Click(`#screen [data-value="report_loss"]`), uitest.Screen("menu", "mode"))
+	screen("doc_number", uitest.Click(`#screen [data-value="self"]`), uitest.Screen("keypad", "doc_number"))
+	screen("birth_date", ok(bacOK.DocNumber), uitest.Screen("keypad", "birth_date"))
+	screen("expiry_date", ok(bacOK.BirthDate), uitest.Screen("keypad", "expiry_date"))
+	screen("place_id", ok(bacOK.ExpiryDate), uitest.Screen("identify", ""))
+	r.dev.insert(hwbridge.SlotID)
+	screen("confirm", uitest.Screen("confirm", ""))
+	screen("done", uitest.Click("#btn-confirm"), chromedp.WaitVisible(chromedp.CSS(`#screen[data-name="done"] #preview`)))
+	r.Run(t, uitest.Click("#btn-finish"), uitest.Screen("idle", ""))
+	r.dev.remove(hwbridge.SlotID)
+
+	// By proxy.
+	r.Run(t, uitest.Click(`#screen [data-value="report_loss"]`), uitest.Screen("menu", "mode"),
+		uitest.Click(`#screen [data-value="proxy"]`), uitest.Screen("keypad", "doc_number"),
+		ok(bacAgent.DocNumber), uitest.Screen("keypad", "birth_date"),
+		ok(bacAgent.BirthDate), uitest.Screen("keypad", "expiry_date"),
+		ok(bacAgent.ExpiryDate), uitest.Screen("identify", ""))
+	r.dev.insert(hwbridge.SlotID)
+	screen("subject_id", uitest.Screen("keypad", "subject_id"))
+	screen("relationship", ok(holder.IDNumber), uitest.Screen("menu", "relationship"))
+	screen("confirm_proxy", uitest.Click(`#screen [data-value="child"]`), uitest.Screen("confirm", ""))
+	screen("done_proxy", uitest.Click("#btn-confirm"), chromedp.WaitVisible(chromedp.CSS(`#screen[data-name="done"] #preview`)))
+	r.Run(t, uitest.Click("#btn-finish"), uitest.Screen("idle", ""))
+	r.dev.remove(hwbridge.SlotID)
+
+	// A wrong access key: the error screen offers to correct it.
+	r.Run(t, uitest.Click(`#screen [data-value="report_loss"]`), uitest.Screen("menu", "mode"),
+		uitest.Click(`#screen [data-value="self"]`), uitest.Screen("keypad", "doc_number"),
+		ok("999999999"), uitest.Screen("keypad", "birth_date"),
+		ok(bacOK.BirthDate), uitest.Screen("keypad", "expiry_date"),
+		ok(bacOK.ExpiryDate), uitest.Screen("identify", ""))
+	r.dev.insert(hwbridge.SlotID)
+	screen("read_failed", uitest.Screen("error", ""))
+	// The retry keeps what was typed; a 12-digit citizen ID number is
+	// taken for its last 9 digits, and the screen says so; the second
+	// failure sends the citizen to a counter.
+	screen("doc_number_kept", uitest.Click("#btn-retry"), uitest.Screen("keypad", "doc_number"), uitest.WaitText("#display", "999999999"))
+	r.Run(t, uitest.Click("#btn-clear"), uitest.TypeKeys("001090099999"))
+	screen("birth_date_derived", uitest.Screen("keypad", "birth_date"), chromedp.WaitVisible(chromedp.CSS("#derived")))
+	r.Run(t, uitest.Click("#btn-ok"), uitest.Screen("keypad", "expiry_date"), uitest.Click("#btn-ok"))
+	screen("unreadable", uitest.Screen("error", ""), chromedp.WaitVisible(chromedp.CSS(`#error-code[data-code="id_unreadable"]`)))
+	r.Run(t, uitest.Click("#btn-cancel"), uitest.Screen("idle", ""))
+	r.dev.remove(hwbridge.SlotID)
+
+	// Suspend settlement, with the printer out of paper.
+	r.pr.mu.Lock()
+	r.pr.paperOut = true
+	r.pr.mu.Unlock()
+	r.dev.ch <- DeviceEvent{Kind: PrinterChanged, Printer: "paper_out"}
+	screen("insert_ss", uitest.Click(`#screen [data-value="suspend_settlement"]`), uitest.Screen("identify", ""), chromedp.WaitVisible(chromedp.CSS("#banner")))
+	r.dev.insert(hwbridge.SlotSS)
+	screen("pin", uitest.Screen("keypad", "pin"))
+	screen("pin_wrong", ok("111111"), chromedp.WaitVisible(chromedp.CSS("#tries-left")))
+	screen("confirm_suspend", ok("924681"), uitest.Screen("confirm", ""))
+	screen("done_paper_out", uitest.Click("#btn-confirm"), chromedp.WaitVisible(chromedp.CSS(`#screen[data-name="done"] #print-state.error-text`)))
+	v := r.Text(t, "#voucher")
+	r.Run(t, uitest.Click("#btn-finish"), uitest.Screen("idle", ""))
+	r.dev.remove(hwbridge.SlotSS)
+	r.pr.mu.Lock()
+	r.pr.paperOut = false
+	r.pr.mu.Unlock()
+	r.dev.ch <- DeviceEvent{Kind: PrinterChanged, Printer: "ok"}
+	r.Run(t, chromedp.WaitNotVisible(chromedp.CSS("#banner")))
+
+	// Resume, with the card read slowly: the working screen.
+	r.id.mu.Lock()
+	r.id.block = make(chan struct{})
+	r.id.mu.Unlock()
+	r.Run(t, uitest.Click(`#screen [data-value="resume_settlement"]`), uitest.Screen("identify", ""))
+	r.dev.insert(hwbridge.SlotSS)
+	screen("working", uitest.Screen("working", ""))
+	close(r.id.block)
+	r.Run(t, uitest.Screen("keypad", "pin"), uitest.Click("#btn-cancel"), uitest.Screen("idle", ""))
+	r.dev.remove(hwbridge.SlotSS)
+
+	// Look up the report.
+	screen("voucher", uitest.Click(`#screen [data-value="lookup"]`), uitest.Screen("keypad", "voucher"))
+	screen("lookup_result", ok(strings.ReplaceAll(v, "-", "")), uitest.Screen("lookup_result", ""))
+	r.Run(t, uitest.Click("#btn-finish"), uitest.Screen("idle", ""))
+
+	// The technicians' entry (five taps on the title) on a terminal
+	// without the menu.
+	for range 5 {
+		r.Run(t, uitest.Click("#title"))
+	}
+	screen("maintenance", uitest.Screen("maintenance_locked", ""))
+	r.Run(t, uitest.Click("#btn-cancel"), uitest.Screen("idle", ""))
+
+	t.Logf("%d screens audited in %s", e.audited, time.Since(start).Round(time.Millisecond))
+}
