@@ -225,7 +225,7 @@ func (t *terminal) idleDrawn() (bool, error) {
 		}
 		defer c.Close()
 		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		expr := `!!document.querySelector('#screen[data-name="idle"] #btn-start') && document.body.dataset.link === "up"`
+		expr := `!!document.querySelector('#screen[data-name="idle"] [data-value="report_loss"]') && document.body.dataset.link === "up"`
 		if err := c.WriteJSON(map[string]any{"id": 1, "method": "Runtime.evaluate", "params": map[string]any{"expression": expr, "returnByValue": true}}); err != nil {
 			return false, err
 		}
