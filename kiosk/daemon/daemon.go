@@ -62,6 +62,7 @@ type Daemon struct {
 
 	ui, mgmt, central net.Listener
 	sim               *central.Sim // embedded central simulator, or nil
+	logRing           *logRing     // the last records, for the maintenance menu
 }
 
 // Open prepares a daemon: data directory, key, store and listeners. It fails
@@ -69,8 +70,8 @@ type Daemon struct {
 // never starts on an empty store in place of a damaged or lost one, and
 // never creates a key beside an existing store.
 func Open(cfg config.Config, log *slog.Logger) (*Daemon, error) {
-	log = withLogRing(log) // the maintenance menu shows the last records
-	d := &Daemon{cfg: cfg, log: log, started: time.Now()}
+	log, ring := withLogRing(log) // the maintenance menu shows the last records
+	d := &Daemon{cfg: cfg, log: log, logRing: ring, started: time.Now()}
 	if ps := append(cfg.ListenProblems(), cfg.CheckFiles()...); len(ps) > 0 {
 		return nil, &config.Problems{File: "config", List: ps}
 	}

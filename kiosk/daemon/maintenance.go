@@ -6,12 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"runtime"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -44,7 +42,7 @@ func newMaintenance(d *Daemon) *maintenance {
 	for i, t := range c.Technicians {
 		techs[i] = maint.Technician{Label: t.Label, PINHash: t.PINHash}
 	}
-	m := &maintenance{d: d, guard: maint.NewGuard(techs, c.MaxTries, c.Lockout.Duration, time.Now), ring: ringOf(d.log)}
+	m := &maintenance{d: d, guard: maint.NewGuard(techs, c.MaxTries, c.Lockout.Duration, time.Now), ring: d.logRing}
 	if len(techs) == 0 {
 		d.log.Warn("no technicians configured: the maintenance menu accepts no PIN")
 	}
@@ -324,126 +322,4 @@ func (m *maintenance) About(ctx context.Context) (session.About, error) {
 		GoVersion: runtime.Version(),
 		Uptime:    time.Since(m.d.started),
 	}, nil
-}
-
-// logRingSize is how many recent records the maintenance menu shows.
-const logRingSize = 200
-
-// logRing keeps the last records as text lines. Logs carry no personal
-// data by design (STYLE.md 10), so showing them to a technician is safe.
-type logRing struct {
-	mu   sync.Mutex
-	buf  []string
-	next int
-	full bool
-}
-
-func (r *logRing) add(line string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.buf == nil {
-		r.buf = make([]string, logRingSize)
-	}
-	r.buf[r.next] = line
-	r.next = (r.next + 1) % len(r.buf)
-	if r.next == 0 {
-		r.full = true
-	}
-}
-
-// lines returns the kept lines, newest first.
-func (r *logRing) lines() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []string
-	n := r.next
-	if r.full {
-		n = len(r.buf)
-	}
-	for i := 1; i <= n; i++ {
-		out = append(out, r.buf[(r.next-i+len(r.buf))%len(r.buf)])
-	}
-	return out
-}
-
-// ringHandler passes records on to the daemon's handler and keeps those at
-// Info and above in the ring.
-type ringHandler struct {
-	next   slog.Handler
-	ring   *logRing
-	prefix string // attributes from With, formatted
-	group  string
-}
-
-// withLogRing wraps log so the maintenance menu can show recent records.
-func withLogRing(log *slog.Logger) *slog.Logger {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return slog.New(&ringHandler{next: log.Handler(), ring: &logRing{}})
-}
-
-// ringOf finds the ring withLogRing put under log, or an empty one.
-func ringOf(log *slog.Logger) *logRing {
-	if h, ok := log.Handler().(*ringHandler); ok {
-		return h.ring
-	}
-	return &logRing{}
-}
-
-func (h *ringHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= slog.LevelInfo || h.next.Enabled(ctx, l)
-}
-
-func (h *ringHandler) Handle(ctx context.Context, r slog.Record) error {
-	if r.Level >= slog.LevelInfo {
-		var b strings.Builder
-		b.WriteString(r.Time.Format("15:04:05"))
-		b.WriteString(" " + r.Level.String() + " " + r.Message)
-		b.WriteString(h.prefix)
-		r.Attrs(func(a slog.Attr) bool {
-			writeAttr(&b, h.group, a)
-			return true
-		})
-		h.ring.add(b.String())
-	}
-	if h.next.Enabled(ctx, r.Level) {
-		return h.next.Handle(ctx, r)
-	}
-	return nil
-}
-
-func writeAttr(b *strings.Builder, group string, a slog.Attr) {
-	a.Value = a.Value.Resolve()
-	if a.Equal(slog.Attr{}) {
-		return
-	}
-	key := a.Key
-	if group != "" {
-		key = group + "." + key
-	}
-	if a.Value.Kind() == slog.KindGroup {
-		for _, g := range a.Value.Group() {
-			writeAttr(b, key, g)
-		}
-		return
-	}
-	fmt.Fprintf(b, " %s=%s", key, a.Value.String())
-}
-
-func (h *ringHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	var b strings.Builder
-	b.WriteString(h.prefix)
-	for _, a := range as {
-		writeAttr(&b, h.group, a)
-	}
-	return &ringHandler{next: h.next.WithAttrs(as), ring: h.ring, prefix: b.String(), group: h.group}
-}
-
-func (h *ringHandler) WithGroup(name string) slog.Handler {
-	g := name
-	if h.group != "" {
-		g = h.group + "." + name
-	}
-	return &ringHandler{next: h.next.WithGroup(name), ring: h.ring, prefix: h.prefix, group: g}
 }

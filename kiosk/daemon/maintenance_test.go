@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -373,15 +374,15 @@ func TestMaintenanceDeviceTroubleThroughDaemon(t *testing.T) {
 
 func TestLogRing(t *testing.T) {
 	var next uitest.LockedBuffer
-	log := withLogRing(slog.New(slog.NewTextHandler(&next, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	ring := ringOf(log)
+	log, ring := withLogRing(slog.New(slog.NewTextHandler(&next, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	log.Debug("not kept")
 	sub := log.With("part", "printer").WithGroup("dev")
 	sub.Info("paper low", "port", "/dev/ttyS0", slog.Group("st", "near_end", true))
 	log.Warn("central down", "err", errors.New("connection refused"))
 	lines := ring.lines()
-	if len(lines) != 2 || !strings.HasSuffix(lines[0], "WARN central down err=connection refused") ||
-		!strings.HasSuffix(lines[1], "INFO paper low part=printer dev.port=/dev/ttyS0 dev.st.near_end=true") {
+	if len(lines) != 2 || !strings.HasSuffix(lines[0], ` level=WARN msg="central down" err="connection refused"`) ||
+		!strings.HasSuffix(lines[1], ` level=INFO msg="paper low" part=printer dev.port=/dev/ttyS0 dev.st.near_end=true`) ||
+		!regexp.MustCompile(`^time=\d\d:\d\d:\d\d level=`).MatchString(lines[0]) {
 		t.Fatalf("ring lines %q", lines)
 	}
 	if !strings.Contains(next.String(), "not kept") || !strings.Contains(next.String(), "paper low") {
