@@ -24,6 +24,7 @@ import (
 	"github.com/kioskd/kioskd/kiosk/central"
 	"github.com/kioskd/kioskd/kiosk/config"
 	"github.com/kioskd/kioskd/kiosk/flow"
+	"github.com/kioskd/kioskd/kiosk/maint"
 	"github.com/kioskd/kioskd/kiosk/mgmt"
 	"github.com/kioskd/kioskd/kiosk/netlimit"
 	"github.com/kioskd/kioskd/kiosk/sdnotify"
@@ -220,7 +221,7 @@ func (d *Daemon) openSession() error {
 		Printer:     d.receipts,
 		Devices:     deviceEvents(d.events),
 		Display:     d.page,
-		Maintenance: newMaintenance(d),
+		Maintenance: maint.Audited(newMaintenance(d), d.store, d.log),
 		Receipts:    receiptCheck{d.fleet},
 	})
 	d.page.SetDriver(d.session)

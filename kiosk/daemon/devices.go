@@ -15,7 +15,7 @@ import (
 	"github.com/kioskd/kioskd/hwbridge/sim/simreader"
 	"github.com/kioskd/kioskd/hwbridge/sim/vprinter"
 	"github.com/kioskd/kioskd/kiosk/config"
-	"github.com/kioskd/kioskd/kiosk/session"
+	"github.com/kioskd/kioskd/kiosk/maint"
 )
 
 // readers is what the daemon needs of the card readers: the PC/SC
@@ -123,9 +123,9 @@ func printerState(e serialprinter.Event) string {
 
 // printerInfo is the printer as /v1/status and the maintenance menu show
 // it: its last status and how it is connected.
-func (d *devices) printerInfo(cfg config.Config) session.MaintPrinter {
+func (d *devices) printerInfo(cfg config.Config) maint.Printer {
 	last := d.printer.Last()
-	p := session.MaintPrinter{
+	p := maint.Printer{
 		State: printerState(last), Status: last.Status.String(), StatusCodes: last.Status.Codes(),
 		Mode: cfg.Printer.Mode, Device: d.device, Baud: cfg.Printer.Baud,
 	}

@@ -21,15 +21,13 @@ import (
 	"github.com/kioskd/kioskd/kiosk"
 	"github.com/kioskd/kioskd/kiosk/maint"
 	"github.com/kioskd/kioskd/kiosk/receipt"
-	"github.com/kioskd/kioskd/kiosk/session"
 	"github.com/kioskd/kioskd/store"
-	"github.com/kioskd/kioskd/store/voucher"
 )
 
-// maintenance is the technician's menu (session.Maintenance) over the
-// daemon's parts: the PIN guard from the config's technicians, the store's
-// queue and audit log, the readers, the printer and the log ring. Every
-// action is audited under the technician's label, "unknown" before login.
+// maintenance is the maintenance menu's maint.Backend over the daemon's
+// parts: the PIN guard from the config's technicians, the store's queue,
+// the readers, the printer and the log ring. It audits nothing:
+// maint.Audited does, over the store's audit log.
 type maintenance struct {
 	d     *Daemon
 	guard *maint.Guard
@@ -49,13 +47,7 @@ func newMaintenance(d *Daemon) *maintenance {
 	return m
 }
 
-var _ session.Maintenance = (*maintenance)(nil)
-
-func (m *maintenance) audit(who, action, detail string) {
-	if err := m.d.store.Audit(who, action, detail); err != nil {
-		m.d.log.Error("audit log", "action", action, "err", err)
-	}
-}
+var _ maint.Backend = (*maintenance)(nil)
 
 // Technicians is how many technicians are configured: with none, the
 // menu's entry says how to add one instead of asking for a PIN.
@@ -70,45 +62,26 @@ func (m *maintenance) IdleTimeout() time.Duration {
 
 func (m *maintenance) LockedUntil() time.Time { return m.guard.LockedUntil() }
 
-func (m *maintenance) Login(ctx context.Context, pin string) (session.MaintLogin, error) {
-	if err := ctx.Err(); err != nil {
-		return session.MaintLogin{}, err
-	}
+func (m *maintenance) CheckPIN(ctx context.Context, pin string) (string, error) {
 	who, err := m.guard.Check(pin)
-	var wrong *maint.WrongPIN
 	var locked *maint.LockedError
 	switch {
 	case err == nil:
-		m.audit(who, "login", "")
 		m.d.log.Info("technician logged in", "who", who)
-		return session.MaintLogin{OK: true, Label: who}, nil
 	case errors.As(err, &locked):
 		if locked.JustLocked {
-			m.audit("unknown", "lockout", fmt.Sprintf("%d wrong PINs: locked until %s", m.d.cfg.Maintenance.MaxTries, locked.Until.UTC().Format(time.RFC3339)))
 			m.d.log.Warn("maintenance menu locked after wrong PINs", "until", locked.Until)
-		} else {
-			m.audit("unknown", "login_refused", "menu locked")
 		}
-		return session.MaintLogin{LockedUntil: locked.Until}, nil
-	case errors.As(err, &wrong):
-		if errors.Is(err, maint.ErrHashFormat) {
-			m.d.log.Error("maintenance.technicians: malformed PIN hash", "err", err)
-		}
-		m.audit("unknown", "login_failed", fmt.Sprintf("wrong PIN, %d tries left", wrong.TriesLeft))
-		return session.MaintLogin{TriesLeft: wrong.TriesLeft}, nil
+	case errors.Is(err, maint.ErrHashFormat):
+		m.d.log.Error("maintenance.technicians: malformed PIN hash", "err", err)
 	}
-	return session.MaintLogin{}, err
+	return who, err
 }
 
-func (m *maintenance) Logout(ctx context.Context, who, why string) error {
-	m.audit(who, "logout", why)
-	return nil
-}
-
-func (m *maintenance) Devices(ctx context.Context) (session.MaintDevices, error) {
-	var out session.MaintDevices
+func (m *maintenance) Devices(ctx context.Context) (maint.Devices, error) {
+	var out maint.Devices
 	for _, r := range m.d.dev.readers.Readers() {
-		out.Readers = append(out.Readers, session.MaintReader{Slot: string(r.Slot), Reader: r.Reader, Present: r.Present, Card: r.Card, ATR: hex.EncodeToString(r.ATR)})
+		out.Readers = append(out.Readers, maint.Reader{Slot: string(r.Slot), Reader: r.Reader, Present: r.Present, Card: r.Card, ATR: hex.EncodeToString(r.ATR)})
 	}
 	out.Printer = m.d.dev.printerInfo(m.d.cfg)
 	return out, nil
@@ -117,12 +90,12 @@ func (m *maintenance) Devices(ctx context.Context) (session.MaintDevices, error)
 // maxListed bounds the operations shown per state.
 const maxListed = 50
 
-func (m *maintenance) Queue(ctx context.Context) (session.MaintQueue, error) {
+func (m *maintenance) Queue(ctx context.Context) (maint.Queue, error) {
 	st, err := m.d.store.Stats()
 	if err != nil {
-		return session.MaintQueue{}, fmt.Errorf("outbox stats: %w", err)
+		return maint.Queue{}, fmt.Errorf("outbox stats: %w", err)
 	}
-	q := session.MaintQueue{Pending: st.Pending, Rejected: st.Rejected, OldestPending: st.OldestPending}
+	q := maint.Queue{Pending: st.Pending, Rejected: st.Rejected, OldestPending: st.OldestPending}
 	// The same count as /v1/status and the metrics: an alert here is one
 	// there.
 	q.SLABreached = m.d.statsView().SLABreached > 0
@@ -146,7 +119,7 @@ func (m *maintenance) Queue(ctx context.Context) (session.MaintQueue, error) {
 		if op.State == store.Rejected || op.State == store.Damaged {
 			reason = strings.TrimPrefix(op.RejectCode+": "+op.RejectReason, ": ")
 		}
-		q.Ops = append(q.Ops, session.QueuedOp{Key: op.Key, Voucher: op.Voucher, Kind: op.Kind, State: string(op.State),
+		q.Ops = append(q.Ops, maint.QueuedOp{Key: op.Key, Voucher: op.Voucher, Kind: op.Kind, State: string(op.State),
 			Reason: reason, Attempts: op.Attempts, NextAttempt: op.NextAttempt})
 	}
 	unprinted, err := m.d.store.UnprintedReceipts()
@@ -154,7 +127,7 @@ func (m *maintenance) Queue(ctx context.Context) (session.MaintQueue, error) {
 		return q, err
 	}
 	for _, r := range unprinted[:min(len(unprinted), maxListed)] {
-		q.Unprinted = append(q.Unprinted, session.UnprintedReceipt{Voucher: r.Voucher, LastError: r.LastError, Problems: printProblems(r.LastError), Attempts: r.Attempts})
+		q.Unprinted = append(q.Unprinted, maint.UnprintedReceipt{Voucher: r.Voucher, LastError: r.LastError, Problems: printProblems(r.LastError), Attempts: r.Attempts})
 	}
 	return q, nil
 }
@@ -172,45 +145,23 @@ func printProblems(lastError string) []string {
 }
 
 // Reprint prints a copy of a receipt that did not come out.
-func (m *maintenance) Reprint(ctx context.Context, who, v string) error {
-	err := m.d.receipts.reprint(ctx, v)
-	detail := "voucher " + voucher.Format(v)
-	if err != nil {
-		detail += ": not printed"
-	}
-	m.audit(who, "reprint", detail)
-	return err
+func (m *maintenance) Reprint(ctx context.Context, v string) error {
+	return m.d.receipts.reprint(ctx, v)
 }
 
-func (m *maintenance) Retry(ctx context.Context, who, key string) error {
+func (m *maintenance) Retry(ctx context.Context, key string) (maint.QueuedOp, error) {
 	op, err := m.d.store.Get(key)
 	if err != nil {
-		m.audit(who, "retry", "unknown operation")
-		return err
+		return maint.QueuedOp{}, fmt.Errorf("%w: %w", maint.ErrUnknownOperation, err)
 	}
-	detail := fmt.Sprintf("voucher %s (%s, was %s)", voucher.Format(op.Voucher), op.Kind, op.State)
-	if err := m.d.store.Retry(key); err != nil {
-		m.audit(who, "retry", detail+": refused")
-		return err
-	}
-	m.audit(who, "retry", detail)
-	// The drainer ignores new work while it backs off; "retry now" means now.
-	m.d.drainer.Kick()
-	m.d.log.Info("technician retried an operation", "who", who, "voucher", op.Voucher, "kind", op.Kind)
-	return nil
+	was := maint.QueuedOp{Key: op.Key, Voucher: op.Voucher, Kind: op.Kind, State: string(op.State)}
+	return was, m.d.store.Retry(key)
 }
 
-func (m *maintenance) TestPrint(ctx context.Context, who string) error {
-	err := m.testPrint(ctx)
-	detail := "printed"
-	if err != nil {
-		detail = "failed: " + err.Error()
-	}
-	m.audit(who, "test_print", detail)
-	return err
-}
+// DeliverNow wakes the drainer, which ignores new work while it backs off.
+func (m *maintenance) DeliverNow() { m.d.drainer.Kick() }
 
-func (m *maintenance) testPrint(ctx context.Context) error {
+func (m *maintenance) TestPrint(ctx context.Context) error {
 	opt := m.d.receipts.opt // as receipts are
 	doc := receipt.TestPage{
 		KioskID: m.d.cfg.KioskID, Version: kiosk.Version, Commit: kiosk.Commit, Time: time.Now(),
@@ -223,18 +174,9 @@ func (m *maintenance) testPrint(ctx context.Context) error {
 	return m.d.dev.printer.Print(ctx, body)
 }
 
-func (m *maintenance) ReaderTest(ctx context.Context, who string, slot hwbridge.Slot) (session.ReaderTest, error) {
-	r, err := m.readerTest(ctx, slot)
-	detail := fmt.Sprintf("reader %s: %s", slot, r.CardType)
-	if err != nil {
-		detail = fmt.Sprintf("reader %s: failed: %v", slot, err)
-	}
-	m.audit(who, "reader_test", detail)
-	return r, err
-}
-
-func (m *maintenance) readerTest(ctx context.Context, slot hwbridge.Slot) (session.ReaderTest, error) {
-	r := session.ReaderTest{Slot: string(slot)}
+// ReaderTest says what the card in slot is (card.Identify).
+func (m *maintenance) ReaderTest(ctx context.Context, slot hwbridge.Slot) (maint.ReaderTest, error) {
+	r := maint.ReaderTest{Slot: string(slot)}
 	c, err := m.d.dev.readers.Connect(ctx, slot)
 	if err != nil {
 		return r, fmt.Errorf("no card to test: %w", err)
@@ -251,12 +193,12 @@ func (m *maintenance) Log(ctx context.Context) ([]string, error) {
 }
 
 // AuditChain checks the store's audit hash chain for the log screen.
-func (m *maintenance) AuditChain(ctx context.Context) (session.AuditChain, error) {
+func (m *maintenance) AuditChain(ctx context.Context) (maint.AuditChain, error) {
 	c, err := m.d.store.VerifyAudit()
 	if err != nil {
-		return session.AuditChain{}, err
+		return maint.AuditChain{}, err
 	}
-	a := session.AuditChain{Intact: c.Break == nil, Entries: c.Entries}
+	a := maint.AuditChain{Intact: c.Break == nil, Entries: c.Entries}
 	if c.Break != nil {
 		a.BreakSeq, a.Reason = c.Break.Seq, c.Break.Reason
 	}
@@ -266,7 +208,7 @@ func (m *maintenance) AuditChain(ctx context.Context) (session.AuditChain, error
 // Settings is the configuration, flattened to dotted keys, with the PIN
 // hashes left out (technicians by label only). Paths are shown; no file is
 // read, so the token and keys stay where they are.
-func (m *maintenance) Settings(ctx context.Context) ([]session.Setting, error) {
+func (m *maintenance) Settings(ctx context.Context) ([]maint.Setting, error) {
 	cfg := m.d.cfg
 	labels := make([]string, len(cfg.Maintenance.Technicians))
 	for i, t := range cfg.Maintenance.Technicians {
@@ -281,7 +223,7 @@ func (m *maintenance) Settings(ctx context.Context) ([]session.Setting, error) {
 	if _, err := toml.Decode(buf.String(), &tree); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	var out []session.Setting
+	var out []maint.Setting
 	var walk func(prefix string, v any)
 	walk = func(prefix string, v any) {
 		switch x := v.(type) {
@@ -293,11 +235,11 @@ func (m *maintenance) Settings(ctx context.Context) ([]session.Setting, error) {
 			if isSecretKey(prefix) {
 				x = "(hidden)"
 			}
-			out = append(out, session.Setting{Key: prefix, Value: fmt.Sprint(x)})
+			out = append(out, maint.Setting{Key: prefix, Value: fmt.Sprint(x)})
 		}
 	}
 	walk("", tree)
-	out = append(out, session.Setting{Key: "maintenance.technicians", Value: strings.Join(labels, ", ") + " (PIN hashes hidden)"})
+	out = append(out, maint.Setting{Key: "maintenance.technicians", Value: strings.Join(labels, ", ") + " (PIN hashes hidden)"})
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
 }
@@ -314,8 +256,8 @@ func isSecretKey(k string) bool {
 	return false
 }
 
-func (m *maintenance) About(ctx context.Context) (session.About, error) {
-	return session.About{
+func (m *maintenance) About(ctx context.Context) (maint.About, error) {
+	return maint.About{
 		KioskID:   m.d.cfg.KioskID,
 		Version:   kiosk.Version,
 		Commit:    kiosk.Commit,

@@ -1,8 +1,10 @@
-// Package maint owns the technician PIN of the maintenance menu: argon2id
-// hashes in the PHC string format (`kioskd hash-pin` makes them, the config
-// holds them), their constant-time check, and the lockout after too many
-// wrong PINs. It does not show screens, keep an audit log or read the
-// config: the session and the daemon do; it holds no PIN after a call.
+// Package maint owns the technician's maintenance menu apart from its
+// screens' state: the technician PIN (argon2id hashes in the PHC string
+// format, which `kioskd hash-pin` makes and the config holds, their
+// constant-time check, and the lockout after too many wrong PINs), the data
+// its screens show, the Backend the daemon implements over its parts, and
+// Audited, the one place where every technician action is written to the
+// audit log. It reads no config and holds no PIN after a call.
 package maint
 
 import (
@@ -188,10 +190,12 @@ func (e *WrongPIN) Unwrap() error { return ErrWrongPIN }
 var ErrLocked = errors.New("maintenance menu locked after too many wrong PINs")
 
 // LockedError says until when the menu is locked. JustLocked is set on the
-// wrong PIN that caused the lock.
+// wrong PIN that caused the lock, and After to how many wrong PINs in a row
+// caused it.
 type LockedError struct {
 	Until      time.Time
 	JustLocked bool
+	After      int
 }
 
 func (e *LockedError) Error() string {
@@ -264,7 +268,7 @@ func (g *Guard) Check(pin string) (string, error) {
 	if g.fails >= g.maxTries {
 		g.fails = 0
 		g.until = now.Add(g.lockout)
-		return "", &LockedError{Until: g.until, JustLocked: true}
+		return "", &LockedError{Until: g.until, JustLocked: true, After: g.maxTries}
 	}
 	// A malformed hash in the configuration is reported beside the wrong
 	// PIN; it still counts as a failure, so it opens no way around the lock.

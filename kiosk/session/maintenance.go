@@ -10,6 +10,7 @@ import (
 
 	"github.com/kioskd/kioskd/hwbridge"
 	"github.com/kioskd/kioskd/kiosk/flow"
+	"github.com/kioskd/kioskd/kiosk/maint"
 	"github.com/kioskd/kioskd/store/voucher"
 	"github.com/kioskd/kioskd/ui"
 )
@@ -17,138 +18,10 @@ import (
 // The technician's maintenance menu. `start {flow:"maintenance"}` (the
 // page's hidden gesture) puts the flow on flow.StepMaintenance; while it is
 // there the session drives the menu below instead of the citizen flows: PIN
-// entry, then screens the daemon fills through the Maintenance interface.
-// The lockout and the audit log live behind that interface (in the daemon),
-// so leaving the menu does not reset the count of wrong PINs.
-
-// Maintenance is what the technician's menu reads and does. Methods that
-// act (Login, Logout, Retry, Reprint, TestPrint, ReaderTest) record themselves in
-// the audit log under who ("unknown" before a login). Nothing returned
-// holds personal data: vouchers and kinds, never names or numbers.
-type Maintenance interface {
-	// IdleTimeout logs the technician out after no touch for that long.
-	IdleTimeout() time.Duration
-	// LockedUntil is the end of the lockout after too many wrong PINs, or
-	// zero when the menu is not locked.
-	LockedUntil() time.Time
-	Login(ctx context.Context, pin string) (MaintLogin, error)
-	Logout(ctx context.Context, who, why string) error
-	Devices(ctx context.Context) (MaintDevices, error)
-	Queue(ctx context.Context) (MaintQueue, error)
-	Retry(ctx context.Context, who, key string) error
-	// Reprint prints a copy of a receipt that did not come out, marked as
-	// a copy.
-	Reprint(ctx context.Context, who, voucher string) error
-	TestPrint(ctx context.Context, who string) error
-	ReaderTest(ctx context.Context, who string, slot hwbridge.Slot) (ReaderTest, error)
-	Log(ctx context.Context) ([]string, error)
-	Settings(ctx context.Context) ([]Setting, error)
-	About(ctx context.Context) (About, error)
-}
-
-// MaintLogin is the answer to a PIN: OK with the technician's Label, or
-// wrong with TriesLeft, or refused because the menu is locked until
-// LockedUntil (set too by the wrong PIN that locks it).
-type MaintLogin struct {
-	OK          bool
-	Label       string
-	TriesLeft   int
-	LockedUntil time.Time
-}
-
-// TechnicianCounter is implemented by a Maintenance that knows how many
-// technicians are configured. With none, the menu's entry says so and how
-// to add one (`kioskd hash-pin`, [[maintenance.technicians]]) instead of a
-// PIN pad that no PIN opens and that counts down to a lockout.
-type TechnicianCounter interface {
-	Technicians() int
-}
-
-// MaintDevices is the devices screen.
-type MaintDevices struct {
-	Readers []MaintReader `json:"readers"`
-	Printer MaintPrinter  `json:"printer"`
-}
-
-// MaintReader is one card reader and its card.
-type MaintReader struct {
-	Slot    string `json:"slot"`
-	Reader  string `json:"reader"`
-	Present bool   `json:"present"`
-	Card    bool   `json:"card"`
-	ATR     string `json:"atr,omitempty"` // hex
-}
-
-// MaintPrinter is the receipt printer: its state word (as in `device`
-// frames), its status bits in words, and its port.
-type MaintPrinter struct {
-	State  string `json:"state"`
-	Status string `json:"status"` // e.g. "ready, paper near end"
-	// StatusCodes are the status's words as codes the page translates
-	// (escpos.Status.Codes: "paper_out", "cover_open", …).
-	StatusCodes []string `json:"status_codes,omitempty"`
-	Mode        string   `json:"mode"`
-	Device      string   `json:"device"`
-	Baud        int      `json:"baud"`
-	Error       string   `json:"error,omitempty"`
-}
-
-// MaintQueue is the outbox as a technician sees it.
-type MaintQueue struct {
-	Pending       int
-	OldestPending time.Time // zero when nothing is pending
-	Rejected      int
-	SLABreached   bool
-	// Ops are the operations a technician may retry: rejected ones and
-	// pending ones waiting out a backoff.
-	Ops []QueuedOp
-	// Unprinted are receipts that did not come out, to reprint.
-	Unprinted []UnprintedReceipt
-}
-
-// UnprintedReceipt is a journaled receipt that did not come out.
-type UnprintedReceipt struct {
-	Voucher   string
-	LastError string
-	// Problems are what kept it from printing, as codes the page
-	// translates ("not_printed", "paper_out", …): only what was the case.
-	Problems []string
-	Attempts int
-}
-
-// QueuedOp is one operation: vouchers and kinds, never personal data.
-type QueuedOp struct {
-	Key         string // idempotency key: what Retry takes
-	Voucher     string
-	Kind        string
-	State       string // "pending", "rejected" or "damaged" (unreadable, set aside)
-	Reason      string // central's reason for a rejection, or the last delivery error
-	Attempts    int
-	NextAttempt time.Time
-}
-
-// ReaderTest is what a card in a reader says about itself.
-type ReaderTest struct {
-	Slot     string `json:"slot"`
-	ATR      string `json:"atr"`       // hex
-	CardType string `json:"card_type"` // "emrtd", "ss_card" or "unknown"
-	Error    string `json:"error,omitempty"`
-}
-
-// Setting is one line of the configuration summary, secrets already hidden.
-type Setting struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
-
-// About is the version screen.
-type About struct {
-	KioskID   string
-	Version   string
-	Commit    string
-	GoVersion string
-	Uptime    time.Duration
-}
+// entry, then screens the daemon fills through maint.Actions.
+// The lockout lives behind that interface (maint.Guard, in the daemon), so
+// leaving the menu does not reset the count of wrong PINs, and every action
+// is audited there (maint.Audited).
 
 // Maintenance screens (ui.Screen names are "maintenance_" + these).
 const (
@@ -163,21 +36,6 @@ const (
 	mConfig     = "config"
 	mAbout      = "about"
 )
-
-// AuditChecker is implemented by a Maintenance that can check the audit
-// log's hash chain; the log screen then says whether it is intact.
-type AuditChecker interface {
-	AuditChain(ctx context.Context) (AuditChain, error)
-}
-
-// AuditChain is the audit chain's state: intact with its entries, or where
-// it first breaks and why (no personal data: entries hold none).
-type AuditChain struct {
-	Intact   bool
-	Entries  int
-	BreakSeq uint64
-	Reason   string
-}
 
 // MaintScreens are the menu's entries, in display order.
 var MaintScreens = []string{mDevices, mQueue, mTestPrint, mReaderTest, mLog, mConfig, mAbout}
@@ -205,7 +63,7 @@ type maintState struct {
 	result    string // catalogue key: how the last action went
 	detail    string // a device's error text for result (no personal data)
 	data      map[string]any
-	tests     map[string]ReaderTest
+	tests     map[string]maint.ReaderTest
 	toTest    []hwbridge.Slot // cards put in during a call, tested after it
 }
 
@@ -222,7 +80,7 @@ func (s *Session) maintOn() bool {
 func (s *Session) maintEnter() {
 	// seq carries on, so no answer to a call of an earlier visit applies.
 	s.m = maintState{active: true, screen: mPIN, seq: s.m.seq + 1}
-	if tc, ok := s.deps.Maintenance.(TechnicianCounter); ok && tc.Technicians() == 0 {
+	if s.deps.Maintenance.Technicians() == 0 {
 		s.m.screen, s.m.noTech = mLocked, true
 		return
 	}
@@ -435,8 +293,8 @@ func (s *Session) maintShow(ctx context.Context, wg *sync.WaitGroup, screen stri
 		load = func(ctx context.Context) (map[string]any, error) {
 			l, err := mt.Log(ctx)
 			d := map[string]any{"lines": l}
-			if ac, ok := mt.(AuditChecker); ok && err == nil {
-				a, aerr := ac.AuditChain(ctx)
+			if err == nil {
+				a, aerr := mt.AuditChain(ctx)
 				if aerr != nil {
 					return d, aerr
 				}
@@ -476,7 +334,7 @@ func (s *Session) maintShow(ctx context.Context, wg *sync.WaitGroup, screen stri
 	})
 }
 
-func queueData(q MaintQueue, now time.Time) map[string]any {
+func queueData(q maint.Queue, now time.Time) map[string]any {
 	age := ""
 	if !q.OldestPending.IsZero() {
 		age = now.Sub(q.OldestPending).Truncate(time.Second).String()
@@ -579,7 +437,7 @@ func (s *Session) maintReaderTest(ctx context.Context, wg *sync.WaitGroup, slot 
 				r.Error = err.Error()
 			}
 			if s.m.tests == nil {
-				s.m.tests = map[string]ReaderTest{}
+				s.m.tests = map[string]maint.ReaderTest{}
 			}
 			s.m.tests[string(slot)] = r
 		}
@@ -656,11 +514,11 @@ func (s *Session) maintScreen(d map[string]any) ui.Screen {
 	case mTestPrint:
 		d["action"] = "maint.test_print.go"
 	case mReaderTest:
-		tests := []ReaderTest{}
+		tests := []maint.ReaderTest{}
 		for _, slot := range []hwbridge.Slot{hwbridge.SlotID, hwbridge.SlotSS} {
 			t, ok := m.tests[string(slot)]
 			if !ok {
-				t = ReaderTest{Slot: string(slot)}
+				t = maint.ReaderTest{Slot: string(slot)}
 			}
 			tests = append(tests, t)
 		}

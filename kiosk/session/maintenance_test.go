@@ -26,7 +26,7 @@ type fakeMaint struct {
 	guard *maint.Guard
 	gate  chan struct{} // if set, Login waits for it
 
-	// If set, Queue and ReaderTest wait for them (set before the call).
+	// If set, Queue and maint.ReaderTest wait for them (set before the call).
 	queueGate, testGate atomic.Pointer[chan struct{}]
 
 	mu        sync.Mutex
@@ -34,7 +34,7 @@ type fakeMaint struct {
 	retried   []string
 	reprinted []string
 	printed   int
-	ops       []QueuedOp
+	ops       []maint.QueuedOp
 }
 
 func newFakeMaint(t *testing.T, clock *fakeClock) *fakeMaint {
@@ -44,7 +44,7 @@ func newFakeMaint(t *testing.T, clock *fakeClock) *fakeMaint {
 	}
 	return &fakeMaint{
 		guard: maint.NewGuard([]maint.Technician{{Label: "tech-7", PINHash: h}}, 5, 15*time.Minute, clock.Now),
-		ops: []QueuedOp{{Key: "K-TEST-00ff", Voucher: "100000471", Kind: "report_loss", State: "rejected",
+		ops: []maint.QueuedOp{{Key: "K-TEST-00ff", Voucher: "100000471", Kind: "report_loss", State: "rejected",
 			Reason: "card already reported", Attempts: 1}},
 	}
 }
@@ -62,14 +62,15 @@ func (f *fakeMaint) audited() []string {
 }
 
 func (f *fakeMaint) IdleTimeout() time.Duration { return 2 * time.Minute }
+func (f *fakeMaint) Technicians() int           { return 1 }
 func (f *fakeMaint) LockedUntil() time.Time     { return f.guard.LockedUntil() }
 
-func (f *fakeMaint) Login(ctx context.Context, pin string) (MaintLogin, error) {
+func (f *fakeMaint) Login(ctx context.Context, pin string) (maint.Login, error) {
 	if f.gate != nil {
 		select {
 		case <-f.gate:
 		case <-ctx.Done():
-			return MaintLogin{}, ctx.Err()
+			return maint.Login{}, ctx.Err()
 		}
 	}
 	who, err := f.guard.Check(pin)
@@ -78,19 +79,19 @@ func (f *fakeMaint) Login(ctx context.Context, pin string) (MaintLogin, error) {
 	switch {
 	case err == nil:
 		f.record(who, "login")
-		return MaintLogin{OK: true, Label: who}, nil
+		return maint.Login{OK: true, Label: who}, nil
 	case errors.As(err, &locked):
 		if locked.JustLocked {
 			f.record("unknown", "lockout")
 		} else {
 			f.record("unknown", "login_refused_locked")
 		}
-		return MaintLogin{LockedUntil: locked.Until}, nil
+		return maint.Login{LockedUntil: locked.Until}, nil
 	case errors.As(err, &wrong):
 		f.record("unknown", "login_failed")
-		return MaintLogin{TriesLeft: wrong.TriesLeft}, nil
+		return maint.Login{TriesLeft: wrong.TriesLeft}, nil
 	}
-	return MaintLogin{}, err
+	return maint.Login{}, err
 }
 
 func (f *fakeMaint) Logout(ctx context.Context, who, why string) error {
@@ -98,10 +99,10 @@ func (f *fakeMaint) Logout(ctx context.Context, who, why string) error {
 	return nil
 }
 
-func (f *fakeMaint) Devices(ctx context.Context) (MaintDevices, error) {
-	return MaintDevices{
-		Readers: []MaintReader{{Slot: "id", Reader: "Virtual PCD 00 00", Present: true}, {Slot: "ss", Reader: "Virtual PCD 00 01", Present: true, Card: true, ATR: "3b8f"}},
-		Printer: MaintPrinter{State: "paper_near_end", Status: "ready, paper near end", StatusCodes: []string{"ready", "paper_near_end"}, Mode: "sim", Device: "/dev/ttyS0", Baud: 9600},
+func (f *fakeMaint) Devices(ctx context.Context) (maint.Devices, error) {
+	return maint.Devices{
+		Readers: []maint.Reader{{Slot: "id", Reader: "Virtual PCD 00 00", Present: true}, {Slot: "ss", Reader: "Virtual PCD 00 01", Present: true, Card: true, ATR: "3b8f"}},
+		Printer: maint.Printer{State: "paper_near_end", Status: "ready, paper near end", StatusCodes: []string{"ready", "paper_near_end"}, Mode: "sim", Device: "/dev/ttyS0", Baud: 9600},
 	}, nil
 }
 
@@ -117,13 +118,13 @@ func pass(ctx context.Context, g *atomic.Pointer[chan struct{}]) error {
 	return nil
 }
 
-func (f *fakeMaint) Queue(ctx context.Context) (MaintQueue, error) {
+func (f *fakeMaint) Queue(ctx context.Context) (maint.Queue, error) {
 	if err := pass(ctx, &f.queueGate); err != nil {
-		return MaintQueue{}, err
+		return maint.Queue{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	q := MaintQueue{Pending: 2, OldestPending: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC), SLABreached: true}
+	q := maint.Queue{Pending: 2, OldestPending: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC), SLABreached: true}
 	for _, o := range f.ops {
 		if o.State == "rejected" {
 			q.Rejected++
@@ -132,7 +133,7 @@ func (f *fakeMaint) Queue(ctx context.Context) (MaintQueue, error) {
 	q.Ops = slices.Clone(f.ops)
 	// Out of paper: the printer also said offline and near end, but the
 	// journal's problems name only what was the case.
-	q.Unprinted = []UnprintedReceipt{{Voucher: "100000472", LastError: "receipt not printed: printer not ready: paper out",
+	q.Unprinted = []maint.UnprintedReceipt{{Voucher: "100000472", LastError: "receipt not printed: printer not ready: paper out",
 		Problems: []string{"not_printed", "paper_out"}, Attempts: 1}}
 	return q, nil
 }
@@ -167,24 +168,28 @@ func (f *fakeMaint) TestPrint(ctx context.Context, who string) error {
 	return nil
 }
 
-func (f *fakeMaint) ReaderTest(ctx context.Context, who string, slot hwbridge.Slot) (ReaderTest, error) {
+func (f *fakeMaint) ReaderTest(ctx context.Context, who string, slot hwbridge.Slot) (maint.ReaderTest, error) {
 	f.record(who, "reader_test") // the call started
 	if err := pass(ctx, &f.testGate); err != nil {
-		return ReaderTest{}, err
+		return maint.ReaderTest{}, err
 	}
-	return ReaderTest{ATR: "3b8f8001", CardType: "ss_card"}, nil
+	return maint.ReaderTest{ATR: "3b8f8001", CardType: "ss_card"}, nil
 }
 
 func (f *fakeMaint) Log(ctx context.Context) ([]string, error) {
 	return []string{"09:00:00 INFO kioskd ready"}, nil
 }
 
-func (f *fakeMaint) Settings(ctx context.Context) ([]Setting, error) {
-	return []Setting{{Key: "kiosk_id", Value: "K-TEST"}, {Key: "maintenance.technicians", Value: "1 (PIN hashes hidden)"}}, nil
+func (f *fakeMaint) AuditChain(ctx context.Context) (maint.AuditChain, error) {
+	return maint.AuditChain{Intact: true, Entries: 3}, nil
 }
 
-func (f *fakeMaint) About(ctx context.Context) (About, error) {
-	return About{KioskID: "K-TEST", Version: "test", Commit: "abc", GoVersion: "go1.26", Uptime: 90 * time.Second}, nil
+func (f *fakeMaint) Settings(ctx context.Context) ([]maint.Setting, error) {
+	return []maint.Setting{{Key: "kiosk_id", Value: "K-TEST"}, {Key: "maintenance.technicians", Value: "1 (PIN hashes hidden)"}}, nil
+}
+
+func (f *fakeMaint) About(ctx context.Context) (maint.About, error) {
+	return maint.About{KioskID: "K-TEST", Version: "test", Commit: "abc", GoVersion: "go1.26", Uptime: 90 * time.Second}, nil
 }
 
 func maintRig(t *testing.T) (*rig, *fakeMaint) {

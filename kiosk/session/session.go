@@ -25,6 +25,7 @@ import (
 
 	"github.com/kioskd/kioskd/hwbridge"
 	"github.com/kioskd/kioskd/kiosk/flow"
+	"github.com/kioskd/kioskd/kiosk/maint"
 	"github.com/kioskd/kioskd/kiosk/op"
 	"github.com/kioskd/kioskd/store/voucher"
 	"github.com/kioskd/kioskd/ui"
@@ -173,9 +174,9 @@ type Deps struct {
 	Printer  Printer
 	Devices  Devices
 	Display  Display
-	// Maintenance is the technician's menu; nil shows its locked
-	// placeholder.
-	Maintenance Maintenance
+	// Maintenance is the technician's menu (maint.Audited over the
+	// daemon's maint.Backend); nil shows its locked placeholder.
+	Maintenance maint.Actions
 	// Receipts checks scanned receipts' signed tokens; nil: a scanned
 	// receipt is reported as unreadable.
 	Receipts Receipts
