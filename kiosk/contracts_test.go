@@ -173,9 +173,9 @@ func TestProtocolDocumented(t *testing.T) {
 		consts(t, regexp.MustCompile(`^Field[A-Z]`), "", "kiosk/flow", "kiosk/session", "kiosk/maint"),
 		rowKeys(section(t, doc, "Input fields")))
 	// Screens: the flows' (flow.Screen constants) and the maintenance
-	// menu's ("maintenance_" + its screen constants, mPIN, mHome, ...).
+	// menu's ("maintenance_" + its maint.Screen constants).
 	screens := consts(t, regexp.MustCompile(`.`), "Screen", "kiosk/flow")
-	for _, m := range consts(t, regexp.MustCompile(`^m[A-Z]`), "", "kiosk/session", "kiosk/maint") {
+	for _, m := range consts(t, regexp.MustCompile(`.`), "Screen", "kiosk/maint") {
 		screens = append(screens, "maintenance_"+m)
 	}
 	same(t, "screens", doc, sorted(screens), rowKeys(section(t, doc, "Screens")))

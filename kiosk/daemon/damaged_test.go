@@ -19,7 +19,7 @@ import (
 
 	"github.com/kioskd/kioskd/kiosk/central"
 	"github.com/kioskd/kioskd/kiosk/config"
-	"github.com/kioskd/kioskd/kiosk/session"
+	"github.com/kioskd/kioskd/kiosk/maint"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/store/voucher"
 )
@@ -148,7 +148,7 @@ func TestDamagedRecordIsSetAsideAndTheRestFlows(t *testing.T) {
 	}
 	// The technician's queue screen.
 	e.techLogin()
-	e.Input(session.FieldMaintGo, "queue")
+	e.Input(maint.FieldScreen, "queue")
 	scr := e.expectMaint("maintenance_queue", "ops")
 	found := false
 	for _, o := range scr["ops"].([]any) {

@@ -17,7 +17,7 @@ import (
 
 	"github.com/kioskd/kioskd/kiosk/central"
 	"github.com/kioskd/kioskd/kiosk/config"
-	"github.com/kioskd/kioskd/kiosk/session"
+	"github.com/kioskd/kioskd/kiosk/maint"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/store/voucher"
 )
@@ -232,7 +232,7 @@ func TestProxy404KeepsBacklogPendingThroughDaemon(t *testing.T) {
 	ops := e.ops()
 	slices.Reverse(ops) // enqueue order
 	e.techLogin()
-	e.Input(session.FieldMaintGo, "queue")
+	e.Input(maint.FieldScreen, "queue")
 	d := e.expectMaint("maintenance_queue", "ops")
 	listed, _ := d["ops"].([]any)
 	found := false

@@ -17,7 +17,6 @@ import (
 	"github.com/kioskd/kioskd/hwbridge/sim/vprinter"
 	"github.com/kioskd/kioskd/kiosk/config"
 	"github.com/kioskd/kioskd/kiosk/maint"
-	"github.com/kioskd/kioskd/kiosk/session"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/ui/uitest"
 )
@@ -116,14 +115,14 @@ func (e *e2e) expectMaint(name, key string, kv ...string) map[string]any {
 func TestMaintenanceLockoutThroughDaemon(t *testing.T) {
 	e := startDaemon(t, withTechnician(t), func(c *config.Config) { c.Maintenance.Lockout = config.Duration{Duration: 5 * time.Second} })
 	e.Start("maintenance")
-	e.Expect("maintenance_pin", "field", session.FieldTechPIN)
+	e.Expect("maintenance_pin", "field", maint.FieldTechPIN)
 	for i := 1; i <= 4; i++ {
-		e.Input(session.FieldTechPIN, "000000")
+		e.Input(maint.FieldTechPIN, "000000")
 		e.Expect("maintenance_pin", "error", "wrong_tech_pin", "tries_left", fmt.Sprint(5-i))
 	}
-	e.Input(session.FieldTechPIN, "000000")
+	e.Input(maint.FieldTechPIN, "000000")
 	e.Expect("maintenance_locked", "minutes", "1")
-	e.Input(session.FieldTechPIN, techPIN) // right, but locked: checked, then refused
+	e.Input(maint.FieldTechPIN, techPIN) // right, but locked: checked, then refused
 	e.Expect("maintenance_locked", "busy", "login")
 	e.Expect("maintenance_locked", "busy", uitest.Absent)
 	e.waitAudit("unknown login_failed", "unknown login_failed", "unknown login_failed", "unknown login_failed",
@@ -156,7 +155,7 @@ func TestMaintenanceLockoutThroughDaemon(t *testing.T) {
 		e.Cancel()
 		e.Expect("idle")
 	}
-	e.Input(session.FieldTechPIN, techPIN)
+	e.Input(maint.FieldTechPIN, techPIN)
 	e.Expect("maintenance_home", "tech", "tech-anna")
 	e.Cancel()
 	e.Expect("idle")
@@ -196,7 +195,7 @@ func TestMaintenanceActionsThroughDaemon(t *testing.T) {
 	e.techLogin()
 
 	// Devices: both simulated readers, the printer on its pty.
-	e.Input(session.FieldMaintGo, "devices")
+	e.Input(maint.FieldScreen, "devices")
 	d := e.expectMaint("maintenance_devices", "printer")
 	pr := d["printer"].(map[string]any)
 	if pr["baud"] != 9600.0 || !strings.HasSuffix(pr["device"].(string), "vprinter.tty") || pr["status"] == "" {
@@ -208,7 +207,7 @@ func TestMaintenanceActionsThroughDaemon(t *testing.T) {
 	e.Back()
 
 	// Queue: the rejected one with central's reason; retry now.
-	e.Input(session.FieldMaintGo, "queue")
+	e.Input(maint.FieldScreen, "queue")
 	d = e.expectMaint("maintenance_queue", "ops")
 	assertNoPersonalData(t, "queue screen", d)
 	var found bool
@@ -224,20 +223,20 @@ func TestMaintenanceActionsThroughDaemon(t *testing.T) {
 	if !found {
 		t.Fatalf("rejected operation not listed: %v", d["ops"])
 	}
-	e.Input(session.FieldRetry, rej.Key)
+	e.Input(maint.FieldRetry, rej.Key)
 	e.Expect("maintenance_queue", "busy", "retry")
 	e.Expect("maintenance_queue", "result", "maint.result.retried", "busy", uitest.Absent)
 	if op, err := e.d.store.Get(rej.Key); err != nil || op.State != store.Pending {
 		t.Fatalf("after retry now: %s, %v; want pending", op.State, err)
 	}
 	// A backed-off pending one: retry now clears its wait.
-	e.Input(session.FieldRetry, backing.Key)
+	e.Input(maint.FieldRetry, backing.Key)
 	e.Expect("maintenance_queue", "busy", "retry")
 	e.Expect("maintenance_queue", "result", "maint.result.retried", "busy", uitest.Absent)
 	e.Back()
 
 	// Test print reaches the virtual printer.
-	e.Input(session.FieldMaintGo, "test_print")
+	e.Input(maint.FieldScreen, "test_print")
 	e.Expect("maintenance_test_print")
 	e.Confirm()
 	e.Expect("maintenance_test_print", "result", "maint.result.printed")
@@ -247,7 +246,7 @@ func TestMaintenanceActionsThroughDaemon(t *testing.T) {
 	e.Back()
 
 	// Reader test: insert any card.
-	e.Input(session.FieldMaintGo, "reader_test")
+	e.Input(maint.FieldScreen, "reader_test")
 	e.Expect("maintenance_reader_test")
 	e.insert(hwbridge.SlotSS, loadCard(t, "ss_zhangsan.json"))
 	test := func(d map[string]any, slot int) map[string]any { return d["tests"].([]any)[slot].(map[string]any) }
@@ -263,7 +262,7 @@ func TestMaintenanceActionsThroughDaemon(t *testing.T) {
 	e.Back()
 
 	// Log, configuration (no PIN hash), version.
-	e.Input(session.FieldMaintGo, "log")
+	e.Input(maint.FieldScreen, "log")
 	d = e.expectMaint("maintenance_log", "lines")
 	if lines := fmt.Sprint(d["lines"]); !strings.Contains(lines, "technician logged in") {
 		t.Errorf("log lines %s", lines)
@@ -274,13 +273,13 @@ func TestMaintenanceActionsThroughDaemon(t *testing.T) {
 	}
 	assertNoPersonalData(t, "log screen", d)
 	e.Back()
-	e.Input(session.FieldMaintGo, "config")
+	e.Input(maint.FieldScreen, "config")
 	d = e.expectMaint("maintenance_config", "settings")
 	if s := fmt.Sprint(d["settings"]); strings.Contains(s, "$argon2id$") || !strings.Contains(s, "tech-anna") || !strings.Contains(s, "kiosk_id") {
 		t.Errorf("settings %s", s)
 	}
 	e.Back()
-	e.Input(session.FieldMaintGo, "about")
+	e.Input(maint.FieldScreen, "about")
 	e.expectMaint("maintenance_about", "rows")
 	e.Cancel()
 	e.Expect("idle")
@@ -320,7 +319,7 @@ func TestMaintenanceActionsThroughDaemon(t *testing.T) {
 func TestMaintenanceDeviceTroubleThroughDaemon(t *testing.T) {
 	e := startDaemon(t, withTechnician(t))
 	e.techLogin()
-	e.Input(session.FieldMaintGo, "devices")
+	e.Input(maint.FieldScreen, "devices")
 	e.expectMaint("maintenance_devices", "printer")
 	if err := e.d.dev.vprint.SetState(vprinter.StatePaperOut); err != nil {
 		t.Fatal(err)
@@ -339,7 +338,7 @@ func TestMaintenanceDeviceTroubleThroughDaemon(t *testing.T) {
 		}
 	}
 	e.Back()
-	e.Input(session.FieldMaintGo, "test_print")
+	e.Input(maint.FieldScreen, "test_print")
 	e.Expect("maintenance_test_print")
 	e.Confirm()
 	d := e.Expect("maintenance_test_print", "result", "maint.result.print_failed")
@@ -347,9 +346,9 @@ func TestMaintenanceDeviceTroubleThroughDaemon(t *testing.T) {
 		t.Errorf("no reason for the failed print: %v", d)
 	}
 	e.Back()
-	e.Input(session.FieldMaintGo, "reader_test")
+	e.Input(maint.FieldScreen, "reader_test")
 	e.Expect("maintenance_reader_test")
-	e.Input(session.FieldReaderTest, "id")
+	e.Input(maint.FieldReaderTest, "id")
 	d = e.ExpectWhere("maintenance_reader_test", func(d map[string]any) bool {
 		return d["tests"].([]any)[0].(map[string]any)["error"] != nil
 	})
@@ -466,7 +465,7 @@ func TestMaintenanceReprintsAReceiptThatDidNotComeOut(t *testing.T) {
 	e.expectPrinter("ok")
 
 	e.techLogin()
-	e.Input(session.FieldMaintGo, "queue")
+	e.Input(maint.FieldScreen, "queue")
 	d := e.expectMaint("maintenance_queue", "unprinted")
 	assertNoPersonalData(t, "queue screen", d)
 	listed := false
@@ -476,7 +475,7 @@ func TestMaintenanceReprintsAReceiptThatDidNotComeOut(t *testing.T) {
 	if !listed {
 		t.Fatalf("unprinted receipt %s not offered: %v", want, d["unprinted"])
 	}
-	e.Input(session.FieldReprint, want)
+	e.Input(maint.FieldReprint, want)
 	e.Expect("maintenance_queue", "result", "maint.result.reprinted")
 	r := e.printed(want)
 	if !strings.Contains(r.Text, "BẢN SAO") || strings.Contains(r.Text, "COPY") || !r.Complete {
@@ -531,9 +530,9 @@ func TestRetryNowDeliversAtOnce(t *testing.T) {
 	})
 	faults(false)
 	e.techLogin()
-	e.Input(session.FieldMaintGo, "queue")
+	e.Input(maint.FieldScreen, "queue")
 	e.expectMaint("maintenance_queue", "ops")
-	e.Input(session.FieldRetry, key)
+	e.Input(maint.FieldRetry, key)
 	e.Expect("maintenance_queue", "result", "maint.result.retried")
 	// Well before the 10-minute backoff, however loaded the machine.
 	eventually(t, time.Minute, "acknowledged after retry now (the backoff is 10 minutes)", func() bool {
@@ -548,6 +547,6 @@ func (e *e2e) techLogin() {
 	e.t.Helper()
 	e.Start("maintenance")
 	e.Expect("maintenance_pin")
-	e.Input(session.FieldTechPIN, techPIN)
+	e.Input(maint.FieldTechPIN, techPIN)
 	e.Expect("maintenance_home", "tech", "tech-anna")
 }

@@ -204,8 +204,8 @@ func maintRig(t *testing.T) (*rig, *fakeMaint) {
 func (r *rig) maintLogin(pin string) {
 	r.t.Helper()
 	r.Start("maintenance")
-	r.Expect("maintenance_pin", "field", FieldTechPIN, "secret", "true")
-	r.Input(FieldTechPIN, pin)
+	r.Expect("maintenance_pin", "field", maint.FieldTechPIN, "secret", "true")
+	r.Input(maint.FieldTechPIN, pin)
 	r.Expect("maintenance_home", "tech", "tech-7")
 }
 
@@ -214,14 +214,14 @@ func TestMaintenanceLockout(t *testing.T) {
 	r.Start("maintenance")
 	r.Expect("maintenance_pin")
 	for i := 1; i <= 4; i++ {
-		r.Input(FieldTechPIN, "000000")
+		r.Input(maint.FieldTechPIN, "000000")
 		r.Expect("maintenance_pin", "error", "wrong_tech_pin", "tries_left", fmt.Sprint(5-i))
 	}
-	r.Input(FieldTechPIN, "000000")
+	r.Input(maint.FieldTechPIN, "000000")
 	r.Expect("maintenance_locked", "minutes", "15")
 	// The right PIN during the lock is refused: the lock screen while the
 	// PIN is checked, then again once it is refused.
-	r.Input(FieldTechPIN, "135790")
+	r.Input(maint.FieldTechPIN, "135790")
 	r.Expect("maintenance_locked", "busy", "login")
 	r.Expect("maintenance_locked", "minutes", "15", "busy", uitest.Absent)
 	if id, name, _ := r.reload(); id == "" || name != "maintenance_locked" {
@@ -257,13 +257,13 @@ func waitAudit(t *testing.T, fm *fakeMaint, want []string) {
 func TestMaintenanceScreens(t *testing.T) {
 	r, fm := maintRig(t)
 	r.maintLogin("135790")
-	if opts := asList(r.Last()["options"]); len(opts) != len(MaintScreens) {
+	if opts := asList(r.Last()["options"]); len(opts) != len(maint.Entries) {
 		t.Fatalf("home options %v", opts)
 	}
 	for d := r.Last(); d["sla_breached"] != true; d = r.Expect("maintenance_home") {
 	}
 
-	r.Input(FieldMaintGo, "devices")
+	r.Input(maint.FieldScreen, "devices")
 	d := r.Expect("maintenance_devices")
 	for d["printer"] == nil {
 		d = r.Expect("maintenance_devices")
@@ -278,7 +278,7 @@ func TestMaintenanceScreens(t *testing.T) {
 
 	r.Back()
 	r.Expect("maintenance_home")
-	r.Input(FieldMaintGo, "queue")
+	r.Input(maint.FieldScreen, "queue")
 	d = r.Expect("maintenance_queue")
 	for d["ops"] == nil {
 		d = r.Expect("maintenance_queue")
@@ -290,20 +290,20 @@ func TestMaintenanceScreens(t *testing.T) {
 	if uitest.Rows(d)["maint.queue.pending"] != "2" || uitest.Rows(d)["maint.queue.oldest"] != "1h0m0s" || d["sla_breached"] != true {
 		t.Errorf("queue rows %v", uitest.Rows(d))
 	}
-	r.Input(FieldRetry, "K-TEST-00ff")
+	r.Input(maint.FieldRetry, "K-TEST-00ff")
 	d = r.Expect("maintenance_queue", "result", "maint.result.retried")
 	for d["ops"] == nil || asList(d["ops"])[0]["state"] != "pending" {
 		d = r.Expect("maintenance_queue", "result", "maint.result.retried")
 	}
 
 	r.Back()
-	r.Input(FieldMaintGo, "test_print")
+	r.Input(maint.FieldScreen, "test_print")
 	r.Expect("maintenance_test_print", "action", "maint.test_print.go")
 	r.Confirm()
 	r.Expect("maintenance_test_print", "result", "maint.result.printed")
 
 	r.Back()
-	r.Input(FieldMaintGo, "reader_test")
+	r.Input(maint.FieldScreen, "reader_test")
 	r.Expect("maintenance_reader_test")
 	r.dev.insert(hwbridge.SlotSS)
 	d = r.ExpectWhere("maintenance_reader_test", func(d map[string]any) bool { return asList(d["tests"])[1]["atr"] == "3b8f8001" })
@@ -313,7 +313,7 @@ func TestMaintenanceScreens(t *testing.T) {
 
 	for _, sc := range []struct{ name, key string }{{"log", "lines"}, {"config", "settings"}, {"about", "rows"}} {
 		r.Back()
-		r.Input(FieldMaintGo, sc.name)
+		r.Input(maint.FieldScreen, sc.name)
 		for d = r.Expect("maintenance_" + sc.name); d[sc.key] == nil; d = r.Expect("maintenance_" + sc.name) {
 		}
 	}
@@ -334,19 +334,19 @@ func TestMaintenanceRefusals(t *testing.T) {
 	r, _ := maintRig(t)
 	r.Start("maintenance")
 	r.Expect("maintenance_pin")
-	r.Input(FieldRetry, "K-TEST-00ff") // not before login
+	r.Input(maint.FieldRetry, "K-TEST-00ff") // not before login
 	r.ExpectError("refused")
-	r.Input(FieldMaintGo, "queue")
+	r.Input(maint.FieldScreen, "queue")
 	r.ExpectError("refused")
-	r.Input(FieldTechPIN, "135790")
+	r.Input(maint.FieldTechPIN, "135790")
 	r.Expect("maintenance_home")
-	r.Input(FieldMaintGo, "shell")
+	r.Input(maint.FieldScreen, "shell")
 	r.ExpectError("unknown_screen")
 	r.Start("report_loss")
 	r.ExpectError("refused")
-	r.Input(FieldMaintGo, "reader_test")
+	r.Input(maint.FieldScreen, "reader_test")
 	r.Expect("maintenance_reader_test")
-	r.Input(FieldReaderTest, "usb")
+	r.Input(maint.FieldReaderTest, "usb")
 	r.ExpectError("unknown_slot")
 	r.Back()
 	r.Expect("maintenance_home")
@@ -364,8 +364,8 @@ func TestMaintenanceScreenKeysInCatalogue(t *testing.T) {
 			"maint.title.pin", "maint.title.locked", "maint.title.home", "field.tech_pin", "hint.tech_pin", "err.wrong_tech_pin", "err.maint_failed",
 			"maint.queue.pending", "maint.queue.oldest", "maint.queue.rejected", "maint.queue.sla",
 			"maint.about.kiosk_id", "maint.about.version", "maint.about.commit", "maint.about.go", "maint.about.uptime"}
-		for _, sc := range MaintScreens {
-			keys = append(keys, "maint.title."+sc)
+		for _, sc := range maint.Entries {
+			keys = append(keys, "maint.title."+string(sc))
 		}
 		for _, k := range keys {
 			if c[k] == "" {
@@ -400,11 +400,11 @@ func TestMaintenanceRandomIntents(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	intents := []ui.Intent{
 		{Type: "start", Flow: "maintenance"}, {Type: "start", Flow: "lookup"},
-		{Type: "input", Field: FieldTechPIN, Value: "135790"}, {Type: "input", Field: FieldTechPIN, Value: "1"},
-		{Type: "input", Field: FieldMaintGo, Value: "queue"}, {Type: "input", Field: FieldMaintGo, Value: "devices"},
-		{Type: "input", Field: FieldMaintGo, Value: "test_print"}, {Type: "input", Field: FieldMaintGo, Value: "../etc"},
-		{Type: "input", Field: FieldRetry, Value: "K-TEST-00ff"}, {Type: "input", Field: FieldRetry, Value: ""},
-		{Type: "input", Field: FieldReaderTest, Value: "ss"}, {Type: "input", Field: FieldReaderTest, Value: "zz"},
+		{Type: "input", Field: maint.FieldTechPIN, Value: "135790"}, {Type: "input", Field: maint.FieldTechPIN, Value: "1"},
+		{Type: "input", Field: maint.FieldScreen, Value: "queue"}, {Type: "input", Field: maint.FieldScreen, Value: "devices"},
+		{Type: "input", Field: maint.FieldScreen, Value: "test_print"}, {Type: "input", Field: maint.FieldScreen, Value: "../etc"},
+		{Type: "input", Field: maint.FieldRetry, Value: "K-TEST-00ff"}, {Type: "input", Field: maint.FieldRetry, Value: ""},
+		{Type: "input", Field: maint.FieldReaderTest, Value: "ss"}, {Type: "input", Field: maint.FieldReaderTest, Value: "zz"},
 		{Type: "input", Field: "voucher", Value: "1234"}, {Type: "confirm"}, {Type: "back"}, {Type: "ping"},
 		{Type: "lang", Code: "vi"}, {Type: "bogus"},
 	}
@@ -452,13 +452,13 @@ func TestMaintenanceStaleLoginIgnored(t *testing.T) {
 	})
 	r.Start("maintenance")
 	r.Expect("maintenance_pin")
-	r.Input(FieldTechPIN, "135790") // waits at the gate
+	r.Input(maint.FieldTechPIN, "135790") // waits at the gate
 	r.Cancel()
 	r.Expect("idle")
 	r.Start("maintenance")
 	r.Expect("maintenance_pin")
 	close(fm.gate) // the first visit's right PIN is answered now
-	r.Input(FieldTechPIN, "1")
+	r.Input(maint.FieldTechPIN, "1")
 	for {
 		f := r.Frame()
 		if f["type"] != "screen" {
@@ -484,11 +484,11 @@ func TestMaintenanceReaderTestKeepsEveryCard(t *testing.T) {
 	slowQueue := make(chan struct{})
 	defer close(slowQueue)
 	fm.queueGate.Store(&slowQueue)
-	r.Input(FieldMaintGo, "about")
+	r.Input(maint.FieldScreen, "about")
 	r.Expect("maintenance_about")
 	r.Back() // the menu's load (the queue, for the SLA alert) waits
 	r.Expect("maintenance_home")
-	r.Input(FieldMaintGo, "reader_test")
+	r.Input(maint.FieldScreen, "reader_test")
 	r.Expect("maintenance_reader_test")
 	r.dev.insert(hwbridge.SlotSS)
 	tested := func(slot int) {
@@ -529,13 +529,13 @@ func TestMaintenanceWithoutTechnicians(t *testing.T) {
 		t.Errorf("a PIN pad without technicians: %v", d)
 	}
 	for range 6 {
-		r.Input(FieldTechPIN, "000000")
+		r.Input(maint.FieldTechPIN, "000000")
 		r.ExpectError("refused")
 	}
 	// A minute later the entry still answers a PIN with "refused": no
 	// lockout ended, no idle screen took over.
 	r.clock.Advance(time.Minute)
-	r.Input(FieldTechPIN, "000000")
+	r.Input(maint.FieldTechPIN, "000000")
 	r.ExpectError("refused")
 	r.Cancel()
 	r.Expect("idle")

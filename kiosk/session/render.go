@@ -64,8 +64,8 @@ func (s *Session) screen() ui.Screen {
 	name := string(st.Step.Screen())
 	d := map[string]any{"lang": s.lang}
 	sc := ui.Screen{Name: name, Data: d, Session: s.id}
-	if s.maintOn() {
-		return s.maintScreen(d)
+	if s.inMaintenance() {
+		return ui.Screen{Name: s.menu.View(d, s.clock.Now()), Data: d, Session: s.id}
 	}
 	d["nav"] = navButtons(st.Step)
 	if n, of := progress(st); of > 1 {

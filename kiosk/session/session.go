@@ -213,8 +213,8 @@ type Session struct {
 	large        bool // large-text mode, until the session ends
 	readers      map[hwbridge.Slot]ui.Reader
 	printer      string
-	m            maintState       // the maintenance menu (maintenance.go)
-	maintDone    chan maintResult // its calls' answers
+	menu         maint.State       // the maintenance menu (maintenance.go)
+	menuAnswers  chan maint.Answer // its calls' answers
 }
 
 type pageMsg struct {
@@ -265,9 +265,9 @@ func New(cfg Config, deps Deps) *Session {
 		alive:   make(chan func()),
 		running: make(chan struct{}),
 
-		maintDone: make(chan maintResult),
-		state:     flow.New(cfg.Policy),
-		lang:      cfg.Languages[0],
+		menuAnswers: make(chan maint.Answer),
+		state:       flow.New(cfg.Policy),
+		lang:        cfg.Languages[0],
 		// No reader is shown as there until it is reported: both the PC/SC
 		// supervisor and the simulated readers announce the readers
 		// attached at start, and a slot without one stays missing.
@@ -318,8 +318,8 @@ func (s *Session) Run(ctx context.Context) error {
 			s.step(ctx, &wg, r)
 		case now := <-ticks:
 			s.onTick(ctx, &wg, now)
-		case r := <-s.maintDone:
-			s.onMaintDone(ctx, &wg, r)
+		case a := <-s.menuAnswers:
+			s.onMenuAnswer(ctx, &wg, a)
 		case f := <-s.alive:
 			f()
 		}
@@ -358,8 +358,8 @@ func (s *Session) Intent(ctx context.Context, in ui.Intent) error {
 
 func (s *Session) onPage(ctx context.Context, wg *sync.WaitGroup, in ui.Intent) error {
 	s.lastActivity = s.clock.Now()
-	if s.maintOn() && in.Type != ui.TypePing && in.Type != ui.TypeLang && in.Type != ui.TypeSpeech && in.Type != ui.TypeLargeText {
-		return s.maintIntent(ctx, wg, in)
+	if s.inMaintenance() && in.Type != ui.TypePing && in.Type != ui.TypeLang && in.Type != ui.TypeSpeech && in.Type != ui.TypeLargeText {
+		return s.menuPage(ctx, wg, in)
 	}
 	var fi flow.Intent
 	switch in.Type {
@@ -427,8 +427,8 @@ func pageError(err error) error {
 }
 
 func (s *Session) onDevice(ctx context.Context, wg *sync.WaitGroup, ev DeviceEvent) {
-	if s.maintOn() {
-		defer s.maintDevice(ctx, wg, ev)
+	if s.inMaintenance() {
+		defer s.menuDevice(ctx, wg, ev)
 	}
 	switch ev.Kind {
 	case PrinterChanged:
@@ -472,8 +472,8 @@ func (s *Session) onDevice(ctx context.Context, wg *sync.WaitGroup, ev DeviceEve
 }
 
 func (s *Session) onTick(ctx context.Context, wg *sync.WaitGroup, now time.Time) {
-	if s.maintOn() {
-		s.maintTick(ctx, wg, now)
+	if s.inMaintenance() {
+		s.menuTick(ctx, wg, now)
 		return
 	}
 	if s.state.Step == flow.StepIdle && (s.lang != s.cfg.Languages[0] || s.large) && now.Sub(s.lastActivity) >= s.cfg.IdleTimeout {
@@ -506,7 +506,7 @@ func (s *Session) countdown(now time.Time) int {
 		return 0
 	}
 	timeout, window := s.idleTimeout(), s.cfg.Countdown
-	if s.maintOn() {
+	if s.inMaintenance() {
 		timeout = s.deps.Maintenance.IdleTimeout()
 	} else if s.speech {
 		window = s.cfg.SpeechWarning
@@ -534,10 +534,10 @@ func (s *Session) step(ctx context.Context, wg *sync.WaitGroup, in flow.Intent) 
 		return err
 	}
 	wasIdle := s.state.Step == flow.StepIdle
-	wasMaint := s.maintOn()
+	wasMaint := s.inMaintenance()
 	s.state = next
-	if !wasMaint && s.maintOn() {
-		s.maintEnter()
+	if !wasMaint && s.inMaintenance() {
+		s.menuEnter(ctx, wg)
 	}
 	if wasIdle && s.state.Step != flow.StepIdle {
 		s.id = newID()
