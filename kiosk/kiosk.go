@@ -28,8 +28,8 @@
 //	kiosk/config       the TOML configuration, its defaults and validation
 //	kiosk/op           the domain's words: operation kinds, card and operation states
 //	kiosk/flow         the citizen flows as pure state machines (no I/O)
-//	kiosk/session      the citizen session: runs flow's effects, renders screens
-//	kiosk/maint        the maintenance menu's PIN guard and lockout
+//	kiosk/session      the citizen session: runs flow's and maint's effects, renders screens
+//	kiosk/maint        the maintenance menu as a pure state machine, its PIN guard and audit
 //	kiosk/receipt      what a receipt says, and the print-and-journal sequence
 //	kiosk/central      the central API's client, its delivery loop, and central-sim (API.md)
 //	kiosk/mgmt         the management API and the Prometheus metrics (API.md)

@@ -221,7 +221,7 @@ func (d *Daemon) openSession() error {
 		Printer:     d.receipts,
 		Devices:     deviceEvents(d.events),
 		Display:     d.page,
-		Maintenance: maint.Audited(newMaintenance(d), d.store, d.log),
+		Maintenance: maint.Audited(newMenuBackend(d), d.store, d.log),
 		Receipts:    receiptCheck{d.fleet},
 	})
 	d.page.SetDriver(d.session)

@@ -24,90 +24,90 @@ import (
 	"github.com/kioskd/kioskd/store"
 )
 
-// maintenance is the maintenance menu's maint.Backend over the daemon's
+// menuBackend is the maintenance menu's maint.Backend over the daemon's
 // parts: the PIN guard from the config's technicians, the store's queue,
 // the readers, the printer and the log ring. It audits nothing:
 // maint.Audited does, over the store's audit log.
-type maintenance struct {
+type menuBackend struct {
 	d     *Daemon
 	guard *maint.Guard
 	ring  *logRing
 }
 
-func newMaintenance(d *Daemon) *maintenance {
+func newMenuBackend(d *Daemon) *menuBackend {
 	c := d.cfg.Maintenance
 	techs := make([]maint.Technician, len(c.Technicians))
 	for i, t := range c.Technicians {
 		techs[i] = maint.Technician{Label: t.Label, PINHash: t.PINHash}
 	}
-	m := &maintenance{d: d, guard: maint.NewGuard(techs, c.MaxTries, c.Lockout.Duration, time.Now), ring: d.logRing}
+	b := &menuBackend{d: d, guard: maint.NewGuard(techs, c.MaxTries, c.Lockout.Duration, time.Now), ring: d.logRing}
 	if len(techs) == 0 {
 		d.log.Warn("no technicians configured: the maintenance menu accepts no PIN")
 	}
-	return m
+	return b
 }
 
-var _ maint.Backend = (*maintenance)(nil)
+var _ maint.Backend = (*menuBackend)(nil)
 
 // Technicians is how many technicians are configured: with none, the
 // menu's entry says how to add one instead of asking for a PIN.
-func (m *maintenance) Technicians() int { return len(m.d.cfg.Maintenance.Technicians) }
+func (b *menuBackend) Technicians() int { return len(b.d.cfg.Maintenance.Technicians) }
 
-func (m *maintenance) IdleTimeout() time.Duration {
-	if t := m.d.cfg.Maintenance.IdleTimeout.Duration; t > 0 {
+func (b *menuBackend) IdleTimeout() time.Duration {
+	if t := b.d.cfg.Maintenance.IdleTimeout.Duration; t > 0 {
 		return t
 	}
 	return 2 * time.Minute
 }
 
-func (m *maintenance) LockedUntil() time.Time { return m.guard.LockedUntil() }
+func (b *menuBackend) LockedUntil() time.Time { return b.guard.LockedUntil() }
 
-func (m *maintenance) CheckPIN(ctx context.Context, pin string) (string, error) {
-	who, err := m.guard.Check(pin)
+func (b *menuBackend) CheckPIN(ctx context.Context, pin string) (string, error) {
+	who, err := b.guard.Check(pin)
 	var locked *maint.LockedError
 	switch {
 	case err == nil:
-		m.d.log.Info("technician logged in", "who", who)
+		b.d.log.Info("technician logged in", "who", who)
 	case errors.As(err, &locked):
 		if locked.JustLocked {
-			m.d.log.Warn("maintenance menu locked after wrong PINs", "until", locked.Until)
+			b.d.log.Warn("maintenance menu locked after wrong PINs", "until", locked.Until)
 		}
 	case errors.Is(err, maint.ErrHashFormat):
-		m.d.log.Error("maintenance.technicians: malformed PIN hash", "err", err)
+		b.d.log.Error("maintenance.technicians: malformed PIN hash", "err", err)
 	}
 	return who, err
 }
 
-func (m *maintenance) Devices(ctx context.Context) (maint.Devices, error) {
+func (b *menuBackend) Devices(ctx context.Context) (maint.Devices, error) {
 	var out maint.Devices
-	for _, r := range m.d.dev.readers.Readers() {
+	for _, r := range b.d.dev.readers.Readers() {
 		out.Readers = append(out.Readers, maint.Reader{Slot: string(r.Slot), Reader: r.Reader, Present: r.Present, Card: r.Card, ATR: hex.EncodeToString(r.ATR)})
 	}
-	out.Printer = m.d.dev.printerInfo(m.d.cfg)
+	out.Printer = b.d.dev.printerInfo(b.d.cfg)
 	return out, nil
 }
 
 // maxListed bounds the operations shown per state.
 const maxListed = 50
 
-func (m *maintenance) Queue(ctx context.Context) (maint.Queue, error) {
-	st, err := m.d.store.Stats()
+func (b *menuBackend) Queue(ctx context.Context) (maint.Queue, error) {
+	st, err := b.d.store.Stats()
 	if err != nil {
 		return maint.Queue{}, fmt.Errorf("outbox stats: %w", err)
 	}
 	q := maint.Queue{Pending: st.Pending, Rejected: st.Rejected, OldestPending: st.OldestPending}
 	// The same count as /v1/status and the metrics: an alert here is one
 	// there.
-	q.SLABreached = m.d.statsView().SLABreached > 0
-	rejected, err := m.d.store.List(store.Rejected, maxListed)
+	q.SLABreached = b.d.statsView().SLABreached > 0
+	rejected, err := b.d.store.List(store.Rejected, maxListed)
 	if err != nil {
 		return q, err
 	}
-	pending, err := m.d.store.List(store.Pending, maxListed)
+	pending, err := b.d.store.List(store.Pending, maxListed)
 	if err != nil {
 		return q, err
 	}
-	damaged, err := m.d.store.List(store.Damaged, maxListed)
+	damaged, err := b.d.store.List(store.Damaged, maxListed)
 	if err != nil {
 		return q, err
 	}
@@ -122,7 +122,7 @@ func (m *maintenance) Queue(ctx context.Context) (maint.Queue, error) {
 		q.Ops = append(q.Ops, maint.QueuedOp{Key: op.Key, Voucher: op.Voucher, Kind: op.Kind, State: string(op.State),
 			Reason: reason, Attempts: op.Attempts, NextAttempt: op.NextAttempt})
 	}
-	unprinted, err := m.d.store.UnprintedReceipts()
+	unprinted, err := b.d.store.UnprintedReceipts()
 	if err != nil {
 		return q, err
 	}
@@ -145,39 +145,39 @@ func printProblems(lastError string) []string {
 }
 
 // Reprint prints a copy of a receipt that did not come out.
-func (m *maintenance) Reprint(ctx context.Context, v string) error {
-	return m.d.receipts.reprint(ctx, v)
+func (b *menuBackend) Reprint(ctx context.Context, v string) error {
+	return b.d.receipts.reprint(ctx, v)
 }
 
-func (m *maintenance) Retry(ctx context.Context, key string) (maint.QueuedOp, error) {
-	op, err := m.d.store.Get(key)
+func (b *menuBackend) Retry(ctx context.Context, key string) (maint.QueuedOp, error) {
+	op, err := b.d.store.Get(key)
 	if err != nil {
 		return maint.QueuedOp{}, fmt.Errorf("%w: %w", maint.ErrUnknownOperation, err)
 	}
 	was := maint.QueuedOp{Key: op.Key, Voucher: op.Voucher, Kind: op.Kind, State: string(op.State)}
-	return was, m.d.store.Retry(key)
+	return was, b.d.store.Retry(key)
 }
 
 // DeliverNow wakes the drainer, which ignores new work while it backs off.
-func (m *maintenance) DeliverNow() { m.d.drainer.Kick() }
+func (b *menuBackend) DeliverNow() { b.d.drainer.Kick() }
 
-func (m *maintenance) TestPrint(ctx context.Context) error {
-	opt := m.d.receipts.opt // as receipts are
+func (b *menuBackend) TestPrint(ctx context.Context) error {
+	opt := b.d.receipts.opt // as receipts are
 	doc := receipt.TestPage{
-		KioskID: m.d.cfg.KioskID, Version: kiosk.Version, Commit: kiosk.Commit, Time: time.Now(),
-		Device: m.d.dev.device, Baud: m.d.cfg.Printer.Baud, Paper: opt.Paper,
+		KioskID: b.d.cfg.KioskID, Version: kiosk.Version, Commit: kiosk.Commit, Time: time.Now(),
+		Device: b.d.dev.device, Baud: b.d.cfg.Printer.Baud, Paper: opt.Paper,
 	}.Doc()
 	body, err := escpos.Encode(doc, opt)
 	if err != nil {
 		return fmt.Errorf("encode test page: %w", err)
 	}
-	return m.d.dev.printer.Print(ctx, body)
+	return b.d.dev.printer.Print(ctx, body)
 }
 
 // ReaderTest says what the card in slot is (card.Identify).
-func (m *maintenance) ReaderTest(ctx context.Context, slot hwbridge.Slot) (maint.ReaderTest, error) {
+func (b *menuBackend) ReaderTest(ctx context.Context, slot hwbridge.Slot) (maint.ReaderTest, error) {
 	r := maint.ReaderTest{Slot: string(slot)}
-	c, err := m.d.dev.readers.Connect(ctx, slot)
+	c, err := b.d.dev.readers.Connect(ctx, slot)
 	if err != nil {
 		return r, fmt.Errorf("no card to test: %w", err)
 	}
@@ -188,13 +188,13 @@ func (m *maintenance) ReaderTest(ctx context.Context, slot hwbridge.Slot) (maint
 	return r, err
 }
 
-func (m *maintenance) Log(ctx context.Context) ([]string, error) {
-	return m.ring.lines(), nil
+func (b *menuBackend) Log(ctx context.Context) ([]string, error) {
+	return b.ring.lines(), nil
 }
 
 // AuditChain checks the store's audit hash chain for the log screen.
-func (m *maintenance) AuditChain(ctx context.Context) (maint.AuditChain, error) {
-	c, err := m.d.store.VerifyAudit()
+func (b *menuBackend) AuditChain(ctx context.Context) (maint.AuditChain, error) {
+	c, err := b.d.store.VerifyAudit()
 	if err != nil {
 		return maint.AuditChain{}, err
 	}
@@ -208,8 +208,8 @@ func (m *maintenance) AuditChain(ctx context.Context) (maint.AuditChain, error) 
 // Settings is the configuration, flattened to dotted keys, with the PIN
 // hashes left out (technicians by label only). Paths are shown; no file is
 // read, so the token and keys stay where they are.
-func (m *maintenance) Settings(ctx context.Context) ([]maint.Setting, error) {
-	cfg := m.d.cfg
+func (b *menuBackend) Settings(ctx context.Context) ([]maint.Setting, error) {
+	cfg := b.d.cfg
 	labels := make([]string, len(cfg.Maintenance.Technicians))
 	for i, t := range cfg.Maintenance.Technicians {
 		labels[i] = t.Label
@@ -256,12 +256,12 @@ func isSecretKey(k string) bool {
 	return false
 }
 
-func (m *maintenance) About(ctx context.Context) (maint.About, error) {
+func (b *menuBackend) About(ctx context.Context) (maint.About, error) {
 	return maint.About{
-		KioskID:   m.d.cfg.KioskID,
+		KioskID:   b.d.cfg.KioskID,
 		Version:   kiosk.Version,
 		Commit:    kiosk.Commit,
 		GoVersion: runtime.Version(),
-		Uptime:    time.Since(m.d.started),
+		Uptime:    time.Since(b.d.started),
 	}, nil
 }

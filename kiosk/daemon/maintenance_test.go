@@ -402,7 +402,7 @@ func TestSettingsHideSecrets(t *testing.T) {
 	cfg.Mgmt.TokenFile = "/etc/kioskd/token"
 	cfg.Central.KeyFile = "/etc/kioskd/client.key"
 	cfg.Maintenance.Technicians = []config.Technician{{Label: "tech-b", PINHash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$c2VjcmV0c2VjcmV0c2VjcmV0"}}
-	m := &maintenance{d: &Daemon{cfg: cfg}}
+	m := &menuBackend{d: &Daemon{cfg: cfg}}
 	settings, err := m.Settings(context.Background())
 	if err != nil {
 		t.Fatal(err)

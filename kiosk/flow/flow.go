@@ -40,7 +40,7 @@ const (
 	StepVoucher      Step = "lookup.voucher"     // keypad
 	StepLookingUp    Step = "lookup.working"     // working
 	StepLookupResult Step = "lookup.result"      // lookup_result
-	StepMaintenance  Step = "maintenance"        // the technician's menu: kiosk/session/maintenance.go drives its screens
+	StepMaintenance  Step = "maintenance"        // the technician's menu: kiosk/maint.Next drives its screens
 )
 
 var stepScreens = map[Step]Screen{

@@ -1,10 +1,13 @@
-// Package maint owns the technician's maintenance menu apart from its
-// screens' state: the technician PIN (argon2id hashes in the PHC string
-// format, which `kioskd hash-pin` makes and the config holds, their
-// constant-time check, and the lockout after too many wrong PINs), the data
-// its screens show, the Backend the daemon implements over its parts, and
-// Audited, the one place where every technician action is written to the
-// audit log. It reads no config and holds no PIN after a call.
+// Package maint owns the technician's maintenance menu: its screens as a
+// pure state machine (Next, State, Intent, Effect, like kiosk/flow for the
+// citizen's operations) and the data they show; the technician PIN
+// (argon2id hashes in the PHC string format, which `kioskd hash-pin` makes
+// and the config holds, their constant-time check, and the Guard's lockout
+// after too many wrong PINs); the Backend the daemon implements over its
+// parts; and Audited, the one place where every technician action is
+// written to the audit log. It does no I/O of its own (Do only calls the
+// Actions it is given), reads no config and holds no PIN after a call; the
+// session runs the effects.
 package maint
 
 import (
