@@ -145,6 +145,21 @@ type Screen struct {
 	Session string         `json:"-"`
 }
 
+// Row is one line of a screen's `rows`: its label's catalogue key and its
+// value, itself a catalogue key when T.
+type Row struct {
+	Label string `json:"label"`
+	Value string `json:"value"`
+	T     bool   `json:"t,omitempty"`
+}
+
+// Option is one choice of a screen's `options`: the value the page sends
+// back with `input`, and its label's catalogue key.
+type Option struct {
+	Value string `json:"value"`
+	Label string `json:"label"`
+}
+
 // Reader is one card reader as the page shows it.
 type Reader struct {
 	Slot    string `json:"slot"`

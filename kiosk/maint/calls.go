@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kioskd/kioskd/store/voucher"
+	"github.com/kioskd/kioskd/ui"
 )
 
 // Do runs the call of a RunCall effect and returns its Answer, for
@@ -61,7 +62,7 @@ func load(ctx context.Context, a Actions, screen Screen, now time.Time) (map[str
 		return map[string]any{"settings": c}, err
 	case ScreenAbout:
 		ab, err := a.About(ctx)
-		return map[string]any{"rows": []row{
+		return map[string]any{"rows": []ui.Row{
 			{Label: "maint.about.kiosk_id", Value: ab.KioskID},
 			{Label: "maint.about.version", Value: ab.Version},
 			{Label: "maint.about.commit", Value: ab.Commit},
@@ -110,7 +111,7 @@ func queueData(q Queue, now time.Time) map[string]any {
 	}
 	return map[string]any{
 		"unprinted": unprinted,
-		"rows": []row{
+		"rows": []ui.Row{
 			{Label: "maint.queue.pending", Value: fmt.Sprint(q.Pending)},
 			{Label: "maint.queue.oldest", Value: age},
 			{Label: "maint.queue.rejected", Value: fmt.Sprint(q.Rejected)},

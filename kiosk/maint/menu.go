@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/ui"
 )
 
 // The menu as a pure state machine, as kiosk/flow is for the citizen's
@@ -361,19 +362,16 @@ func (m *menu) answer(a Answer) (State, []Effect, error) {
 			break
 		}
 		m.Data = a.Data
-	case a.Call == CallRetry:
+	case a.Call == CallRetry || a.Call == CallReprint: // the queue reloads, saying how it went
 		m.show(ScreenQueue)
-		m.Result = "maint.result.retried"
-		if a.Err != nil {
-			m.log(slog.LevelWarn, "maintenance retry failed", "err", a.Err)
-			m.Result = "maint.result.retry_failed"
+		done, failed := "maint.result.retried", "maint.result.retry_failed"
+		if a.Call == CallReprint {
+			done, failed = "maint.result.reprinted", "maint.result.reprint_failed"
 		}
-	case a.Call == CallReprint:
-		m.show(ScreenQueue)
-		m.Result = "maint.result.reprinted"
+		m.Result = done
 		if a.Err != nil {
-			m.log(slog.LevelWarn, "maintenance reprint failed", "err", a.Err)
-			m.Result = "maint.result.reprint_failed"
+			m.log(slog.LevelWarn, "maintenance "+string(a.Call)+" failed", "err", a.Err)
+			m.Result = failed
 		}
 	case a.Call == CallTestPrint:
 		m.Result, m.Detail = "maint.result.printed", ""
@@ -399,17 +397,6 @@ func (m *menu) answer(a Answer) (State, []Effect, error) {
 		m.call(Effect{Call: CallReaderTest, Slot: slot})
 	}
 	return m.render()
-}
-
-type option struct {
-	Value string `json:"value"`
-	Label string `json:"label"`
-}
-
-type row struct {
-	Label string `json:"label"`
-	Value string `json:"value"`
-	T     bool   `json:"t,omitempty"` // Value is a catalogue key
 }
 
 // View puts the screen's data into d (which holds what every screen
@@ -449,9 +436,9 @@ func (st State) View(d map[string]any, now time.Time) string {
 		d["until"] = st.LockedUntil.Local().Format("15:04")
 		d["minutes"] = int(math.Ceil(max(left, 0).Minutes()))
 	case ScreenHome:
-		var opts []option
+		var opts []ui.Option
 		for _, sc := range Entries {
-			opts = append(opts, option{Value: string(sc), Label: "maint.title." + string(sc)})
+			opts = append(opts, ui.Option{Value: string(sc), Label: "maint.title." + string(sc)})
 		}
 		d["options"] = opts
 	case ScreenTestPrint:

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/ui"
 )
 
 var (
@@ -266,7 +267,7 @@ func TestView(t *testing.T) {
 	}
 	d := map[string]any{}
 	State{Screen: ScreenHome}.View(d, now)
-	if opts, ok := d["options"].([]option); !ok || len(opts) != len(Entries) || opts[0] != (option{Value: "devices", Label: "maint.title.devices"}) {
+	if opts, ok := d["options"].([]ui.Option); !ok || len(opts) != len(Entries) || opts[0] != (ui.Option{Value: "devices", Label: "maint.title.devices"}) {
 		t.Errorf("home options %v", d["options"])
 	}
 }

@@ -14,17 +14,6 @@ import (
 // text is a catalogue key (ui/static/i18n); values are data, masked where
 // ui/PROTOCOL.md says. Nothing here decides what comes next: the flow does.
 
-type option struct {
-	Value string `json:"value"`
-	Label string `json:"label"`
-}
-
-type row struct {
-	Label string `json:"label"`
-	Value string `json:"value"`
-	T     bool   `json:"t,omitempty"` // Value is a catalogue key
-}
-
 type cardChoice struct {
 	Number   string `json:"number"` // masked
 	State    string `json:"state"`
@@ -75,9 +64,9 @@ func (s *Session) screen() ui.Screen {
 	case flow.StepIdle, flow.StepMaintenance:
 	case flow.StepMenu:
 		d["title"] = "menu.title"
-		var opts []option
+		var opts []ui.Option
 		for _, f := range flow.Flows {
-			opts = append(opts, option{Value: string(f), Label: "menu." + string(f)})
+			opts = append(opts, ui.Option{Value: string(f), Label: "menu." + string(f)})
 		}
 		d["options"] = opts
 	case flow.StepMode:
@@ -204,10 +193,10 @@ func kept(st *flow.State, field string) string {
 	return ""
 }
 
-func options(values []string, prefix string) []option {
-	out := make([]option, 0, len(values))
+func options(values []string, prefix string) []ui.Option {
+	out := make([]ui.Option, 0, len(values))
 	for _, v := range values {
-		out = append(out, option{Value: v, Label: prefix + v})
+		out = append(out, ui.Option{Value: v, Label: prefix + v})
 	}
 	return out
 }
@@ -218,14 +207,14 @@ func (s *Session) confirmData(d map[string]any) {
 	st := &s.state
 	d["title"] = "confirm.title." + string(st.Flow)
 	op := st.Operation()
-	var rows []row
+	var rows []ui.Row
 	var notes []string
 	switch st.Flow {
 	case flow.SuspendSettlement, flow.ResumeSettlement:
 		rows = append(rows,
-			row{Label: "row.name", Value: st.SS.Name},
-			row{Label: "row.id_number", Value: mask.Number(st.SS.SSN)},
-			row{Label: "row.card", Value: mask.Number(st.SS.CardNumber)})
+			ui.Row{Label: "row.name", Value: st.SS.Name},
+			ui.Row{Label: "row.id_number", Value: mask.Number(st.SS.SSN)},
+			ui.Row{Label: "row.card", Value: mask.Number(st.SS.CardNumber)})
 		// What will happen, before the citizen touches Confirm.
 		if st.Flow == flow.SuspendSettlement {
 			notes = append(notes, "note.suspend", "note.suspend_resume")
@@ -235,19 +224,19 @@ func (s *Session) confirmData(d map[string]any) {
 	default:
 		if st.Proxy {
 			rows = append(rows,
-				row{Label: "row.agent", Value: st.Person.Name},
-				row{Label: "row.relationship", Value: "rel." + st.Relationship, T: true},
-				row{Label: "row.subject_id", Value: mask.Number(st.SubjectID)})
+				ui.Row{Label: "row.agent", Value: st.Person.Name},
+				ui.Row{Label: "row.relationship", Value: "rel." + st.Relationship, T: true},
+				ui.Row{Label: "row.subject_id", Value: mask.Number(st.SubjectID)})
 			notes = append(notes, "note.proxy")
 		} else {
 			rows = append(rows,
-				row{Label: "row.name", Value: st.Person.Name},
-				row{Label: "row.id_number", Value: mask.Number(st.Person.IDNumber)})
+				ui.Row{Label: "row.name", Value: st.Person.Name},
+				ui.Row{Label: "row.id_number", Value: mask.Number(st.Person.IDNumber)})
 		}
 		if op.CardNumber != "" {
-			rows = append(rows, row{Label: "row.card", Value: mask.Number(op.CardNumber)})
+			rows = append(rows, ui.Row{Label: "row.card", Value: mask.Number(op.CardNumber)})
 		} else {
-			rows = append(rows, row{Label: "row.card", Value: "confirm.no_card", T: true})
+			rows = append(rows, ui.Row{Label: "row.card", Value: "confirm.no_card", T: true})
 		}
 		if len(st.Cards) > 1 {
 			var cs []cardChoice
@@ -276,16 +265,16 @@ func (s *Session) doneData(d map[string]any) {
 	d["title"] = "done.title." + string(st.Flow)
 	d["flow"] = string(st.Flow)
 	d["voucher"] = voucher.Format(st.Voucher)
-	var rows []row
+	var rows []ui.Row
 	if op.Agent != nil {
-		rows = append(rows, row{Label: "row.agent", Value: mask.Name(op.Agent.Name)})
-		rows = append(rows, row{Label: "row.subject_id", Value: mask.Number(op.Subject.IDNumber)})
+		rows = append(rows, ui.Row{Label: "row.agent", Value: mask.Name(op.Agent.Name)})
+		rows = append(rows, ui.Row{Label: "row.subject_id", Value: mask.Number(op.Subject.IDNumber)})
 	} else {
-		rows = append(rows, row{Label: "row.name", Value: mask.Name(op.Subject.Name)})
-		rows = append(rows, row{Label: "row.id_number", Value: mask.Number(op.Subject.IDNumber)})
+		rows = append(rows, ui.Row{Label: "row.name", Value: mask.Name(op.Subject.Name)})
+		rows = append(rows, ui.Row{Label: "row.id_number", Value: mask.Number(op.Subject.IDNumber)})
 	}
 	if op.CardNumber != "" {
-		rows = append(rows, row{Label: "row.card", Value: mask.Number(op.CardNumber)})
+		rows = append(rows, ui.Row{Label: "row.card", Value: mask.Number(op.CardNumber)})
 	}
 	d["rows"] = rows
 	d["steps"] = nextSteps(st.Flow, op.Agent != nil)
@@ -318,7 +307,7 @@ func lookupData(d map[string]any, st *flow.State) {
 	r := st.Lookup
 	d["found"] = r.Found
 	d["voucher"] = voucher.Format(st.Voucher)
-	var rows []row
+	var rows []ui.Row
 	if sv := r.Signed; sv != nil {
 		// A scanned receipt: what its token proves, masked as printed.
 		sig := map[string]any{"valid": sv.Valid, "problem": sv.Problem, "kiosk": sv.KioskID}
@@ -329,7 +318,7 @@ func lookupData(d map[string]any, st *flow.State) {
 		if sv.Valid {
 			for _, f := range []struct{ label, v string }{{"row.name", sv.Name}, {"row.id_number", sv.IDNumber}, {"row.card", sv.CardNumber}} {
 				if f.v != "" {
-					rows = append(rows, row{Label: f.label, Value: f.v})
+					rows = append(rows, ui.Row{Label: f.label, Value: f.v})
 				}
 			}
 		}
@@ -341,18 +330,18 @@ func lookupData(d map[string]any, st *flow.State) {
 		return
 	}
 	if r.Kind != "" {
-		rows = append(rows, row{Label: "row.kind", Value: "kind." + string(r.Kind), T: true})
+		rows = append(rows, ui.Row{Label: "row.kind", Value: "kind." + string(r.Kind), T: true})
 	}
 	if r.State != "" {
-		rows = append(rows, row{Label: "row.state", Value: "state." + string(r.State), T: true})
+		rows = append(rows, ui.Row{Label: "row.state", Value: "state." + string(r.State), T: true})
 	}
 	if r.Central != "" {
-		rows = append(rows, row{Label: "row.central", Value: "state." + string(r.Central), T: true})
+		rows = append(rows, ui.Row{Label: "row.central", Value: "state." + string(r.Central), T: true})
 	} else {
-		rows = append(rows, row{Label: "row.central", Value: "central.offline", T: true})
+		rows = append(rows, ui.Row{Label: "row.central", Value: "central.offline", T: true})
 	}
 	if !r.CreatedAt.IsZero() {
-		rows = append(rows, row{Label: "row.created_at", Value: r.CreatedAt.Local().Format("2006-01-02 15:04")})
+		rows = append(rows, ui.Row{Label: "row.created_at", Value: r.CreatedAt.Local().Format("2006-01-02 15:04")})
 	}
 	d["rows"] = rows
 }
