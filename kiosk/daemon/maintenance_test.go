@@ -497,6 +497,10 @@ func TestMaintenanceReprintsAReceiptThatDidNotComeOut(t *testing.T) {
 func TestRetryNowDeliversAtOnce(t *testing.T) {
 	e := startDaemon(t, withTechnician(t), func(c *config.Config) {
 		c.Central.URL = config.Embedded
+		// Not withTechnician's 200 ms, meant for an unreachable central: on
+		// a loaded machine the attempt after "retry now" timed out there
+		// and then waited out the 10-minute backoff.
+		c.Central.Timeout = config.Duration{Duration: 10 * time.Second}
 		c.Central.MinBackoff = config.Duration{Duration: 10 * time.Minute}
 		c.Central.MaxBackoff = config.Duration{Duration: 10 * time.Minute}
 	})
