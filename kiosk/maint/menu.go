@@ -166,7 +166,7 @@ var (
 	ErrBusy          = &Refusal{Code: "busy", Message: "please wait for the last action to finish"}
 	ErrUnknownScreen = &Refusal{Code: "unknown_screen", Message: "no such maintenance screen"}
 	ErrUnknownSlot   = &Refusal{Code: "unknown_slot", Message: "no such reader"}
-	ErrUnknownIntent = &Refusal{Code: "unknown_type", Message: "unknown message type"}
+	ErrUnknownIntent = &Refusal{Code: ui.CodeUnknownType, Message: "unknown message type"}
 )
 
 // Next applies one intent. A page intent the menu does not take returns a
