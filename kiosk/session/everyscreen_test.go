@@ -23,9 +23,14 @@ import (
 func gallery() string { return os.Getenv("KIOSKD_GALLERY") }
 
 // galleryShots are the screens the gallery keeps (every language, both
-// orientations), so that it stays a few hundred kilobytes.
-var galleryShots = map[string]bool{"idle": true, "mode": true, "doc_number": true, "place_id": true, "insert_ss": true,
-	"confirm": true, "done": true, "pin": true, "unreadable": true}
+// orientations), and galleryLarge those it also keeps in large text
+// (portrait), so that it stays a few hundred kilobytes
+// ($KIOSKD_GALLERY_ALL keeps every screen).
+var (
+	galleryShots = map[string]bool{"idle": true, "mode": true, "doc_number": true, "place_id": true, "insert_ss": true,
+		"confirm": true, "done": true, "pin": true, "unreadable": true}
+	galleryLarge = map[string]bool{"idle": true, "doc_number": true, "confirm": true, "done": true}
+)
 
 // everyScreen walks the page in Chromium and audits each screen it is
 // shown, in each language and orientation.
@@ -58,7 +63,7 @@ func (e *everyScreen) screen(name string) {
 		if p := e.Audit(t, uitest.AuditOptions{Lang: "en", Catalogue: e.cats["en"], Large: true}); len(p) > 0 {
 			t.Errorf("%s, large text, %s: %s", name, o.Name, uitest.Describe(p))
 		}
-		if dir := gallery(); dir != "" && (galleryShots[name] && o.Name == "portrait" || os.Getenv("KIOSKD_GALLERY_ALL") != "") {
+		if dir := gallery(); dir != "" && (galleryLarge[name] && o.Name == "portrait" || os.Getenv("KIOSKD_GALLERY_ALL") != "") {
 			e.SaveGalleryShot(t, o, filepath.Join(dir, fmt.Sprintf("%s-large-%s.png", name, o.Name)))
 		}
 		e.large(false)

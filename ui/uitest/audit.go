@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -174,8 +175,14 @@ func galleryScale() float64 {
 // SaveGalleryShot writes the viewport of orientation o, scaled by
 // GalleryScale and reduced to a 256-colour palette, to path: a picture of
 // the screen of a few tens of kilobytes.
+//
+// The tab is first told the user prefers reduced motion (it stays so): the
+// illustrations stand still at their resting place (style.css), so a
+// picture does not depend on when in an animation it was taken and the
+// gallery does not change between two runs.
 func (b *Browser) SaveGalleryShot(tb testing.TB, o Orientation, path string) {
 	tb.Helper()
+	b.Run(tb, ReducedMotion())
 	buf := Get(tb, b, chromedp.Action[[]byte](func(ctx context.Context, t *chromedp.Target) ([]byte, error) {
 		r, err := cdp.Call(ctx, t, page.CaptureScreenshot, page.CaptureScreenshotParams{
 			Format: page.CaptureScreenshotFormatPng,
@@ -198,6 +205,17 @@ func (b *Browser) SaveGalleryShot(tb testing.TB, o Orientation, path string) {
 	}
 	if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
 		tb.Fatal(err)
+	}
+}
+
+// ReducedMotion emulates the media feature prefers-reduced-motion: reduce
+// in the tab, as a terminal set to reduce motion would report it.
+func ReducedMotion() chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-reduced-motion", Value: "reduce"}},
+		})
+		return chromedp.Void{}, err
 	}
 }
 
