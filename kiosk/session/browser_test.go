@@ -347,3 +347,37 @@ func TestBrowserTakenOverClearsAtOnce(t *testing.T) {
 	}
 	r.Shot(t, "taken-over")
 }
+
+// TestBrowserPreviewFontCoversVietnamese: the receipt preview on the done
+// screen of a Vietnamese report is drawn with the one font its style names
+// (Noto Sans Mono CJK SC, which has Vietnamese precomposed letters and
+// CJK), with no glyph left to a fallback font: under the generic
+// monospace (DejaVu Sans Mono) "Số phiếu" came out as "Sô´phiêú", its
+// letters patched from another font. Its lines fit its column.
+func TestBrowserPreviewFontCoversVietnamese(t *testing.T) {
+	r := newBrowserRig(t)
+	r.Run(t, uitest.Click(`#langs [data-lang="vi"]`), chromedp.WaitVisible(chromedp.CSS(`#langs [data-lang="vi"][aria-pressed="true"]`)),
+		uitest.Click(`#screen [data-value="report_loss"]`), uitest.Screen("menu", "mode"),
+		uitest.Click(`#screen [data-value="self"]`), uitest.Screen("keypad", "doc_number"),
+		uitest.TypeKeys(bacOK.DocNumber), uitest.Screen("keypad", "birth_date"),
+		uitest.TypeKeys(bacOK.BirthDate), uitest.Screen("keypad", "expiry_date"),
+		uitest.TypeKeys(bacOK.ExpiryDate), uitest.Screen("identify", ""))
+	r.dev.insert(hwbridge.SlotID)
+	defer r.dev.remove(hwbridge.SlotID)
+	r.Run(t, uitest.Screen("confirm", ""), uitest.Click("#btn-confirm"), chromedp.WaitVisible(chromedp.CSS("#screen #preview")))
+	if p := r.Text(t, "#preview"); !strings.Contains(p, "Số phiếu") {
+		t.Fatalf("the Vietnamese receipt preview has no %q:\n%s", "Số phiếu", p)
+	}
+	for _, o := range uitest.Orientations {
+		r.SetViewport(t, o)
+		r.Run(t, uitest.WaitTrue(`document.fonts.status === "loaded"`))
+		fonts := r.Fonts(t, "#preview .pl")
+		if len(fonts) != 1 || fonts["Noto Sans Mono CJK SC"] == 0 {
+			t.Errorf("%s: the receipt preview is drawn with %v, want Noto Sans Mono CJK SC alone", o.Name, fonts)
+		}
+		if w := uitest.Get(t, r.Browser, chromedp.Evaluate[[]int](`(() => { const p = document.querySelector("#preview"); return [p.scrollWidth, p.clientWidth]; })()`)); w[0] > w[1] {
+			t.Errorf("%s: the receipt preview is %d px wide in a column of %d", o.Name, w[0], w[1])
+		}
+	}
+	r.Shot(t, "vi-done-preview")
+}

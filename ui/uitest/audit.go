@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/css"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -244,4 +245,32 @@ func toPaletted(img image.Image) *image.Paletted {
 // Describe is a one-line summary of problems for a failure message.
 func Describe(problems []string) string {
 	return fmt.Sprintf("%d problem(s):\n  %s", len(problems), strings.Join(problems, "\n  "))
+}
+
+// Fonts are the fonts Chromium drew the text of the elements sel selects
+// with, as the platform names them, each with the number of glyphs it
+// drew: a glyph the first font of the element's font-family lacks is drawn
+// by a fallback font, which shows up here.
+func (b *Browser) Fonts(tb testing.TB, sel string) map[string]float64 {
+	tb.Helper()
+	return Get(tb, b, chromedp.Action[map[string]float64](func(ctx context.Context, t *chromedp.Target) (map[string]float64, error) {
+		if _, err := cdp.Call(ctx, t, css.Enable, cdp.Empty{}); err != nil {
+			return nil, err
+		}
+		ids, err := chromedp.QueryNodeIDs(chromedp.CSSAll(sel))(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		used := map[string]float64{}
+		for _, id := range ids {
+			r, err := cdp.Call(ctx, t, css.GetPlatformFontsForNode, css.GetPlatformFontsForNodeParams{NodeID: id})
+			if err != nil {
+				return nil, err
+			}
+			for _, f := range r.Fonts {
+				used[f.FamilyName] += f.GlyphCount
+			}
+		}
+		return used, nil
+	}))
 }
