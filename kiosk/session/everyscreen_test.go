@@ -32,6 +32,30 @@ var (
 	galleryLarge = map[string]bool{"idle": true, "doc_number": true, "confirm": true, "done": true}
 )
 
+// pictures says, per screen, which pictures (pictures.js, inline SVG) it
+// must show, visible, in both orientations: a selector each, or for the
+// tiles "every tile" (each service or choice tile has its pictogram).
+var pictures = map[string][]string{
+	"idle":        {"every tile", "#screen .hero-pic svg"},
+	"mode":        {"every tile"},
+	"place_id":    {"#screen svg.action-pic .float"}, // the ID card coming down onto the pad
+	"insert_ss":   {"#screen svg.action-pic .slide"}, // the card going into the slot
+	"doc_number":  {"#screen .where svg.card-pic .mark"},
+	"birth_date":  {"#screen .where svg.card-pic .mark"},
+	"expiry_date": {"#screen .where svg.card-pic .mark"},
+	"subject_id":  {"#screen .where svg.card-pic .mark"},
+	"done":        {"#screen svg.slot-pic"},
+	"unreadable":  {"#screen .counter svg", "#screen .hotline svg"},
+}
+
+// picturesJS lists the pictures of want the page does not show.
+const picturesJS = `((want) => {
+  const seen = (e) => { if (!e) return false; const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  return want.filter((sel) => sel === "every tile"
+    ? ![...document.querySelectorAll("#screen .tile")].every((t) => seen(t.querySelector("svg")))
+    : !seen(document.querySelector(sel)));
+})`
+
 // everyScreen walks the page in Chromium and audits each screen it is
 // shown, in each language and orientation.
 type everyScreen struct {
@@ -48,6 +72,12 @@ func (e *everyScreen) screen(name string) {
 	t.Helper()
 	for _, o := range uitest.Orientations {
 		e.SetViewport(t, o)
+		if want := pictures[name]; want != nil {
+			arg, _ := json.Marshal(want)
+			if missing := uitest.Get(t, e.Browser, chromedp.Evaluate[[]string](picturesJS+"("+string(arg)+")")); len(missing) > 0 {
+				t.Errorf("%s, %s: pictures not shown: %v", name, o.Name, missing)
+			}
+		}
 		for _, lang := range ui.DefaultLanguages {
 			e.lang(lang)
 			if p := e.Audit(t, uitest.AuditOptions{Lang: lang, Catalogue: e.cats[lang]}); len(p) > 0 {
@@ -180,6 +210,13 @@ func TestBrowserEveryScreen(t *testing.T) {
 	screen("birth_date_derived", uitest.Screen("keypad", "birth_date"), chromedp.WaitVisible(chromedp.CSS("#derived")))
 	r.Run(t, uitest.Click("#btn-ok"), uitest.Screen("keypad", "expiry_date"), uitest.Click("#btn-ok"))
 	screen("unreadable", uitest.Screen("error", ""), chromedp.WaitVisible(chromedp.CSS(`#error-code[data-code="id_unreadable"]`)))
+	// Sent to a counter with the hotline: no retry is offered.
+	if h, hot := r.Text(t, "#screen .hotline"), config.Default().Receipt.Hotline; !strings.Contains(h, hot) {
+		t.Errorf("the unreadable-card screen's hotline reads %q, want the number %s", h, hot)
+	}
+	if n := uitest.Get(t, r.Browser, chromedp.Evaluate[int](`document.querySelectorAll("#btn-retry").length`)); n != 0 {
+		t.Error("the unreadable-card screen offers a retry")
+	}
 	r.Run(t, uitest.Click("#btn-cancel"), uitest.Screen("idle", ""))
 	r.dev.remove(hwbridge.SlotID)
 
