@@ -321,8 +321,8 @@ func TestBrowserReconnectAndPaperOut(t *testing.T) {
 }
 
 // TestBrowserTakenOverClearsAtOnce: when another page takes the terminal
-// over, this one clears its screen at once: nothing of the citizen stays
-// in the page under the overlay.
+// over, this one clears its screen at once: nothing of the citizen is in
+// the page when the overlay comes up, nor after.
 func TestBrowserTakenOverClearsAtOnce(t *testing.T) {
 	r := newBrowserRig(t)
 	r.Run(t, uitest.Click(`#screen [data-value="report_loss"]`), uitest.Screen("menu", "mode"),
@@ -336,11 +336,24 @@ func TestBrowserTakenOverClearsAtOnce(t *testing.T) {
 	if name := r.Text(t, `#screen [data-row="row.name"]`); name != holder.Name {
 		t.Fatalf("confirm shows %q", name)
 	}
+	// "At once": what the page holds when its overlay comes up is noted
+	// there and then (a MutationObserver's callback runs before anything
+	// else the page does, such as its handling of the connection's close).
+	r.Run(t, chromedp.Evaluate[chromedp.Void](`(() => {
+	  const o = document.getElementById("overlay");
+	  window.__atOverlay = null;
+	  new MutationObserver(() => { if (!o.hidden && window.__atOverlay === null) window.__atOverlay = document.documentElement.outerHTML; })
+	    .observe(o, { attributes: true, attributeFilter: ["hidden"] });
+	})()`))
 	other := uitest.Dial(t, r.url)
 	other.Expect("confirm")
-	r.Run(t, chromedp.WaitVisible(chromedp.CSS("#overlay")))
+	r.Run(t, chromedp.WaitVisible(chromedp.CSS("#overlay")), uitest.WaitTrue(`window.__atOverlay !== null`))
+	atOverlay := uitest.Get(t, r.Browser, chromedp.Evaluate[string](`window.__atOverlay`))
 	html := uitest.Get(t, r.Browser, chromedp.OuterHTML(chromedp.CSS("html")))
 	for _, p := range personal {
+		if strings.Contains(atOverlay, p) {
+			t.Errorf("the page held %q when its overlay came up", p)
+		}
 		if strings.Contains(html, p) {
 			t.Errorf("the page taken over still holds %q", p)
 		}
