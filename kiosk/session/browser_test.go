@@ -394,3 +394,29 @@ func TestBrowserPreviewFontCoversVietnamese(t *testing.T) {
 	}
 	r.Shot(t, "vi-done-preview")
 }
+
+// TestBrowserNoTechnician: on a terminal with no technician configured,
+// the technicians' entry (five taps on the title) says so and how to add
+// one (`kioskd hash-pin` and the configuration key) instead of a PIN pad
+// that would count down to a lockout.
+func TestBrowserNoTechnician(t *testing.T) {
+	r := newBrowserRig(t, func(r *browserRig, _ *Config, d *Deps) {
+		d.Maintenance = noTechMaint{newFakeMaint(t, r.clock)}
+	})
+	for range 5 {
+		r.Run(t, uitest.Click("#title"))
+	}
+	r.Run(t, uitest.Screen("maintenance_locked", ""), chromedp.WaitVisible(chromedp.CSS("#maint-no-tech")))
+	cat := uitest.Catalogue(t, "zh-CN")
+	if got := r.Text(t, "#maint-no-tech"); got != cat["maint.no_technician"] {
+		t.Errorf("the entry says %q, want %q", got, cat["maint.no_technician"])
+	}
+	if how := r.Text(t, "#screen"); !strings.Contains(how, cat["maint.no_technician.how"]) || !strings.Contains(how, "kioskd hash-pin") || !strings.Contains(how, "[[maintenance.technicians]]") {
+		t.Errorf("the entry does not say how to add a technician:\n%s", how)
+	}
+	if n := uitest.Get(t, r.Browser, chromedp.Evaluate[int](`document.querySelectorAll("#screen [data-key]").length`)); n != 0 {
+		t.Errorf("a PIN pad (%d keys) with no technician to log in", n)
+	}
+	r.Shot(t, "no-technician")
+	r.Run(t, uitest.Click("#btn-cancel"), uitest.Screen("idle", ""))
+}
