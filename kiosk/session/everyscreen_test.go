@@ -56,6 +56,77 @@ const picturesJS = `((want) => {
     : !seen(document.querySelector(sel)));
 })`
 
+// navJS is where the page's way back is: Back and Cancel (left, top,
+// right, bottom; null when not shown), whether Finish is shown, and the
+// step indicator's text.
+const navJS = `(() => {
+  const at = (id) => { const e = document.getElementById(id); if (!e || !e.offsetParent) return null; const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom].map(Math.round); };
+  const p = document.getElementById("progress");
+  return { back: at("btn-back"), cancel: at("btn-cancel"), finish: !!at("btn-finish"), progress: p && p.offsetParent ? p.innerText.trim() : "" };
+})()`
+
+type navShown struct {
+	Back, Cancel []int
+	Finish       bool
+	Progress     string
+}
+
+// noNav are the screens without Back and Cancel: the idle screen, and the
+// end of a flow that committed, which has one Finish. A lookup's result
+// has Finish, and Back to look up another voucher.
+var noNav = map[string]bool{"idle": true, "done": true, "done_proxy": true, "done_paper_out": true}
+
+// stepped are screens of a flow with a step indicator: their step n of
+// of.
+var stepped = map[string][2]string{"mode": {"1", "4"}, "doc_number": {"2", "4"}, "birth_date": {"2", "4"}, "expiry_date": {"2", "4"},
+	"place_id": {"3", "4"}, "confirm": {"4", "4"}, "subject_id": {"4", "5"}, "confirm_proxy": {"5", "5"},
+	"insert_ss": {"1", "3"}, "pin": {"2", "3"}, "confirm_suspend": {"3", "3"}}
+
+// nav checks Back, Cancel and the step indicator of screen name as shown
+// in orientation o and language lang: Back always at the same left and
+// top, Cancel at the same right and top, on every screen that has them
+// (in one orientation and language);
+// none on the idle screen and at a flow's end, which has one Finish; the
+// step indicator where a flow has steps.
+func (e *everyScreen) nav(name string, o uitest.Orientation, lang string) {
+	t := e.t
+	t.Helper()
+	n := uitest.Get(t, e.Browser, chromedp.Evaluate[navShown](navJS))
+	if e.navAt == nil {
+		e.navAt = map[string][]int{}
+	}
+	same := func(which string, at []int, keep func([]int) []int) {
+		// Per language too: in landscape the language and large-text
+		// buttons share the bar, and their words' length moves Cancel.
+		k := o.Name + " " + lang + " " + which
+		if at == nil {
+			return
+		}
+		if first, ok := e.navAt[k]; !ok {
+			e.navAt[k] = keep(at)
+		} else if fmt.Sprint(first) != fmt.Sprint(keep(at)) {
+			t.Errorf("%s, %s, %s: %s at %v, elsewhere at %v", name, lang, o.Name, which, keep(at), first)
+		}
+	}
+	same("back", n.Back, func(r []int) []int { return []int{r[0], r[1]} })
+	same("cancel", n.Cancel, func(r []int) []int { return []int{r[2], r[1]} })
+	if noNav[name] {
+		if n.Back != nil || n.Cancel != nil {
+			t.Errorf("%s, %s, %s: Back or Cancel shown (%v, %v) where they mean nothing", name, lang, o.Name, n.Back, n.Cancel)
+		}
+	} else if n.Back == nil && n.Cancel == nil {
+		t.Errorf("%s, %s, %s: no way back (neither Back nor Cancel)", name, lang, o.Name)
+	}
+	if (noNav[name] || name == "lookup_result") && name != "idle" && !n.Finish {
+		t.Errorf("%s, %s, %s: no Finish", name, lang, o.Name)
+	}
+	if step, ok := stepped[name]; ok {
+		if want := strings.NewReplacer("{n}", step[0], "{of}", step[1]).Replace(e.cats[lang]["progress"]); n.Progress != want {
+			t.Errorf("%s, %s, %s: step indicator %q, want %q", name, lang, o.Name, n.Progress, want)
+		}
+	}
+}
+
 // everyScreen walks the page in Chromium and audits each screen it is
 // shown, in each language and orientation.
 type everyScreen struct {
@@ -63,6 +134,7 @@ type everyScreen struct {
 	t       *testing.T
 	cats    map[string]map[string]string
 	audited int
+	navAt   map[string][]int // orientation, language and button: where Back and Cancel are
 }
 
 // screen audits what the page shows now as the screen called name: in
@@ -80,6 +152,7 @@ func (e *everyScreen) screen(name string) {
 		}
 		for _, lang := range ui.DefaultLanguages {
 			e.lang(lang)
+			e.nav(name, o, lang)
 			if p := e.Audit(t, uitest.AuditOptions{Lang: lang, Catalogue: e.cats[lang]}); len(p) > 0 {
 				t.Errorf("%s, %s, %s: %s", name, lang, o.Name, uitest.Describe(p))
 			}
