@@ -249,7 +249,18 @@ func TestBrowserEveryScreen(t *testing.T) {
 	screen("place_id", ok(bacOK.ExpiryDate), uitest.Screen("identify", ""))
 	r.dev.insert(hwbridge.SlotID)
 	screen("confirm", uitest.Screen("confirm", ""))
+	// What will happen, said before Confirm; the next steps, a numbered
+	// list of the done screen's own (item 2; the texts: nextsteps_test.go).
+	count := func(sel string) int {
+		return uitest.Get(t, r.Browser, chromedp.Evaluate[int](fmt.Sprintf(`[...document.querySelectorAll(%q)].filter((e) => e.offsetParent).length`, sel)))
+	}
+	if n := count("#screen #notes li"); n != 2 {
+		t.Errorf("the confirm screen says %d things that will happen, want 2 (settlement stops; the formal report and new card)", n)
+	}
 	screen("done", uitest.Click("#btn-confirm"), chromedp.WaitVisible(chromedp.CSS(`#screen[data-name="done"] #preview`)))
+	if n := count("#screen ol#steps > li"); n != 4 {
+		t.Errorf("the done screen lists %d next steps, want 4", n)
+	}
 	r.Run(t, uitest.Click("#btn-finish"), uitest.Screen("idle", ""))
 	r.dev.remove(hwbridge.SlotID)
 
