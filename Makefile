@@ -14,7 +14,7 @@ CRASH_KILLS ?= 200
 export KIOSKD_BIN := $(abspath $(BIN))
 export CRASH_KILLS
 
-.PHONY: all build run test test-deps unit fuzz bench lint clean fleet-test deb
+.PHONY: all build run test test-deps unit fuzz bench lint clean fleet-test deb screenshots
 
 all: build
 
@@ -74,6 +74,18 @@ fleet-test: test-deps build
 	cd scripts/deploy/prometheus && promtool test rules kioskd.rules.test.yml
 	$(GO) test -count=1 ./scripts/deploy/prometheus/
 	KIOSKD_FLEET_N=$(FLEET_N) $(GO) test -tags "$(TAGS)" -count=1 -v -run '^TestFleetWithPrometheus$$' -timeout 15m ./kiosk/fleet/
+
+# The gallery: ui/screens/<screen>-<lang>-<orientation>.png (and
+# <screen>-large-portrait.png), the main citizen screens as
+# TestBrowserEveryScreen (kiosk/session) walks and audits them in real
+# Chromium, at 0.3 of the screen's size in 256 colours with animations
+# stopped (prefers-reduced-motion), so a run gives the same pictures.
+# README.md shows some; commit the folder after a change to the page.
+screenshots: test-deps
+	rm -rf ui/screens
+	mkdir -p ui/screens
+	KIOSKD_GALLERY=$(abspath ui/screens) $(GO) test -tags "$(TAGS)" -count=1 -run '^TestBrowserEveryScreen$$' -timeout 15m ./kiosk/session
+	@du -sh ui/screens
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }

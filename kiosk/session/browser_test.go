@@ -321,8 +321,8 @@ func TestBrowserReconnectAndPaperOut(t *testing.T) {
 }
 
 // TestBrowserTakenOverClearsAtOnce: when another page takes the terminal
-// over, this one clears its screen at once: nothing of the citizen stays
-// in the page under the overlay.
+// over, this one clears its screen at once: nothing of the citizen is in
+// the page when the overlay comes up, nor after.
 func TestBrowserTakenOverClearsAtOnce(t *testing.T) {
 	r := newBrowserRig(t)
 	r.Run(t, uitest.Click(`#screen [data-value="report_loss"]`), uitest.Screen("menu", "mode"),
@@ -336,14 +336,87 @@ func TestBrowserTakenOverClearsAtOnce(t *testing.T) {
 	if name := r.Text(t, `#screen [data-row="row.name"]`); name != holder.Name {
 		t.Fatalf("confirm shows %q", name)
 	}
+	// "At once": what the page holds when its overlay comes up is noted
+	// there and then (a MutationObserver's callback runs before anything
+	// else the page does, such as its handling of the connection's close).
+	r.Run(t, chromedp.Evaluate[chromedp.Void](`(() => {
+	  const o = document.getElementById("overlay");
+	  window.__atOverlay = null;
+	  new MutationObserver(() => { if (!o.hidden && window.__atOverlay === null) window.__atOverlay = document.documentElement.outerHTML; })
+	    .observe(o, { attributes: true, attributeFilter: ["hidden"] });
+	})()`))
 	other := uitest.Dial(t, r.url)
 	other.Expect("confirm")
-	r.Run(t, chromedp.WaitVisible(chromedp.CSS("#overlay")))
+	r.Run(t, chromedp.WaitVisible(chromedp.CSS("#overlay")), uitest.WaitTrue(`window.__atOverlay !== null`))
+	atOverlay := uitest.Get(t, r.Browser, chromedp.Evaluate[string](`window.__atOverlay`))
 	html := uitest.Get(t, r.Browser, chromedp.OuterHTML(chromedp.CSS("html")))
 	for _, p := range personal {
+		if strings.Contains(atOverlay, p) {
+			t.Errorf("the page held %q when its overlay came up", p)
+		}
 		if strings.Contains(html, p) {
 			t.Errorf("the page taken over still holds %q", p)
 		}
 	}
 	r.Shot(t, "taken-over")
+}
+
+// TestBrowserPreviewFontCoversVietnamese: the receipt preview on the done
+// screen of a Vietnamese report is drawn with the one font its style names
+// (Noto Sans Mono CJK SC, which has Vietnamese precomposed letters and
+// CJK), with no glyph left to a fallback font: under the generic
+// monospace (DejaVu Sans Mono) "Số phiếu" came out as "Sô´phiêú", its
+// letters patched from another font. Its lines fit its column.
+func TestBrowserPreviewFontCoversVietnamese(t *testing.T) {
+	r := newBrowserRig(t)
+	r.Run(t, uitest.Click(`#langs [data-lang="vi"]`), chromedp.WaitVisible(chromedp.CSS(`#langs [data-lang="vi"][aria-pressed="true"]`)),
+		uitest.Click(`#screen [data-value="report_loss"]`), uitest.Screen("menu", "mode"),
+		uitest.Click(`#screen [data-value="self"]`), uitest.Screen("keypad", "doc_number"),
+		uitest.TypeKeys(bacOK.DocNumber), uitest.Screen("keypad", "birth_date"),
+		uitest.TypeKeys(bacOK.BirthDate), uitest.Screen("keypad", "expiry_date"),
+		uitest.TypeKeys(bacOK.ExpiryDate), uitest.Screen("identify", ""))
+	r.dev.insert(hwbridge.SlotID)
+	defer r.dev.remove(hwbridge.SlotID)
+	r.Run(t, uitest.Screen("confirm", ""), uitest.Click("#btn-confirm"), chromedp.WaitVisible(chromedp.CSS("#screen #preview")))
+	if p := r.Text(t, "#preview"); !strings.Contains(p, "Số phiếu") {
+		t.Fatalf("the Vietnamese receipt preview has no %q:\n%s", "Số phiếu", p)
+	}
+	for _, o := range uitest.Orientations {
+		r.SetViewport(t, o)
+		r.Run(t, uitest.WaitTrue(`document.fonts.status === "loaded"`))
+		fonts := r.Fonts(t, "#preview .pl")
+		if len(fonts) != 1 || fonts["Noto Sans Mono CJK SC"] == 0 {
+			t.Errorf("%s: the receipt preview is drawn with %v, want Noto Sans Mono CJK SC alone", o.Name, fonts)
+		}
+		if w := uitest.Get(t, r.Browser, chromedp.Evaluate[[]int](`(() => { const p = document.querySelector("#preview"); return [p.scrollWidth, p.clientWidth]; })()`)); w[0] > w[1] {
+			t.Errorf("%s: the receipt preview is %d px wide in a column of %d", o.Name, w[0], w[1])
+		}
+	}
+	r.Shot(t, "vi-done-preview")
+}
+
+// TestBrowserNoTechnician: on a terminal with no technician configured,
+// the technicians' entry (five taps on the title) says so and how to add
+// one (`kioskd hash-pin` and the configuration key) instead of a PIN pad
+// that would count down to a lockout.
+func TestBrowserNoTechnician(t *testing.T) {
+	r := newBrowserRig(t, func(r *browserRig, _ *Config, d *Deps) {
+		d.Maintenance = noTechMaint{newFakeMaint(t, r.clock)}
+	})
+	for range 5 {
+		r.Run(t, uitest.Click("#title"))
+	}
+	r.Run(t, uitest.Screen("maintenance_locked", ""), chromedp.WaitVisible(chromedp.CSS("#maint-no-tech")))
+	cat := uitest.Catalogue(t, "zh-CN")
+	if got := r.Text(t, "#maint-no-tech"); got != cat["maint.no_technician"] {
+		t.Errorf("the entry says %q, want %q", got, cat["maint.no_technician"])
+	}
+	if how := r.Text(t, "#screen"); !strings.Contains(how, cat["maint.no_technician.how"]) || !strings.Contains(how, "kioskd hash-pin") || !strings.Contains(how, "[[maintenance.technicians]]") {
+		t.Errorf("the entry does not say how to add a technician:\n%s", how)
+	}
+	if n := uitest.Get(t, r.Browser, chromedp.Evaluate[int](`document.querySelectorAll("#screen [data-key]").length`)); n != 0 {
+		t.Errorf("a PIN pad (%d keys) with no technician to log in", n)
+	}
+	r.Shot(t, "no-technician")
+	r.Run(t, uitest.Click("#btn-cancel"), uitest.Screen("idle", ""))
 }

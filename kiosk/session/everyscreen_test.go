@@ -23,9 +23,109 @@ import (
 func gallery() string { return os.Getenv("KIOSKD_GALLERY") }
 
 // galleryShots are the screens the gallery keeps (every language, both
-// orientations), so that it stays a few hundred kilobytes.
-var galleryShots = map[string]bool{"idle": true, "mode": true, "doc_number": true, "place_id": true, "insert_ss": true,
-	"confirm": true, "done": true, "pin": true, "unreadable": true}
+// orientations), and galleryLarge those it also keeps in large text
+// (portrait), so that it stays a few hundred kilobytes
+// ($KIOSKD_GALLERY_ALL keeps every screen).
+var (
+	galleryShots = map[string]bool{"idle": true, "mode": true, "doc_number": true, "place_id": true, "insert_ss": true,
+		"confirm": true, "done": true, "pin": true, "unreadable": true}
+	galleryLarge = map[string]bool{"idle": true, "doc_number": true, "confirm": true, "done": true}
+)
+
+// pictures says, per screen, which pictures (pictures.js, inline SVG) it
+// must show, visible, in both orientations: a selector each, or for the
+// tiles "every tile" (each service or choice tile has its pictogram).
+var pictures = map[string][]string{
+	"idle":        {"every tile", "#screen .hero-pic svg"},
+	"mode":        {"every tile"},
+	"place_id":    {"#screen svg.action-pic .float"}, // the ID card coming down onto the pad
+	"insert_ss":   {"#screen svg.action-pic .slide"}, // the card going into the slot
+	"doc_number":  {"#screen .where svg.card-pic .mark"},
+	"birth_date":  {"#screen .where svg.card-pic .mark"},
+	"expiry_date": {"#screen .where svg.card-pic .mark"},
+	"subject_id":  {"#screen .where svg.card-pic .mark"},
+	"done":        {"#screen svg.slot-pic"},
+	"unreadable":  {"#screen .counter svg", "#screen .hotline svg"},
+}
+
+// picturesJS lists the pictures of want the page does not show.
+const picturesJS = `((want) => {
+  const seen = (e) => { if (!e) return false; const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  return want.filter((sel) => sel === "every tile"
+    ? ![...document.querySelectorAll("#screen .tile")].every((t) => seen(t.querySelector("svg")))
+    : !seen(document.querySelector(sel)));
+})`
+
+// navJS is where the page's way back is: Back and Cancel (left, top,
+// right, bottom; null when not shown), whether Finish is shown, and the
+// step indicator's text.
+const navJS = `(() => {
+  const at = (id) => { const e = document.getElementById(id); if (!e || !e.offsetParent) return null; const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom].map(Math.round); };
+  const p = document.getElementById("progress");
+  return { back: at("btn-back"), cancel: at("btn-cancel"), finish: !!at("btn-finish"), progress: p && p.offsetParent ? p.innerText.trim() : "" };
+})()`
+
+type navShown struct {
+	Back, Cancel []int
+	Finish       bool
+	Progress     string
+}
+
+// noNav are the screens without Back and Cancel: the idle screen, and the
+// end of a flow that committed, which has one Finish. A lookup's result
+// has Finish, and Back to look up another voucher.
+var noNav = map[string]bool{"idle": true, "done": true, "done_proxy": true, "done_paper_out": true}
+
+// stepped are screens of a flow with a step indicator: their step n of
+// of.
+var stepped = map[string][2]string{"mode": {"1", "4"}, "doc_number": {"2", "4"}, "birth_date": {"2", "4"}, "expiry_date": {"2", "4"},
+	"place_id": {"3", "4"}, "confirm": {"4", "4"}, "subject_id": {"4", "5"}, "confirm_proxy": {"5", "5"},
+	"insert_ss": {"1", "3"}, "pin": {"2", "3"}, "confirm_suspend": {"3", "3"}}
+
+// nav checks Back, Cancel and the step indicator of screen name as shown
+// in orientation o and language lang: Back always at the same left and
+// top, Cancel at the same right and top, on every screen that has them
+// (in one orientation and language);
+// none on the idle screen and at a flow's end, which has one Finish; the
+// step indicator where a flow has steps.
+func (e *everyScreen) nav(name string, o uitest.Orientation, lang string) {
+	t := e.t
+	t.Helper()
+	n := uitest.Get(t, e.Browser, chromedp.Evaluate[navShown](navJS))
+	if e.navAt == nil {
+		e.navAt = map[string][]int{}
+	}
+	same := func(which string, at []int, keep func([]int) []int) {
+		// Per language too: in landscape the language and large-text
+		// buttons share the bar, and their words' length moves Cancel.
+		k := o.Name + " " + lang + " " + which
+		if at == nil {
+			return
+		}
+		if first, ok := e.navAt[k]; !ok {
+			e.navAt[k] = keep(at)
+		} else if fmt.Sprint(first) != fmt.Sprint(keep(at)) {
+			t.Errorf("%s, %s, %s: %s at %v, elsewhere at %v", name, lang, o.Name, which, keep(at), first)
+		}
+	}
+	same("back", n.Back, func(r []int) []int { return []int{r[0], r[1]} })
+	same("cancel", n.Cancel, func(r []int) []int { return []int{r[2], r[1]} })
+	if noNav[name] {
+		if n.Back != nil || n.Cancel != nil {
+			t.Errorf("%s, %s, %s: Back or Cancel shown (%v, %v) where they mean nothing", name, lang, o.Name, n.Back, n.Cancel)
+		}
+	} else if n.Back == nil && n.Cancel == nil {
+		t.Errorf("%s, %s, %s: no way back (neither Back nor Cancel)", name, lang, o.Name)
+	}
+	if (noNav[name] || name == "lookup_result") && name != "idle" && !n.Finish {
+		t.Errorf("%s, %s, %s: no Finish", name, lang, o.Name)
+	}
+	if step, ok := stepped[name]; ok {
+		if want := strings.NewReplacer("{n}", step[0], "{of}", step[1]).Replace(e.cats[lang]["progress"]); n.Progress != want {
+			t.Errorf("%s, %s, %s: step indicator %q, want %q", name, lang, o.Name, n.Progress, want)
+		}
+	}
+}
 
 // everyScreen walks the page in Chromium and audits each screen it is
 // shown, in each language and orientation.
@@ -34,6 +134,7 @@ type everyScreen struct {
 	t       *testing.T
 	cats    map[string]map[string]string
 	audited int
+	navAt   map[string][]int // orientation, language and button: where Back and Cancel are
 }
 
 // screen audits what the page shows now as the screen called name: in
@@ -43,8 +144,15 @@ func (e *everyScreen) screen(name string) {
 	t.Helper()
 	for _, o := range uitest.Orientations {
 		e.SetViewport(t, o)
+		if want := pictures[name]; want != nil {
+			arg, _ := json.Marshal(want)
+			if missing := uitest.Get(t, e.Browser, chromedp.Evaluate[[]string](picturesJS+"("+string(arg)+")")); len(missing) > 0 {
+				t.Errorf("%s, %s: pictures not shown: %v", name, o.Name, missing)
+			}
+		}
 		for _, lang := range ui.DefaultLanguages {
 			e.lang(lang)
+			e.nav(name, o, lang)
 			if p := e.Audit(t, uitest.AuditOptions{Lang: lang, Catalogue: e.cats[lang]}); len(p) > 0 {
 				t.Errorf("%s, %s, %s: %s", name, lang, o.Name, uitest.Describe(p))
 			}
@@ -58,7 +166,7 @@ func (e *everyScreen) screen(name string) {
 		if p := e.Audit(t, uitest.AuditOptions{Lang: "en", Catalogue: e.cats["en"], Large: true}); len(p) > 0 {
 			t.Errorf("%s, large text, %s: %s", name, o.Name, uitest.Describe(p))
 		}
-		if dir := gallery(); dir != "" && (galleryShots[name] && o.Name == "portrait" || os.Getenv("KIOSKD_GALLERY_ALL") != "") {
+		if dir := gallery(); dir != "" && (galleryLarge[name] && o.Name == "portrait" || os.Getenv("KIOSKD_GALLERY_ALL") != "") {
 			e.SaveGalleryShot(t, o, filepath.Join(dir, fmt.Sprintf("%s-large-%s.png", name, o.Name)))
 		}
 		e.large(false)
@@ -141,7 +249,18 @@ func TestBrowserEveryScreen(t *testing.T) {
 	screen("place_id", ok(bacOK.ExpiryDate), uitest.Screen("identify", ""))
 	r.dev.insert(hwbridge.SlotID)
 	screen("confirm", uitest.Screen("confirm", ""))
+	// What will happen, said before Confirm; the next steps, a numbered
+	// list of the done screen's own (item 2; the texts: nextsteps_test.go).
+	count := func(sel string) int {
+		return uitest.Get(t, r.Browser, chromedp.Evaluate[int](fmt.Sprintf(`[...document.querySelectorAll(%q)].filter((e) => e.offsetParent).length`, sel)))
+	}
+	if n := count("#screen #notes li"); n != 2 {
+		t.Errorf("the confirm screen says %d things that will happen, want 2 (settlement stops; the formal report and new card)", n)
+	}
 	screen("done", uitest.Click("#btn-confirm"), chromedp.WaitVisible(chromedp.CSS(`#screen[data-name="done"] #preview`)))
+	if n := count("#screen ol#steps > li"); n != 4 {
+		t.Errorf("the done screen lists %d next steps, want 4", n)
+	}
 	r.Run(t, uitest.Click("#btn-finish"), uitest.Screen("idle", ""))
 	r.dev.remove(hwbridge.SlotID)
 
@@ -175,6 +294,13 @@ func TestBrowserEveryScreen(t *testing.T) {
 	screen("birth_date_derived", uitest.Screen("keypad", "birth_date"), chromedp.WaitVisible(chromedp.CSS("#derived")))
 	r.Run(t, uitest.Click("#btn-ok"), uitest.Screen("keypad", "expiry_date"), uitest.Click("#btn-ok"))
 	screen("unreadable", uitest.Screen("error", ""), chromedp.WaitVisible(chromedp.CSS(`#error-code[data-code="id_unreadable"]`)))
+	// Sent to a counter with the hotline: no retry is offered.
+	if h, hot := r.Text(t, "#screen .hotline"), config.Default().Receipt.Hotline; !strings.Contains(h, hot) {
+		t.Errorf("the unreadable-card screen's hotline reads %q, want the number %s", h, hot)
+	}
+	if n := uitest.Get(t, r.Browser, chromedp.Evaluate[int](`document.querySelectorAll("#btn-retry").length`)); n != 0 {
+		t.Error("the unreadable-card screen offers a retry")
+	}
 	r.Run(t, uitest.Click("#btn-cancel"), uitest.Screen("idle", ""))
 	r.dev.remove(hwbridge.SlotID)
 
