@@ -106,3 +106,32 @@ func TestUnreadableCardSendsToCounter(t *testing.T) {
 		})
 	}
 }
+
+// unreadableSS fails every social security card read.
+type unreadableSS struct {
+	*fakeIdentity
+	err error
+}
+
+func (u unreadableSS) ReadSS(context.Context) (SSCard, error) { return SSCard{}, u.err }
+
+// TestUnreadableSSCardSendsToCounter: the same for the social security
+// card: a card that can never be read goes to the counter at once, with
+// one log line naming the reader and the cause.
+func TestUnreadableSSCardSendsToCounter(t *testing.T) {
+	permanent := fmt.Errorf("%w: %w", flow.ErrCardUnreadable, errors.New("EF05: record 01 is not a card record"))
+	r := newRig(t, func(_ *Config, d *Deps) { d.Identity = unreadableSS{newIdentity(), permanent} })
+	r.toMenu()
+	r.Start("suspend_settlement")
+	r.Expect("identify", "slot", "ss")
+	r.dev.insert(hwbridge.SlotSS)
+	d := r.Expect("error", "code", flow.CodeSSUnreadable)
+	if d["retry"] != false || d["counter"] != true {
+		t.Errorf("counter screen %v", d)
+	}
+	logs := r.logs.String()
+	if n := strings.Count(logs, "card read failed"); n != 1 || !strings.Contains(logs, "reader=ss") || !strings.Contains(logs, "permanent=true") || !strings.Contains(logs, "EF05") {
+		t.Errorf("want one log line for the ss reader with its cause:\n%s", logs)
+	}
+	r.dev.remove(hwbridge.SlotSS)
+}
