@@ -53,7 +53,7 @@ func TestBuildWording(t *testing.T) {
 	}{
 		{"zh-CN", op.ReportLoss, []string{"社会保障卡临时挂失凭证", "凭证号", "01234-000042-7", "姓名: 张**", "身份证号: 110***********1234",
 			"社保卡号: A1*****78", "办理时间: 2026-11-23 09:30", "1小时内停止", "5个工作日后", "补卡费10元", "扫码查询"}},
-		{"vi", op.ReportLoss, []string{"BIÊN NHẬN BÁO MẤT THẺ TẠM THỜI", "Số phiếu", "Họ tên: 张**", "Số CCCD: 110***********1234",
+		{"vi", op.ReportLoss, []string{"BIÊN NHẬN BÁO MẤT THẺ TẠM THỜI", "Mã hồ sơ", "Họ tên: 张**", "Số CCCD: 110***********1234",
 			"23/11/2026 09:30", "dừng thanh toán trong vòng 1 giờ", "Sau 5 ngày làm việc", "phí 10 nhân dân tệ"}},
 		{"en", op.ReportLoss, []string{"Temporary loss report", "Voucher", "Name: 张**", "stops within 1 hour",
 			"5 working days later", "fee 10 yuan", "Scan to follow"}},

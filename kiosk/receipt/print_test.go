@@ -289,7 +289,7 @@ func TestPrintRasterFallbacks(t *testing.T) {
 	if c[escpos.OpQRStore] != 0 || c[escpos.OpTable] != 0 || c[escpos.OpRaster] < 5 {
 		t.Errorf("commands %v: want raster images, no native QR, no code table", c)
 	}
-	if !strings.Contains(got.Text, d.Voucher+"\n") || strings.Contains(got.Text, "Số phiếu") {
+	if !strings.Contains(got.Text, d.Voucher+"\n") || strings.Contains(got.Text, "Mã hồ sơ") {
 		t.Errorf("rendered text:\n%s", got.Text)
 	}
 	if qr, want := decodeQR(t, got), "https://si.example.gov/lookup?v="+d.Voucher; qr != want {

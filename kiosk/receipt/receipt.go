@@ -141,7 +141,7 @@ var lang = map[string]words{
 			op.SuspendSettlement: "BIÊN NHẬN TẠM DỪNG THANH TOÁN THẺ",
 			op.ResumeSettlement:  "BIÊN NHẬN KHÔI PHỤC THANH TOÁN THẺ",
 		},
-		proxy: "(báo thay)", voucher: "Số phiếu", name: "Họ tên", id: "Số CCCD", card: "Số thẻ",
+		proxy: "(báo thay)", voucher: "Mã hồ sơ", name: "Họ tên", id: "Số CCCD", card: "Số thẻ",
 		agent: "Người báo thay", agentID: "Số CCCD người báo thay", at: "Thời gian",
 		promise: map[op.Kind]string{
 			op.ReportLoss:        "Thẻ bị dừng thanh toán trong vòng 1 giờ.",

@@ -378,8 +378,8 @@ func TestBrowserPreviewFontCoversVietnamese(t *testing.T) {
 	r.dev.insert(hwbridge.SlotID)
 	defer r.dev.remove(hwbridge.SlotID)
 	r.Run(t, uitest.Screen("confirm", ""), uitest.Click("#btn-confirm"), chromedp.WaitVisible(chromedp.CSS("#screen #preview")))
-	if p := r.Text(t, "#preview"); !strings.Contains(p, "Số phiếu") {
-		t.Fatalf("the Vietnamese receipt preview has no %q:\n%s", "Số phiếu", p)
+	if p := r.Text(t, "#preview"); !strings.Contains(p, "Mã hồ sơ") {
+		t.Fatalf("the Vietnamese receipt preview has no %q:\n%s", "Mã hồ sơ", p)
 	}
 	for _, o := range uitest.Orientations {
 		r.SetViewport(t, o)
