@@ -420,3 +420,48 @@ func TestBrowserNoTechnician(t *testing.T) {
 	r.Shot(t, "no-technician")
 	r.Run(t, uitest.Click("#btn-cancel"), uitest.Screen("idle", ""))
 }
+
+// TestBrowserTapActsOnLift: a finger's tap, through Chromium's touch
+// pipeline, acts once, when the finger lifts from the button it went down
+// on: the tap's own click, which the browser makes a frame later, is
+// cancelled (it would send the intent again, or land on the next screen's
+// button under the finger); a finger that slid from one button to another,
+// or whose button went away under it (a new screen drawn), does nothing,
+// and a swipe does not take the browser off the page (its history
+// gesture). The page's intents are read off its
+// WebSocket; each step waits for the screen its own touch asked for, and
+// a later touch's answer shows that nothing was sent in between.
+func TestBrowserTapActsOnLift(t *testing.T) {
+	r := newBrowserRig(t)
+	r.Run(t, chromedp.Evaluate[chromedp.Void](`(() => {
+	  window.__intents = [];
+	  const send = WebSocket.prototype.send;
+	  WebSocket.prototype.send = function (data) {
+	    const m = JSON.parse(data);
+	    if (m.type !== "ping") window.__intents.push(m.type + (m.flow ? ":" + m.flow : ""));
+	    return send.call(this, data);
+	  };
+	})()`))
+	intents := func() []string {
+		t.Helper()
+		return uitest.Get(t, r.Browser, chromedp.Evaluate[[]string](`window.__intents`))
+	}
+	r.Run(t, uitest.Tap(`#screen [data-value="report_loss"]`), uitest.Screen("menu", "mode"))
+	r.Run(t, uitest.Tap("#btn-cancel"), uitest.Screen("idle", ""))
+	if got, want := intents(), []string{"start:report_loss", "cancel"}; !slices.Equal(got, want) {
+		t.Fatalf("two taps sent %q, want %q", got, want)
+	}
+	r.Run(t, uitest.Slide(`#screen [data-value="report_loss"]`, `#screen [data-value="lookup"]`))
+	r.Run(t, uitest.Tap(`#screen [data-value="lookup"]`), uitest.Screen("keypad", "voucher"))
+	if got, want := intents(), []string{"start:report_loss", "cancel", "start:lookup"}; !slices.Equal(got, want) {
+		t.Fatalf("a finger slid from one tile to another, then a tap, sent %q, want %q", got, want)
+	}
+	// The page draws a screen by replacing #screen's children.
+	r.Run(t, uitest.Tap("#btn-cancel"), uitest.Screen("idle", ""),
+		uitest.TouchDown(`#screen [data-value="lookup"]`),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#screen [data-value="lookup"]').replaceWith(document.createElement("div"))`),
+		uitest.TouchUp(), uitest.Tap(`#screen [data-value="report_loss"]`), uitest.Screen("menu", "mode"))
+	if got, want := intents(), []string{"start:report_loss", "cancel", "start:lookup", "cancel", "start:report_loss"}; !slices.Equal(got, want) {
+		t.Fatalf("a finger whose tile went away under it, then a tap on another, sent %q, want %q", got, want)
+	}
+}

@@ -647,6 +647,34 @@
       taps = taps.filter((x) => now - x < 3000).concat(now);
       if (taps.length >= 5) { taps = []; send({ type: "start", flow: "maintenance" }); }
     });
+    // A touch acts when the finger lifts from the button it went down on,
+    // not on the click the browser makes of the tap a frame later: the
+    // next screen comes a frame sooner, and the tap's own click, cancelled
+    // here, can never land on the next screen's button under the same
+    // finger. A finger lifted off the button (slid away, or the screen
+    // changed under it) does nothing. Mouse and keyboard keep the click.
+    let pressed = null;
+    let acted = false;
+    const buttonAt = (x, y) => {
+      const e = document.elementFromPoint(x, y);
+      return e ? e.closest("button") : null;
+    };
+    document.addEventListener("pointerdown", (ev) => {
+      pressed = ev.pointerType === "mouse" ? null : buttonAt(ev.clientX, ev.clientY);
+    }, true);
+    document.addEventListener("pointercancel", () => { pressed = null; }, true);
+    document.addEventListener("pointerup", (ev) => {
+      const b = pressed;
+      pressed = null;
+      acted = false;
+      if (!b || ev.pointerType === "mouse" || b.disabled || buttonAt(ev.clientX, ev.clientY) !== b) return;
+      acted = true;
+      b.click();
+    }, true);
+    document.addEventListener("touchend", (ev) => {
+      if (acted) ev.preventDefault();
+      acted = false;
+    }, { capture: true, passive: false });
     // A touch tells the daemon the citizen is still there (idle timeout).
     document.addEventListener("pointerdown", () => {
       const now = Date.now();
