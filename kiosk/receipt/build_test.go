@@ -56,7 +56,7 @@ func TestBuildWording(t *testing.T) {
 		{"vi", op.ReportLoss, []string{"BIÊN NHẬN BÁO MẤT THẺ TẠM THỜI", "Mã hồ sơ", "Họ tên: 张**", "Số CCCD: 110***********1234",
 			"23/11/2026 09:30", "dừng thanh toán trong vòng 1 giờ", "Sau 5 ngày làm việc", "phí 10 nhân dân tệ"}},
 		{"en", op.ReportLoss, []string{"Temporary loss report", "Voucher", "Name: 张**", "stops within 1 hour",
-			"5 working days later", "fee 10 yuan", "Scan to follow"}},
+			"5 working days after applying", "fee 10 yuan", "Scan to follow"}},
 		{"zh-CN", op.SuspendSettlement, []string{"暂停结算", "1小时内停止"}},
 		{"en", op.ResumeSettlement, []string{"settlement resumed", "resumes within 1 hour"}},
 		{"vi", op.ResumeSettlement, []string{"KHÔI PHỤC", "thanh toán lại"}},

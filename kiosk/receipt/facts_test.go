@@ -28,7 +28,7 @@ var facts = map[string]map[string][]string{
 	"vi": {
 		"the formal report and the replacement at an outlet, with the ID card": {"CCCD", "điểm giao dịch", "báo mất chính thức", "làm lại thẻ"},
 		"the fee": {"phí 10 nhân dân tệ"},
-		"collected 5 working days after applying, with the ID card and the certificate": {"Sau 5 ngày làm việc", "nhận thẻ mới", "với CCCD và giấy hẹn"},
+		"collected 5 working days after applying, with the ID card and the certificate": {"Sau 5 ngày làm việc kể từ khi nộp đơn", "nhận thẻ mới", "với CCCD và giấy hẹn"},
 		"the certificate is the temporary medical certificate meanwhile":                {"giấy hẹn (dùng khám bệnh tạm thời)"},
 		"settlement stops within 1 hour":                                                {"dừng thanh toán trong vòng 1 giờ"},
 		"the hotline, 24 h":                                                             {"24 giờ", "96102"},
@@ -36,9 +36,10 @@ var facts = map[string]map[string][]string{
 	"en": {
 		"the formal report and the replacement at an outlet, with the ID card": {"formal report", "new card", "service outlet", "ID card"},
 		"the fee": {"fee 10 yuan"},
-		"collected 5 working days after applying": {"Collect it 5 working days later"},
-		"settlement stops within 1 hour":          {"stops within 1 hour"},
-		"the hotline, 24 h":                       {"Hotline 96102", "24 h"},
+		"collected 5 working days after applying, with the ID card and the certificate": {"Collect it 5 working days after applying", "with your ID card and the collection certificate"},
+		"the certificate is the temporary medical certificate meanwhile":                {"collection certificate (your temporary medical certificate until then)"},
+		"settlement stops within 1 hour":                                                {"stops within 1 hour"},
+		"the hotline, 24 h":                                                             {"Hotline 96102", "24 h"},
 	},
 }
 

@@ -235,11 +235,15 @@ func receiptBytes(tb testing.TB, lang string, qr escpos.QRMode) int {
 }
 
 // TestReceiptBytes: the pre-loss receipt, with all its content, fits in
-// 520 bytes in English and 600 in Chinese (a public ESC/POS encoder
-// builds the same content in 518): a mode is sent only when it changes,
-// rules are half the paper's width.
+// 630 bytes in English and 600 in Chinese: a mode is sent only when it
+// changes, rules are half the paper's width. Issue 13 asked for 520 in
+// English, for the content it had then (a public ESC/POS encoder built it
+// in 518); the facts the same issue asked for (the new card collected 5
+// working days after applying, with the ID card and the collection
+// certificate, the temporary medical certificate until then) added 107
+// bytes of English text and no control byte: 519 bytes became 626.
 func TestReceiptBytes(t *testing.T) {
-	for lang, limit := range map[string]int{"en": 520, "zh-CN": 600} {
+	for lang, limit := range map[string]int{"en": 630, "zh-CN": 600} {
 		if n := receiptBytes(t, lang, escpos.QRNative); n > limit {
 			t.Errorf("%s pre-loss receipt: %d bytes, want at most %d", lang, n, limit)
 		}

@@ -149,7 +149,7 @@ var lang = map[string]words{
 			op.ResumeSettlement:  "Thẻ được thanh toán lại trong vòng 1 giờ.",
 		},
 		next: func(fee string, days int) string {
-			return fmt.Sprintf("Mang CCCD đến điểm giao dịch thẻ BHXH để báo mất chính thức và làm lại thẻ, phí %s. Sau %d ngày làm việc nhận thẻ mới với CCCD và giấy hẹn (dùng khám bệnh tạm thời).", fee, days)
+			return fmt.Sprintf("Mang CCCD đến điểm giao dịch thẻ BHXH để báo mất chính thức và làm lại thẻ, phí %s. Sau %d ngày làm việc kể từ khi nộp đơn, nhận thẻ mới với CCCD và giấy hẹn (dùng khám bệnh tạm thời).", fee, days)
 		},
 		proxyNext: "Người báo thay mang CCCD của mình và CCCD của chủ thẻ (bản gốc và bản sao).",
 		hotline:   func(n string) string { return "Đường dây nóng 24 giờ: " + n + "." },
@@ -173,7 +173,7 @@ var lang = map[string]words{
 			op.ResumeSettlement:  "Settlement resumes within 1 hour.",
 		},
 		next: func(fee string, days int) string {
-			return fmt.Sprintf("Next: formal report and new card at a service outlet with your ID card, fee %s. Collect it %d working days later.", fee, days)
+			return fmt.Sprintf("Next: formal report and new card at a service outlet with your ID card, fee %s. Collect it %d working days after applying, with your ID card and the collection certificate (your temporary medical certificate until then).", fee, days)
 		},
 		proxyNext: "The proxy brings their own ID card and the cardholder's (original and photocopy).",
 		hotline:   func(n string) string { return "Hotline " + n + " (24 h)." },
