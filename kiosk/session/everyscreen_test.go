@@ -301,6 +301,11 @@ func TestBrowserEveryScreen(t *testing.T) {
 	if n := uitest.Get(t, r.Browser, chromedp.Evaluate[int](`document.querySelectorAll("#btn-retry").length`)); n != 0 {
 		t.Error("the unreadable-card screen offers a retry")
 	}
+	// Its way back is the bar's Back and Cancel, as everywhere: no button
+	// of its own (it had a "Back to menu" that did what Back does).
+	if b := uitest.Get(t, r.Browser, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#screen button")].filter((b) => b.offsetParent).map((b) => b.id || b.textContent.trim())`)); len(b) > 0 {
+		t.Errorf("the unreadable-card screen has buttons of its own besides Back and Cancel: %q", b)
+	}
 	r.Run(t, uitest.Click("#btn-cancel"), uitest.Screen("idle", ""))
 	r.dev.remove(hwbridge.SlotID)
 
