@@ -65,6 +65,12 @@ const navJS = `(() => {
   return { back: at("btn-back"), cancel: at("btn-cancel"), finish: !!at("btn-finish"), progress: p && p.offsetParent ? p.innerText.trim() : "" };
 })()`
 
+// langBox is a button's box (left, top, right, bottom) in a language.
+type langBox struct {
+	lang string
+	box  []int
+}
+
 type navShown struct {
 	Back, Cancel []int
 	Finish       bool
@@ -110,6 +116,28 @@ func (e *everyScreen) nav(name string, o uitest.Orientation, lang string) {
 	}
 	same("back", n.Back, func(r []int) []int { return []int{r[0], r[1]} })
 	same("cancel", n.Cancel, func(r []int) []int { return []int{r[2], r[1]} })
+	// And whatever the language: the same box (within 1 px) in each
+	// language, on each screen of an orientation.
+	if e.boxAt == nil {
+		e.boxAt = map[string]langBox{}
+	}
+	for which, at := range map[string][]int{"Back": n.Back, "Cancel": n.Cancel} {
+		k := name + " " + o.Name + " " + which
+		if at == nil {
+			continue
+		}
+		first, ok := e.boxAt[k]
+		if !ok {
+			e.boxAt[k] = langBox{lang, at}
+			continue
+		}
+		for i := range at {
+			if d := at[i] - first.box[i]; d > 1 || d < -1 {
+				t.Errorf("%s, %s: %s at %v in %s, at %v in %s", name, o.Name, which, at, lang, first.box, first.lang)
+				break
+			}
+		}
+	}
 	if noNav[name] {
 		if n.Back != nil || n.Cancel != nil {
 			t.Errorf("%s, %s, %s: Back or Cancel shown (%v, %v) where they mean nothing", name, lang, o.Name, n.Back, n.Cancel)
@@ -134,7 +162,8 @@ type everyScreen struct {
 	t       *testing.T
 	cats    map[string]map[string]string
 	audited int
-	navAt   map[string][]int // orientation, language and button: where Back and Cancel are
+	navAt   map[string][]int   // orientation, language and button: where Back and Cancel are
+	boxAt   map[string]langBox // screen, orientation and button: Back's and Cancel's box in the first language
 }
 
 // screen audits what the page shows now as the screen called name: in
