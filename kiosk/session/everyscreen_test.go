@@ -13,7 +13,10 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/hwbridge/escpos"
 	"github.com/kioskd/kioskd/kiosk/config"
+	"github.com/kioskd/kioskd/kiosk/op"
+	"github.com/kioskd/kioskd/kiosk/receipt"
 	"github.com/kioskd/kioskd/ui"
 	"github.com/kioskd/kioskd/ui/uitest"
 )
@@ -215,6 +218,35 @@ func (e *everyScreen) screenIn(name string, langs ...string) {
 	e.SetViewport(t, uitest.Orientations[0])
 }
 
+// preview checks that the done screen's receipt preview is lang's
+// receipt: it has lang's voucher label and no other language's.
+func (e *everyScreen) preview(lang string) {
+	t := e.t
+	t.Helper()
+	p := e.Text(t, "#preview")
+	for _, l := range ui.DefaultLanguages {
+		label := receiptVoucherLabel(t, l)
+		if has := strings.Contains(p, label); has != (l == lang) {
+			t.Errorf("the %s done screen's receipt preview has %s's voucher label %q: %v\n%s", lang, l, label, has, p)
+		}
+	}
+}
+
+// receiptVoucherLabel is the line above the voucher on lang's receipt
+// (package receipt's words for it).
+func receiptVoucherLabel(t *testing.T, lang string) string {
+	t.Helper()
+	const v = "V0000"
+	lines := strings.Split(escpos.PlainText(receipt.Build(receipt.Data{Kind: op.ReportLoss, Lang: lang, Voucher: v}, receiptConfig), 0), "\n")
+	for i := 1; i < len(lines); i++ {
+		if strings.Contains(lines[i], v) {
+			return strings.TrimSpace(lines[i-1])
+		}
+	}
+	t.Fatalf("no voucher %s on the %s receipt:\n%s", v, lang, strings.Join(lines, "\n"))
+	return ""
+}
+
 // lang switches the page's language on its language buttons.
 func (e *everyScreen) lang(l string) {
 	e.t.Helper()
@@ -297,12 +329,35 @@ func TestBrowserEveryScreen(t *testing.T) {
 	if n := count("#screen #notes li"); n != 2 {
 		t.Errorf("the confirm screen says %d things that will happen, want 2 (settlement stops; the formal report and new card)", n)
 	}
-	screen("done", uitest.Click("#btn-confirm"), chromedp.WaitVisible(chromedp.CSS(`#screen[data-name="done"] #preview`)))
-	if n := count("#screen ol#steps > li"); n != 4 {
-		t.Errorf("the done screen lists %d next steps, want 4", n)
+	// The done screen shows the receipt as printed, in the language of
+	// the session that printed it: it is audited (and pictured) in that
+	// language only, and the report is made again in each of the others.
+	done := func(lang string) {
+		t.Helper()
+		r.Run(t, uitest.Click("#btn-confirm"), chromedp.WaitVisible(chromedp.CSS(`#screen[data-name="done"] #preview`)))
+		e.preview(lang)
+		e.screenIn("done", lang)
+		if n := count("#screen ol#steps > li"); n != 4 {
+			t.Errorf("the done screen lists %d next steps, want 4", n)
+		}
+		r.Run(t, uitest.Click("#btn-finish"), uitest.Screen("idle", ""))
+		r.dev.remove(hwbridge.SlotID)
 	}
-	r.Run(t, uitest.Click("#btn-finish"), uitest.Screen("idle", ""))
-	r.dev.remove(hwbridge.SlotID)
+	done("zh-CN")
+	for _, lang := range ui.DefaultLanguages {
+		if lang == "zh-CN" {
+			continue
+		}
+		e.lang(lang)
+		r.Run(t, uitest.Click(`#screen [data-value="report_loss"]`), uitest.Screen("menu", "mode"),
+			uitest.Click(`#screen [data-value="self"]`), uitest.Screen("keypad", "doc_number"),
+			ok(bacOK.DocNumber), uitest.Screen("keypad", "birth_date"),
+			ok(bacOK.BirthDate), uitest.Screen("keypad", "expiry_date"),
+			ok(bacOK.ExpiryDate), uitest.Screen("identify", ""))
+		r.dev.insert(hwbridge.SlotID)
+		r.Run(t, uitest.Screen("confirm", ""))
+		done(lang)
+	}
 
 	// By proxy.
 	r.Run(t, uitest.Click(`#screen [data-value="report_loss"]`), uitest.Screen("menu", "mode"),
