@@ -59,8 +59,7 @@ type AuditOptions struct {
 //   - every main action ([data-main]) is at least 96 px high and wholly in
 //     the lower half of the screen;
 //   - every visible button is at least 64×64 px (96 in large-text mode);
-//   - every text is at least 28 px (on the screen, 42 in large-text
-//     mode);
+//   - every text is at least 28 px (42 in large-text mode);
 //   - every text has a contrast of at least 4.5:1 (WCAG 2.2 AA) with the
 //     background it is drawn on, computed in the page;
 //   - every control has an accessible name;
@@ -150,10 +149,9 @@ const auditJS = `function (opt) {
     const cs = getComputedStyle(e);
     const text = norm([...e.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join(" "));
     const fs = parseFloat(cs.fontSize);
-    // Large text makes the screen's text at least 1.5 times the 28 px
-    // minimum; the frame around it (title bar, banners, language buttons)
-    // keeps its size, its touch targets grow.
-    const minText = opt.large && e.closest("#screen") ? 42 : 28;
+    // Large text makes every text, the frame's too, at least 1.5 times
+    // the 28 px minimum.
+    const minText = opt.large ? 42 : 28;
     if (fs < minText - 0.5) bad.push("text under " + minText + " px (" + fs + "): " + name(e) + " " + JSON.stringify(text.slice(0, 40)));
     const fg = over(parse(cs.color), bgOf(e));
     const cr = ratio(fg, bgOf(e));
