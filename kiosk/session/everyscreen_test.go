@@ -13,7 +13,10 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/kioskd/kioskd/hwbridge"
+	"github.com/kioskd/kioskd/hwbridge/escpos"
 	"github.com/kioskd/kioskd/kiosk/config"
+	"github.com/kioskd/kioskd/kiosk/op"
+	"github.com/kioskd/kioskd/kiosk/receipt"
 	"github.com/kioskd/kioskd/ui"
 	"github.com/kioskd/kioskd/ui/uitest"
 )
@@ -65,6 +68,12 @@ const navJS = `(() => {
   return { back: at("btn-back"), cancel: at("btn-cancel"), finish: !!at("btn-finish"), progress: p && p.offsetParent ? p.innerText.trim() : "" };
 })()`
 
+// langBox is a button's box (left, top, right, bottom) in a language.
+type langBox struct {
+	lang string
+	box  []int
+}
+
 type navShown struct {
 	Back, Cancel []int
 	Finish       bool
@@ -110,6 +119,28 @@ func (e *everyScreen) nav(name string, o uitest.Orientation, lang string) {
 	}
 	same("back", n.Back, func(r []int) []int { return []int{r[0], r[1]} })
 	same("cancel", n.Cancel, func(r []int) []int { return []int{r[2], r[1]} })
+	// And whatever the language: the same box (within 1 px) in each
+	// language, on each screen of an orientation.
+	if e.boxAt == nil {
+		e.boxAt = map[string]langBox{}
+	}
+	for which, at := range map[string][]int{"Back": n.Back, "Cancel": n.Cancel} {
+		k := name + " " + o.Name + " " + which
+		if at == nil {
+			continue
+		}
+		first, ok := e.boxAt[k]
+		if !ok {
+			e.boxAt[k] = langBox{lang, at}
+			continue
+		}
+		for i := range at {
+			if d := at[i] - first.box[i]; d > 1 || d < -1 {
+				t.Errorf("%s, %s: %s at %v in %s, at %v in %s", name, o.Name, which, at, lang, first.box, first.lang)
+				break
+			}
+		}
+	}
 	if noNav[name] {
 		if n.Back != nil || n.Cancel != nil {
 			t.Errorf("%s, %s, %s: Back or Cancel shown (%v, %v) where they mean nothing", name, lang, o.Name, n.Back, n.Cancel)
@@ -134,12 +165,17 @@ type everyScreen struct {
 	t       *testing.T
 	cats    map[string]map[string]string
 	audited int
-	navAt   map[string][]int // orientation, language and button: where Back and Cancel are
+	navAt   map[string][]int   // orientation, language and button: where Back and Cancel are
+	boxAt   map[string]langBox // screen, orientation and button: Back's and Cancel's box in the first language
 }
 
 // screen audits what the page shows now as the screen called name: in
 // both orientations, in each language, and in large-text mode.
-func (e *everyScreen) screen(name string) {
+func (e *everyScreen) screen(name string) { e.screenIn(name, ui.DefaultLanguages...) }
+
+// screenIn is screen in the languages langs only: for a screen that shows what was done in one language
+// (the done screen's receipt preview).
+func (e *everyScreen) screenIn(name string, langs ...string) {
 	t := e.t
 	t.Helper()
 	for _, o := range uitest.Orientations {
@@ -150,7 +186,7 @@ func (e *everyScreen) screen(name string) {
 				t.Errorf("%s, %s: pictures not shown: %v", name, o.Name, missing)
 			}
 		}
-		for _, lang := range ui.DefaultLanguages {
+		for i, lang := range langs {
 			e.lang(lang)
 			e.nav(name, o, lang)
 			if p := e.Audit(t, uitest.AuditOptions{Lang: lang, Catalogue: e.cats[lang]}); len(p) > 0 {
@@ -160,19 +196,55 @@ func (e *everyScreen) screen(name string) {
 			if dir := gallery(); dir != "" && (galleryShots[name] || os.Getenv("KIOSKD_GALLERY_ALL") != "") {
 				e.SaveGalleryShot(t, o, filepath.Join(dir, fmt.Sprintf("%s-%s-%s.png", name, lang, o.Name)))
 			}
+			// Large text: every text of the screen at least 1.5 times
+			// its size in normal text (issue 13 item 6), and the screen
+			// still fits, in each language.
+			normal := e.TextSizes(t)
+			e.large(true)
+			if p := e.Audit(t, uitest.AuditOptions{Lang: lang, Catalogue: e.cats[lang], Large: true}); len(p) > 0 {
+				t.Errorf("%s, large text, %s, %s: %s", name, lang, o.Name, uitest.Describe(p))
+			}
+			if p := uitest.GrownLess(normal, e.TextSizes(t), 1.5); len(p) > 0 {
+				t.Errorf("%s, large text, %s, %s: %s", name, lang, o.Name, uitest.Describe(p))
+			}
+			// The gallery keeps the last language's.
+			if dir := gallery(); dir != "" && i == len(langs)-1 && (galleryLarge[name] && o.Name == "portrait" || os.Getenv("KIOSKD_GALLERY_ALL") != "") {
+				e.SaveGalleryShot(t, o, filepath.Join(dir, fmt.Sprintf("%s-large-%s.png", name, o.Name)))
+			}
+			e.large(false)
 		}
-		// Large text, in the last language.
-		e.large(true)
-		if p := e.Audit(t, uitest.AuditOptions{Lang: "en", Catalogue: e.cats["en"], Large: true}); len(p) > 0 {
-			t.Errorf("%s, large text, %s: %s", name, o.Name, uitest.Describe(p))
-		}
-		if dir := gallery(); dir != "" && (galleryLarge[name] && o.Name == "portrait" || os.Getenv("KIOSKD_GALLERY_ALL") != "") {
-			e.SaveGalleryShot(t, o, filepath.Join(dir, fmt.Sprintf("%s-large-%s.png", name, o.Name)))
-		}
-		e.large(false)
 	}
 	e.lang("zh-CN")
 	e.SetViewport(t, uitest.Orientations[0])
+}
+
+// preview checks that the done screen's receipt preview is lang's
+// receipt: it has lang's voucher label and no other language's.
+func (e *everyScreen) preview(lang string) {
+	t := e.t
+	t.Helper()
+	p := e.Text(t, "#preview")
+	for _, l := range ui.DefaultLanguages {
+		label := receiptVoucherLabel(t, l)
+		if has := strings.Contains(p, label); has != (l == lang) {
+			t.Errorf("the %s done screen's receipt preview has %s's voucher label %q: %v\n%s", lang, l, label, has, p)
+		}
+	}
+}
+
+// receiptVoucherLabel is the line above the voucher on lang's receipt
+// (package receipt's words for it).
+func receiptVoucherLabel(t *testing.T, lang string) string {
+	t.Helper()
+	const v = "V0000"
+	lines := strings.Split(escpos.PlainText(receipt.Build(receipt.Data{Kind: op.ReportLoss, Lang: lang, Voucher: v}, receiptConfig), 0), "\n")
+	for i := 1; i < len(lines); i++ {
+		if strings.Contains(lines[i], v) {
+			return strings.TrimSpace(lines[i-1])
+		}
+	}
+	t.Fatalf("no voucher %s on the %s receipt:\n%s", v, lang, strings.Join(lines, "\n"))
+	return ""
 }
 
 // lang switches the page's language on its language buttons.
@@ -257,12 +329,35 @@ func TestBrowserEveryScreen(t *testing.T) {
 	if n := count("#screen #notes li"); n != 2 {
 		t.Errorf("the confirm screen says %d things that will happen, want 2 (settlement stops; the formal report and new card)", n)
 	}
-	screen("done", uitest.Click("#btn-confirm"), chromedp.WaitVisible(chromedp.CSS(`#screen[data-name="done"] #preview`)))
-	if n := count("#screen ol#steps > li"); n != 4 {
-		t.Errorf("the done screen lists %d next steps, want 4", n)
+	// The done screen shows the receipt as printed, in the language of
+	// the session that printed it: it is audited (and pictured) in that
+	// language only, and the report is made again in each of the others.
+	done := func(lang string) {
+		t.Helper()
+		r.Run(t, uitest.Click("#btn-confirm"), chromedp.WaitVisible(chromedp.CSS(`#screen[data-name="done"] #preview`)))
+		e.preview(lang)
+		e.screenIn("done", lang)
+		if n := count("#screen ol#steps > li"); n != 4 {
+			t.Errorf("the done screen lists %d next steps, want 4", n)
+		}
+		r.Run(t, uitest.Click("#btn-finish"), uitest.Screen("idle", ""))
+		r.dev.remove(hwbridge.SlotID)
 	}
-	r.Run(t, uitest.Click("#btn-finish"), uitest.Screen("idle", ""))
-	r.dev.remove(hwbridge.SlotID)
+	done("zh-CN")
+	for _, lang := range ui.DefaultLanguages {
+		if lang == "zh-CN" {
+			continue
+		}
+		e.lang(lang)
+		r.Run(t, uitest.Click(`#screen [data-value="report_loss"]`), uitest.Screen("menu", "mode"),
+			uitest.Click(`#screen [data-value="self"]`), uitest.Screen("keypad", "doc_number"),
+			ok(bacOK.DocNumber), uitest.Screen("keypad", "birth_date"),
+			ok(bacOK.BirthDate), uitest.Screen("keypad", "expiry_date"),
+			ok(bacOK.ExpiryDate), uitest.Screen("identify", ""))
+		r.dev.insert(hwbridge.SlotID)
+		r.Run(t, uitest.Screen("confirm", ""))
+		done(lang)
+	}
 
 	// By proxy.
 	r.Run(t, uitest.Click(`#screen [data-value="report_loss"]`), uitest.Screen("menu", "mode"),
@@ -300,6 +395,11 @@ func TestBrowserEveryScreen(t *testing.T) {
 	}
 	if n := uitest.Get(t, r.Browser, chromedp.Evaluate[int](`document.querySelectorAll("#btn-retry").length`)); n != 0 {
 		t.Error("the unreadable-card screen offers a retry")
+	}
+	// Its way back is the bar's Back and Cancel, as everywhere: no button
+	// of its own (it had a "Back to menu" that did what Back does).
+	if b := uitest.Get(t, r.Browser, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#screen button")].filter((b) => b.offsetParent).map((b) => b.id || b.textContent.trim())`)); len(b) > 0 {
+		t.Errorf("the unreadable-card screen has buttons of its own besides Back and Cancel: %q", b)
 	}
 	r.Run(t, uitest.Click("#btn-cancel"), uitest.Screen("idle", ""))
 	r.dev.remove(hwbridge.SlotID)

@@ -193,8 +193,9 @@
           el("div", { class: "col" }, el("p", { k: "error.go_counter" }), el("p", { class: "hotline" }, pic("phone"), el("span", { k: "step.hotline" })))));
       }
       m.appendChild(body);
+      // Without a retry the way on is the bar's Back and Cancel, as on
+      // every screen.
       if (d.retry) actions(m, button("btn.retry", () => send({ type: "confirm" }), "main go", "btn-retry", true));
-      else actions(m, button("btn.menu", () => send({ type: "back" }), "main", "btn-menu", true));
     },
     lookup_result(d, m) {
       head(m, "lookup.title");

@@ -59,8 +59,7 @@ type AuditOptions struct {
 //   - every main action ([data-main]) is at least 96 px high and wholly in
 //     the lower half of the screen;
 //   - every visible button is at least 64×64 px (96 in large-text mode);
-//   - every text is at least 28 px (on the screen, 42 in large-text
-//     mode);
+//   - every text is at least 28 px (42 in large-text mode);
 //   - every text has a contrast of at least 4.5:1 (WCAG 2.2 AA) with the
 //     background it is drawn on, computed in the page;
 //   - every control has an accessible name;
@@ -150,10 +149,9 @@ const auditJS = `function (opt) {
     const cs = getComputedStyle(e);
     const text = norm([...e.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join(" "));
     const fs = parseFloat(cs.fontSize);
-    // Large text makes the screen's text at least 1.5 times the 28 px
-    // minimum; the frame around it (title bar, banners, language buttons)
-    // keeps its size, its touch targets grow.
-    const minText = opt.large && e.closest("#screen") ? 42 : 28;
+    // Large text makes every text, the frame's too, at least 1.5 times
+    // the 28 px minimum.
+    const minText = opt.large ? 42 : 28;
     if (fs < minText - 0.5) bad.push("text under " + minText + " px (" + fs + "): " + name(e) + " " + JSON.stringify(text.slice(0, 40)));
     const fg = over(parse(cs.color), bgOf(e));
     const cr = ratio(fg, bgOf(e));
@@ -279,4 +277,63 @@ func (b *Browser) Fonts(tb testing.TB, sel string) map[string]float64 {
 		}
 		return used, nil
 	}))
+}
+
+// TextSize is the size a text is drawn at: its element's font size in
+// CSS px, and the text.
+type TextSize struct {
+	Size float64
+	Text string
+}
+
+// TextSizes are the texts the tab shows (an element's own text, outside
+// the pictures), each keyed by its element's place in the page: its id,
+// or its parent's key and its place among its parent's children. The
+// same screen drawn twice (in normal and in large text) gives the same
+// keys.
+func (b *Browser) TextSizes(tb testing.TB) map[string]TextSize {
+	tb.Helper()
+	return Get(tb, b, chromedp.Evaluate[map[string]TextSize](textSizesJS))
+}
+
+const textSizesJS = `(() => {
+  const shown = (e) => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== "hidden" && !e.closest("[hidden]");
+  const key = (e) => {
+    if (e === document.body) return "body";
+    if (e.id) return "#" + e.id;
+    return key(e.parentElement) + ">" + e.tagName.toLowerCase() + ":" + ([...e.parentElement.children].indexOf(e) + 1);
+  };
+  const out = {};
+  for (const e of document.querySelectorAll("body *")) {
+    if (e.closest("svg") || !shown(e)) continue;
+    const text = [...e.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join(" ").replace(/\s+/g, " ").trim();
+    if (!text) continue;
+    out[key(e)] = { Size: parseFloat(getComputedStyle(e).fontSize), Text: text };
+  }
+  return out;
+})()`
+
+// GrownLess lists the texts of normal that large shows (the same element
+// and text) at under ratio times their size in normal, one line each:
+// large-text mode is to make every text at least that much larger.
+func GrownLess(normal, large map[string]TextSize, ratio float64) []string {
+	var bad []string
+	for k, n := range normal {
+		l, ok := large[k]
+		if !ok || l.Text != n.Text || n.Size == 0 {
+			continue
+		}
+		if l.Size < ratio*n.Size-0.05 {
+			bad = append(bad, fmt.Sprintf("text grows %.2f× (%g px to %g px), under %g×: %s %q", l.Size/n.Size, n.Size, l.Size, ratio, k, truncate(n.Text, 40)))
+		}
+	}
+	sort.Strings(bad)
+	return bad
+}
+
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
 }
