@@ -309,6 +309,16 @@ func TestBrowserEveryScreen(t *testing.T) {
 		e.screen(name)
 	}
 	ok := func(keys string) chromedp.Action[chromedp.Void] { return uitest.TypeKeys(keys) }
+	// reportUpToCard starts a report in mode (self or proxy) and types the
+	// access key k, up to the screen asking for the ID card.
+	reportUpToCard := func(mode string, k BACKey) {
+		t.Helper()
+		r.Run(t, uitest.Click(`#screen [data-value="report_loss"]`), uitest.Screen("menu", "mode"),
+			uitest.Click(fmt.Sprintf(`#screen [data-value=%q]`, mode)), uitest.Screen("keypad", "doc_number"),
+			ok(k.DocNumber), uitest.Screen("keypad", "birth_date"),
+			ok(k.BirthDate), uitest.Screen("keypad", "expiry_date"),
+			ok(k.ExpiryDate), uitest.Screen("identify", ""))
+	}
 
 	// Report a lost card, for oneself.
 	screen("idle")
@@ -349,22 +359,14 @@ func TestBrowserEveryScreen(t *testing.T) {
 			continue
 		}
 		e.lang(lang)
-		r.Run(t, uitest.Click(`#screen [data-value="report_loss"]`), uitest.Screen("menu", "mode"),
-			uitest.Click(`#screen [data-value="self"]`), uitest.Screen("keypad", "doc_number"),
-			ok(bacOK.DocNumber), uitest.Screen("keypad", "birth_date"),
-			ok(bacOK.BirthDate), uitest.Screen("keypad", "expiry_date"),
-			ok(bacOK.ExpiryDate), uitest.Screen("identify", ""))
+		reportUpToCard("self", bacOK)
 		r.dev.insert(hwbridge.SlotID)
 		r.Run(t, uitest.Screen("confirm", ""))
 		done(lang)
 	}
 
 	// By proxy.
-	r.Run(t, uitest.Click(`#screen [data-value="report_loss"]`), uitest.Screen("menu", "mode"),
-		uitest.Click(`#screen [data-value="proxy"]`), uitest.Screen("keypad", "doc_number"),
-		ok(bacAgent.DocNumber), uitest.Screen("keypad", "birth_date"),
-		ok(bacAgent.BirthDate), uitest.Screen("keypad", "expiry_date"),
-		ok(bacAgent.ExpiryDate), uitest.Screen("identify", ""))
+	reportUpToCard("proxy", bacAgent)
 	r.dev.insert(hwbridge.SlotID)
 	screen("subject_id", uitest.Screen("keypad", "subject_id"))
 	screen("relationship", ok(holder.IDNumber), uitest.Screen("menu", "relationship"))
