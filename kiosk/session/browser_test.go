@@ -107,7 +107,8 @@ func newBrowserRig(tb testing.TB, mod ...func(*browserRig, *Config, *Deps)) *bro
 	hs := httptest.NewUnstartedServer(nil)
 	r.relay = newRelay(tb, hs.Listener.Addr().String())
 	r.url = "http://" + r.relay.ln.Addr().String()
-	srv := ui.NewServer(ui.Config{KioskID: "K-TEST", Version: "test", Rate: 200, Burst: 400, AllowedOrigins: []string{r.url}, Facts: config.Default().Facts()})
+	srv := ui.NewServer(ui.Config{KioskID: "K-TEST", Version: "test", Rate: 200, Burst: 400, AllowedOrigins: []string{r.url}, Facts: config.Default().Facts(),
+		Speak: config.Default().Speech.Enabled})
 	r.clock = newClock()
 	cfg := Config{KioskID: "K-TEST", Clock: r.clock}
 	deps := Deps{Outbox: r.out, Identity: r.id, Central: cen, Printer: r.pr, Devices: r.dev, Display: srv}

@@ -478,6 +478,8 @@
   function chrome() {
     document.documentElement.lang = lang;
     for (const e of document.querySelectorAll("[data-i18n]")) e.textContent = t(e.getAttribute("data-i18n"));
+    // Their words are hidden in large text: their names stay.
+    for (const id of ["btn-large", "btn-speech"]) $(id).setAttribute("aria-label", t($(id).getAttribute("data-k")));
     const langs = $("langs");
     langs.setAttribute("aria-label", t("lang.choose"));
     if (!langs.children.length) {
