@@ -68,10 +68,11 @@ const navJS = `(() => {
   return { back: at("btn-back"), cancel: at("btn-cancel"), finish: !!at("btn-finish"), progress: p && p.offsetParent ? p.innerText.trim() : "" };
 })()`
 
-// langBox is a button's box (left, top, right, bottom) in a language.
-type langBox struct {
-	lang string
-	box  []int
+// seenBox is a button's box (left, top, right, bottom) and where it was
+// first seen (screen and language).
+type seenBox struct {
+	where string
+	box   []int
 }
 
 type navShown struct {
@@ -92,9 +93,9 @@ var stepped = map[string][2]string{"mode": {"1", "4"}, "doc_number": {"2", "4"},
 	"insert_ss": {"1", "3"}, "pin": {"2", "3"}, "confirm_suspend": {"3", "3"}}
 
 // nav checks Back, Cancel and the step indicator of screen name as shown
-// in orientation o and language lang: Back always at the same left and
-// top, Cancel at the same right and top, on every screen that has them
-// (in one orientation and language);
+// in orientation o and language lang: Back and Cancel each in the same box
+// (within 1 px) on every screen that has them and in every language (in
+// one orientation);
 // none on the idle screen and at a flow's end, which has one Finish; the
 // step indicator where a flow has steps.
 func (e *everyScreen) nav(name string, o uitest.Orientation, lang string) {
@@ -102,41 +103,21 @@ func (e *everyScreen) nav(name string, o uitest.Orientation, lang string) {
 	t.Helper()
 	n := uitest.Get(t, e.Browser, chromedp.Evaluate[navShown](navJS))
 	if e.navAt == nil {
-		e.navAt = map[string][]int{}
-	}
-	same := func(which string, at []int, keep func([]int) []int) {
-		// Per language too: in landscape the language and large-text
-		// buttons share the bar, and their words' length moves Cancel.
-		k := o.Name + " " + lang + " " + which
-		if at == nil {
-			return
-		}
-		if first, ok := e.navAt[k]; !ok {
-			e.navAt[k] = keep(at)
-		} else if fmt.Sprint(first) != fmt.Sprint(keep(at)) {
-			t.Errorf("%s, %s, %s: %s at %v, elsewhere at %v", name, lang, o.Name, which, keep(at), first)
-		}
-	}
-	same("back", n.Back, func(r []int) []int { return []int{r[0], r[1]} })
-	same("cancel", n.Cancel, func(r []int) []int { return []int{r[2], r[1]} })
-	// And whatever the language: the same box (within 1 px) in each
-	// language, on each screen of an orientation.
-	if e.boxAt == nil {
-		e.boxAt = map[string]langBox{}
+		e.navAt = map[string]seenBox{}
 	}
 	for which, at := range map[string][]int{"Back": n.Back, "Cancel": n.Cancel} {
-		k := name + " " + o.Name + " " + which
 		if at == nil {
 			continue
 		}
-		first, ok := e.boxAt[k]
+		k := o.Name + " " + which
+		first, ok := e.navAt[k]
 		if !ok {
-			e.boxAt[k] = langBox{lang, at}
+			e.navAt[k] = seenBox{name + ", " + lang, at}
 			continue
 		}
 		for i := range at {
 			if d := at[i] - first.box[i]; d > 1 || d < -1 {
-				t.Errorf("%s, %s: %s at %v in %s, at %v in %s", name, o.Name, which, at, lang, first.box, first.lang)
+				t.Errorf("%s, %s, %s: %s at %v, on %s at %v", name, lang, o.Name, which, at, first.where, first.box)
 				break
 			}
 		}
@@ -165,8 +146,7 @@ type everyScreen struct {
 	t       *testing.T
 	cats    map[string]map[string]string
 	audited int
-	navAt   map[string][]int   // orientation, language and button: where Back and Cancel are
-	boxAt   map[string]langBox // screen, orientation and button: Back's and Cancel's box in the first language
+	navAt   map[string]seenBox // orientation and button: Back's and Cancel's box where first seen
 }
 
 // screen audits what the page shows now as the screen called name: in
